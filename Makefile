@@ -1,0 +1,53 @@
+# The two set-up commands of the README:
+#   make app    installs what the dashboard needs into .venv and launches it on http://127.0.0.1:8501
+#   make test   installs the development tools too and runs the whole test suite (lint included)
+# Both are idempotent: a second run reuses .venv and only reinstalls when a requirements file changed.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8501
+
+.PHONY: app test lint format bench figures sample-models clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+# Without an NVIDIA driver, install the CPU build of torch first so that the range in
+# requirements.txt is already satisfied and pip never pulls a multi-GB CUDA build.
+$(VENV)/.torch: | $(BIN)/python
+	@if $(BIN)/python -c "import torch" 2>/dev/null; then echo "torch already installed"; \
+	elif command -v nvidia-smi >/dev/null 2>&1; then $(BIN)/pip install -q "torch>=2.3,<2.15"; \
+	else $(BIN)/pip install -q torch==2.13.0; fi
+	@touch $@
+
+$(VENV)/.runtime: requirements.txt pyproject.toml $(VENV)/.torch
+	$(BIN)/pip install -q -r requirements.txt
+	$(BIN)/pip install -q --no-deps -e .
+	@touch $@
+
+$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
+	$(BIN)/pip install -q -r requirements-dev.txt
+	@touch $@
+
+app: $(VENV)/.runtime
+	$(BIN)/streamlit run app/main.py --server.address $(HOST) --server.port $(PORT)
+
+test: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(VENV)/.dev
+	$(BIN)/python benchmarks/bench_layers.py --write-readme
+
+sample-models: $(VENV)/.runtime
+	$(BIN)/python -m metalora.models.build_samples
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
