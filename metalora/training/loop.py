@@ -1,0 +1,534 @@
+"""A generic supervised training loop for any ``nn.Module`` classifier.
+
+What is trained is whatever has ``requires_grad=True`` (or the ``params`` given), so the same loop
+fits a whole backbone or only the adapters plugged into a frozen one. The loop is built for an
+interactive dashboard: it reports :class:`Progress` through a callback, stops cooperatively when a
+``threading.Event`` is set, keeps and restores the best epoch's weights, and turns the usual ways a
+run goes wrong (a diverging loss, NaN inputs) into errors that say what to do.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..device import DEVICE_CHOICES, pick_device, seed_everything
+from ..errors import CancelledError, ConfigError, DataError, ModelError, TrainingError
+
+if TYPE_CHECKING:  # pragma: no cover - only for type hints
+    from ..data import DataSplits, ImageDataset
+
+__all__ = ["EvalResult", "FitResult", "Progress", "TrainConfig", "evaluate", "fit", "peak_memory_bytes"]
+
+
+# ----------------------------------------------------------------------------- configuration
+@dataclass
+class TrainConfig:
+    """Settings of one training run; invalid values raise :class:`ConfigError` naming the field.
+
+    Attributes
+    ----------
+    epochs, lr, batch_size, weight_decay
+        AdamW with a cosine learning-rate decay from ``lr`` to 0 over all steps.
+    seed
+        Seeds initialisation-time randomness and the shuffling generator (same seed, same run on CPU).
+    device
+        ``"auto"`` (CUDA, then MPS, then CPU) or an explicit device.
+    bf16
+        Use bfloat16 autocast for the forward pass; only applied on CUDA (ignored on CPU).
+    max_grad_norm
+        Clip the gradient norm to this value; ``None`` disables clipping.
+    warmup_frac
+        Fraction of the steps with a linear warm-up before the cosine decay (0 = none).
+    progress_every
+        Report :class:`Progress` every this many steps (``None``: about 10 times per epoch).
+    """
+
+    epochs: int = 5
+    lr: float = 3e-3
+    batch_size: int = 64
+    weight_decay: float = 0.0
+    seed: int = 0
+    device: str = "auto"
+    bf16: bool = True
+    max_grad_norm: float | None = None
+    warmup_frac: float = 0.0
+    progress_every: int | None = None
+
+    def __post_init__(self) -> None:
+        def bad(name: str, why: str, hint: str) -> ConfigError:
+            return ConfigError(f"TrainConfig.{name}={getattr(self, name)!r} {why}.", hint)
+
+        def is_int(v: Any) -> bool:
+            return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+        def is_num(v: Any) -> bool:
+            return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+
+        if not is_int(self.epochs) or not 1 <= self.epochs <= 10_000:
+            raise bad("epochs", "must be a whole number from 1 to 10000", "E.g. epochs=5.")
+        if not is_num(self.lr) or not math.isfinite(self.lr) or not 0 < self.lr <= 10:
+            raise bad("lr", "must be a finite number in (0, 10]", "Typical values are 1e-4 to 1e-2.")
+        if not is_int(self.batch_size) or not 1 <= self.batch_size <= 1_000_000:
+            raise bad("batch_size", "must be a whole number >= 1", "E.g. batch_size=64.")
+        if not is_num(self.weight_decay) or not math.isfinite(self.weight_decay) or self.weight_decay < 0:
+            raise bad("weight_decay", "must be a finite number >= 0", "Use 0 to disable weight decay.")
+        if not is_int(self.seed) or self.seed < 0:
+            raise bad("seed", "must be a whole number >= 0", "E.g. seed=0.")
+        dev = self.device if isinstance(self.device, str) else str(self.device)
+        if dev.split(":")[0].lower() not in DEVICE_CHOICES:
+            raise bad("device", "is not a known device", f"Use one of {', '.join(DEVICE_CHOICES)}.")
+        if not isinstance(self.bf16, (bool, np.bool_)):
+            raise bad("bf16", "must be True or False", "Use bf16=True to allow bfloat16 autocast on CUDA.")
+        if self.max_grad_norm is not None and (
+            not is_num(self.max_grad_norm) or not math.isfinite(self.max_grad_norm) or self.max_grad_norm <= 0
+        ):
+            raise bad("max_grad_norm", "must be None or a positive number", "E.g. max_grad_norm=1.0.")
+        if not is_num(self.warmup_frac) or not 0 <= self.warmup_frac < 1:
+            raise bad("warmup_frac", "must be in [0, 1)", "E.g. warmup_frac=0.05, or 0 for no warm-up.")
+        if self.progress_every is not None and (not is_int(self.progress_every) or self.progress_every < 1):
+            raise bad("progress_every", "must be None or a whole number >= 1", "E.g. progress_every=10.")
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dict (for model cards and logs)."""
+        return asdict(self)
+
+
+# ----------------------------------------------------------------------------- results
+@dataclass
+class Progress:
+    """A snapshot sent to the callback: where the run is and how it is doing.
+
+    ``loss`` and ``train_acc`` are running means over the current epoch; ``val_acc`` is that of the
+    last finished epoch (``None`` before the first one ends). ``step`` counts from 1 within an epoch.
+    """
+
+    epoch: int
+    epochs: int
+    step: int
+    steps_per_epoch: int
+    loss: float
+    train_acc: float
+    val_acc: float | None
+    samples_per_s: float
+    eta_s: float
+    elapsed_s: float
+    epoch_end: bool = False
+
+    @property
+    def fraction(self) -> float:
+        """Overall progress in ``[0, 1]`` (for a progress bar)."""
+        total = self.epochs * self.steps_per_epoch
+        return min(1.0, ((self.epoch - 1) * self.steps_per_epoch + self.step) / max(total, 1))
+
+
+@dataclass
+class EvalResult:
+    """Accuracy (a fraction in ``[0, 1]``) and mean cross-entropy, overall and per domain/class."""
+
+    accuracy: float
+    loss: float
+    per_domain: dict[str, float] = field(default_factory=dict)
+    per_class: dict[str, float] = field(default_factory=dict)
+    n: int = 0
+
+
+@dataclass
+class FitResult:
+    """What :func:`fit` returns; ``history`` holds one dict per epoch."""
+
+    history: list[dict[str, float]]
+    best_epoch: int
+    val: EvalResult
+    test: EvalResult | None
+    train_time_s: float
+    peak_memory_bytes: int
+    device: str
+
+
+# ----------------------------------------------------------------------------- helpers
+def peak_memory_bytes(device: torch.device) -> int:
+    """CUDA allocator peak on a GPU; the process's peak resident set size elsewhere (0 if unknown)."""
+    if device.type == "cuda":
+        return int(torch.cuda.max_memory_allocated(device))
+    try:
+        import resource
+    except ImportError:  # Windows
+        return 0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(rss if sys.platform == "darwin" else rss * 1024)  # bytes on macOS, KiB on Linux
+
+
+def _model_device(model: nn.Module) -> torch.device:
+    for t in model.parameters():
+        return t.device
+    for t in model.buffers():
+        return t.device
+    return pick_device("auto")
+
+
+def _tensors(ds: ImageDataset, split: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(x, y, domain)`` CPU tensors of a data set, after checking shapes and finiteness."""
+    x = torch.as_tensor(np.asarray(ds.x), dtype=torch.float32)
+    y = torch.as_tensor(np.asarray(ds.y), dtype=torch.int64)
+    dom = torch.as_tensor(np.asarray(ds.domain), dtype=torch.int64)
+    if x.dim() != 4 or y.shape != (x.shape[0],) or dom.shape != (x.shape[0],):
+        raise DataError(
+            f"The {split} split has images of shape {tuple(x.shape)} and labels of shape {tuple(y.shape)}.",
+            "Images must be (N, C, H, W) with one class label and one domain label per image.",
+        )
+    finite = torch.isfinite(x).flatten(1).all(dim=1) if len(x) else torch.ones(0, dtype=torch.bool)
+    if not bool(finite.all()):
+        bad = torch.nonzero(~finite).flatten()
+        raise TrainingError(
+            f"The {split} split contains {len(bad)} image(s) with NaN or infinite pixels "
+            f"(first at index {int(bad[0])}).",
+            "Remove or repair those images before training.",
+        )
+    if len(y) and (int(y.min()) < 0 or int(y.max()) >= len(ds.class_names)):
+        raise DataError(
+            f"The {split} split has class labels outside 0..{len(ds.class_names) - 1}.",
+            "Every label must index class_names.",
+        )
+    return x, y, dom
+
+
+def _batches(n: int, batch_size: int, generator: torch.Generator | None) -> Iterator[torch.Tensor]:
+    """Index batches (shuffled if ``generator``); a trailing batch of one joins the previous one
+    so batch norm never sees a single sample."""
+    order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
+    chunks = list(order.split(batch_size))
+    if len(chunks) > 1 and len(chunks[-1]) == 1:
+        chunks[-2] = torch.cat([chunks[-2], chunks.pop()])
+    yield from chunks
+
+
+def _steps_per_epoch(n: int, batch_size: int) -> int:
+    steps = math.ceil(n / batch_size)
+    return steps - 1 if steps > 1 and n % batch_size == 1 else steps
+
+
+def _snapshot(model: nn.Module, params: list[nn.Parameter]) -> dict[str, Any]:
+    """Copies of the trained tensors and of all buffers (batch-norm statistics change in training)."""
+    return {
+        "params": [p.detach().clone() for p in params],
+        "buffers": {k: b.detach().clone() for k, b in model.named_buffers()},
+    }
+
+
+@torch.no_grad()
+def _restore(model: nn.Module, params: list[nn.Parameter], snap: dict[str, Any]) -> None:
+    for p, saved in zip(params, snap["params"], strict=True):
+        p.copy_(saved)
+    for k, b in model.named_buffers():
+        if k in snap["buffers"]:
+            b.copy_(snap["buffers"][k])
+
+
+def _autocast(device: torch.device, enabled: bool):
+    """bfloat16 autocast on CUDA when asked for and supported; a no-op context elsewhere."""
+    use = enabled and device.type == "cuda" and torch.cuda.is_bf16_supported()
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use)
+
+
+# ----------------------------------------------------------------------------- evaluation
+@torch.no_grad()
+def evaluate(
+    model: nn.Module,
+    dataset: ImageDataset,
+    *,
+    batch_size: int = 256,
+    device: str | torch.device | None = None,
+) -> EvalResult:
+    """Accuracy and mean cross-entropy of ``model`` on ``dataset``, overall and per domain/class.
+
+    The model is put in eval mode for the pass and its previous mode is restored afterwards
+    (through ``model.train(mode)``, so a model overriding ``train`` keeps its own rules).
+    """
+    dev = _model_device(model) if device is None else pick_device(device)
+    x, y, dom = _tensors(dataset, getattr(dataset, "name", "") or "evaluation")
+    n = len(y)
+    n_cls, n_dom = len(dataset.class_names), len(dataset.domain_names)
+    if n == 0:
+        return EvalResult(float("nan"), float("nan"), {}, {}, 0)
+    was_training = model.training
+    model.eval()
+    try:
+        preds, losses = [], []
+        for idx in _batches(n, max(1, int(batch_size)), None):
+            logits = model(x[idx].to(dev, non_blocking=True)).float()  # (B, K)
+            _check_logits(logits, n_cls)
+            target = y[idx].to(dev)
+            losses.append(F.cross_entropy(logits, target, reduction="sum").item())
+            preds.append(logits.argmax(dim=1).cpu())
+    finally:
+        model.train(was_training)
+    correct = (torch.cat(preds) == y).double()  # (N,)
+
+    def grouped(labels: torch.Tensor, names: list[str], size: int) -> dict[str, float]:
+        hits = torch.zeros(size, dtype=torch.float64).index_add_(0, labels, correct)
+        counts = torch.bincount(labels, minlength=size).double()
+        return {names[i]: float(hits[i] / counts[i]) for i in range(size) if counts[i] > 0}
+
+    return EvalResult(
+        accuracy=float(correct.mean()),
+        loss=float(sum(losses) / n),
+        per_domain=grouped(dom, list(dataset.domain_names), n_dom),
+        per_class=grouped(y, list(dataset.class_names), n_cls),
+        n=n,
+    )
+
+
+def _check_logits(logits: torch.Tensor, num_classes: int) -> None:
+    if logits.dim() != 2 or logits.shape[1] != num_classes:
+        raise ModelError(
+            f"The model outputs shape {tuple(logits.shape)} but the data has {num_classes} classes.",
+            f"Build the model with num_classes={num_classes} (the output must be (B, {num_classes})).",
+        )
+
+
+# ----------------------------------------------------------------------------- training
+def fit(
+    model: nn.Module,
+    splits: DataSplits,
+    config: TrainConfig | None = None,
+    *,
+    callback: Callable[[Progress], None] | None = None,
+    cancel_event: threading.Event | None = None,
+    params: Iterable[nn.Parameter] | None = None,
+) -> FitResult:
+    """Train ``model`` on ``splits.train``, select the best epoch on ``splits.val``, test on ``splits.test``.
+
+    Parameters
+    ----------
+    model
+        Any classifier mapping ``(B, C, H, W)`` images in ``[0, 1]`` to ``(B, K)`` logits.
+    splits
+        Object with ``train``, ``val`` and ``test`` :class:`~metalora.data.ImageDataset` (``test``
+        may be ``None`` or empty).
+    config
+        :class:`TrainConfig`; defaults when ``None``.
+    callback
+        Called with a :class:`Progress` every few steps and at the end of every epoch.
+    cancel_event
+        When set (e.g. by a "Stop" button), training stops before the next batch, the best weights
+        so far are restored and :class:`CancelledError` is raised.
+    params
+        Parameters to optimise; by default every parameter with ``requires_grad=True``.
+
+    Returns
+    -------
+    FitResult
+        The model itself is left on the training device, in eval mode, holding the best epoch's
+        weights.
+
+    Raises
+    ------
+    TrainingError
+        A non-finite loss (after restoring the best weights so far) or non-finite input pixels.
+    CancelledError
+        ``cancel_event`` was set.
+    """
+    config = config or TrainConfig()
+    device = pick_device(config.device)
+    params = [p for p in (model.parameters() if params is None else params) if p.requires_grad]
+    if not params:
+        raise ModelError(
+            "The model has no trainable parameters (none has requires_grad=True).",
+            "Unfreeze some layers or add adapters before training.",
+        )
+    x_tr, y_tr, _ = _tensors(splits.train, "training")
+    if len(y_tr) < 2:
+        raise DataError(f"The training split has {len(y_tr)} image(s).", "Train on at least 2 images.")
+    if splits.val is None or len(splits.val) == 0:
+        raise DataError("The validation split is empty.", "Keep some images for validation.")
+    _tensors(splits.val, "validation")  # fail fast on bad validation data
+    n_cls = len(splits.train.class_names)
+
+    generator = seed_everything(int(config.seed))
+    model.to(device)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    steps = _steps_per_epoch(len(y_tr), config.batch_size)
+    total = steps * config.epochs
+    warm = int(config.warmup_frac * total)
+
+    def lr_lambda(step: int) -> float:
+        if step < warm:
+            return (step + 1) / (warm + 1)
+        return 0.5 * (1.0 + math.cos(math.pi * (step - warm) / max(1, total - warm)))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda)
+    every = config.progress_every or max(1, steps // 10)
+
+    best = _snapshot(model, params)
+    best_key: tuple[float, float] | None = None
+    best_epoch, best_val = 0, None
+    history: list[dict[str, float]] = []
+    val_acc: float | None = None
+    start = time.perf_counter()
+    done_steps = 0
+
+    def stop(exc: Exception) -> Exception:
+        """Restore the best weights (or the starting ones) and return ``exc`` to raise."""
+        _restore(model, params, best)
+        model.eval()
+        return exc
+
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        t_epoch, seen, loss_sum, hits = time.perf_counter(), 0, 0.0, 0
+        for step, idx in enumerate(_batches(len(y_tr), config.batch_size, generator), start=1):
+            if cancel_event is not None and cancel_event.is_set():
+                kept = f"the best epoch so far ({best_epoch})" if best_epoch else "its starting weights"
+                raise stop(
+                    CancelledError(
+                        f"Training was cancelled at epoch {epoch}, step {step}.", f"The model keeps {kept}."
+                    )
+                )
+            xb, yb = x_tr[idx].to(device, non_blocking=True), y_tr[idx].to(device, non_blocking=True)
+            with _autocast(device, config.bf16):
+                logits = model(xb)  # (B, K)
+            logits = logits.float()
+            if epoch == 1 and step == 1:
+                _check_logits(logits, n_cls)
+            loss = F.cross_entropy(logits, yb)
+            loss_value = float(loss.item())
+            if not math.isfinite(loss_value):
+                raise stop(
+                    TrainingError(
+                        f"The loss became {loss_value} at epoch {epoch}, step {step}: training diverged.",
+                        f"Lower the learning rate (now {config.lr:g}, try {config.lr / 10:g}) or set "
+                        "max_grad_norm=1.0. The model keeps "
+                        + (
+                            f"the best epoch so far ({best_epoch})."
+                            if best_epoch
+                            else "its starting weights."
+                        ),
+                    )
+                )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if config.max_grad_norm is not None:
+                torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm)
+            optimizer.step()
+            scheduler.step()
+
+            b = len(idx)
+            seen += b
+            loss_sum += loss_value * b
+            hits += int((logits.detach().argmax(1) == yb).sum())
+            done_steps += 1
+            if callback is not None and (step % every == 0 and step != steps):
+                callback(
+                    _progress(
+                        epoch,
+                        config.epochs,
+                        step,
+                        steps,
+                        loss_sum,
+                        hits,
+                        seen,
+                        val_acc,
+                        t_epoch,
+                        start,
+                        done_steps,
+                        total,
+                    )
+                )
+
+        val_res = evaluate(model, splits.val, device=device)
+        model.train()
+        val_acc = val_res.accuracy
+        key = (val_res.accuracy, -val_res.loss if math.isfinite(val_res.loss) else -math.inf)
+        if best_key is None or key > best_key:
+            best_key, best_epoch, best_val = key, epoch, val_res
+            best = _snapshot(model, params)
+        dt = time.perf_counter() - t_epoch
+        history.append(
+            dict(
+                epoch=epoch,
+                train_loss=loss_sum / max(seen, 1),
+                train_acc=hits / max(seen, 1),
+                val_loss=val_res.loss,
+                val_acc=val_res.accuracy,
+                lr=float(optimizer.param_groups[0]["lr"]),
+                time_s=dt,
+                samples_per_s=seen / max(dt, 1e-9),
+            )
+        )
+        if callback is not None:
+            p = _progress(
+                epoch,
+                config.epochs,
+                steps,
+                steps,
+                loss_sum,
+                hits,
+                seen,
+                val_acc,
+                t_epoch,
+                start,
+                done_steps,
+                total,
+            )
+            p.epoch_end = True
+            callback(p)
+
+    _restore(model, params, best)
+    model.eval()
+    train_time = time.perf_counter() - start
+    test = None
+    if getattr(splits, "test", None) is not None and len(splits.test) > 0:
+        test = evaluate(model, splits.test, device=device)
+    return FitResult(
+        history=history,
+        best_epoch=best_epoch,
+        val=copy.copy(best_val),
+        test=test,
+        train_time_s=train_time,
+        peak_memory_bytes=peak_memory_bytes(device),
+        device=str(device),
+    )
+
+
+def _progress(
+    epoch: int,
+    epochs: int,
+    step: int,
+    steps: int,
+    loss_sum: float,
+    hits: int,
+    seen: int,
+    val_acc: float | None,
+    t_epoch: float,
+    start: float,
+    done_steps: int,
+    total: int,
+) -> Progress:
+    now = time.perf_counter()
+    elapsed = now - start
+    return Progress(
+        epoch=epoch,
+        epochs=epochs,
+        step=step,
+        steps_per_epoch=steps,
+        loss=loss_sum / max(seen, 1),
+        train_acc=hits / max(seen, 1),
+        val_acc=val_acc,
+        samples_per_s=seen / max(now - t_epoch, 1e-9),
+        eta_s=elapsed / max(done_steps, 1) * (total - done_steps),
+        elapsed_s=elapsed,
+    )
