@@ -9,7 +9,6 @@ run goes wrong (a diverging loss, NaN inputs) into errors that say what to do.
 
 from __future__ import annotations
 
-import copy
 import math
 import sys
 import threading
@@ -299,6 +298,57 @@ def _check_logits(logits: torch.Tensor, num_classes: int) -> None:
 
 
 # ----------------------------------------------------------------------------- training
+@dataclass
+class _Meter:
+    """Running loss/accuracy of the current epoch and the clock, turned into :class:`Progress`."""
+
+    epochs: int
+    steps: int
+    start: float = field(default_factory=time.perf_counter)
+    t_epoch: float = 0.0
+    seen: int = 0
+    loss_sum: float = 0.0
+    hits: int = 0
+    done_steps: int = 0
+
+    def new_epoch(self) -> None:
+        self.t_epoch, self.seen, self.loss_sum, self.hits = time.perf_counter(), 0, 0.0, 0
+
+    def add(self, loss: float, logits: torch.Tensor, target: torch.Tensor) -> None:
+        self.seen += len(target)
+        self.loss_sum += loss * len(target)
+        self.hits += int((logits.detach().argmax(1) == target).sum())
+        self.done_steps += 1
+
+    def progress(self, epoch: int, step: int, val_acc: float | None, end: bool = False) -> Progress:
+        now = time.perf_counter()
+        elapsed, total = now - self.start, self.epochs * self.steps
+        return Progress(
+            epoch=epoch,
+            epochs=self.epochs,
+            step=step,
+            steps_per_epoch=self.steps,
+            loss=self.loss_sum / max(self.seen, 1),
+            train_acc=self.hits / max(self.seen, 1),
+            val_acc=val_acc,
+            samples_per_s=self.seen / max(now - self.t_epoch, 1e-9),
+            eta_s=elapsed / max(self.done_steps, 1) * (total - self.done_steps),
+            elapsed_s=elapsed,
+            epoch_end=end,
+        )
+
+
+def _cosine(total: int, warm: int) -> Callable[[int], float]:
+    """LR multiplier: linear warm-up over ``warm`` steps, then cosine decay to 0 at ``total``."""
+
+    def f(step: int) -> float:
+        if step < warm:
+            return (step + 1) / (warm + 1)
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, (step - warm) / max(1, total - warm))))
+
+    return f
+
+
 def fit(
     model: nn.Module,
     splits: DataSplits,
@@ -308,21 +358,21 @@ def fit(
     cancel_event: threading.Event | None = None,
     params: Iterable[nn.Parameter] | None = None,
 ) -> FitResult:
-    """Train ``model`` on ``splits.train``, select the best epoch on ``splits.val``, test on ``splits.test``.
+    """Train on ``splits.train``, pick the best epoch on ``splits.val``, test on ``splits.test``.
 
     Parameters
     ----------
     model
         Any classifier mapping ``(B, C, H, W)`` images in ``[0, 1]`` to ``(B, K)`` logits.
     splits
-        Object with ``train``, ``val`` and ``test`` :class:`~metalora.data.ImageDataset` (``test``
-        may be ``None`` or empty).
+        Has ``train``, ``val`` and ``test`` :class:`~metalora.data.ImageDataset` (``test`` may be
+        ``None`` or empty).
     config
-        :class:`TrainConfig`; defaults when ``None``.
+        :class:`TrainConfig`; the defaults when ``None``.
     callback
         Called with a :class:`Progress` every few steps and at the end of every epoch.
     cancel_event
-        When set (e.g. by a "Stop" button), training stops before the next batch, the best weights
+        When set (e.g. by a "Stop" button) training stops before the next batch, the best weights
         so far are restored and :class:`CancelledError` is raised.
     params
         Parameters to optimise; by default every parameter with ``requires_grad=True``.
@@ -330,8 +380,8 @@ def fit(
     Returns
     -------
     FitResult
-        The model itself is left on the training device, in eval mode, holding the best epoch's
-        weights.
+        The model is left on the training device, in eval mode, with the best epoch's weights
+        (trained tensors and all buffers, e.g. batch-norm statistics).
 
     Raises
     ------
@@ -353,51 +403,40 @@ def fit(
         raise DataError(f"The training split has {len(y_tr)} image(s).", "Train on at least 2 images.")
     if splits.val is None or len(splits.val) == 0:
         raise DataError("The validation split is empty.", "Keep some images for validation.")
-    _tensors(splits.val, "validation")  # fail fast on bad validation data
+    _tensors(splits.val, "validation")  # fail fast on bad validation data, before any training
     n_cls = len(splits.train.class_names)
 
-    generator = seed_everything(int(config.seed))
+    generator = seed_everything(int(config.seed))  # the only source of shuffling randomness
     model.to(device)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     steps = _steps_per_epoch(len(y_tr), config.batch_size)
     total = steps * config.epochs
-    warm = int(config.warmup_frac * total)
-
-    def lr_lambda(step: int) -> float:
-        if step < warm:
-            return (step + 1) / (warm + 1)
-        return 0.5 * (1.0 + math.cos(math.pi * (step - warm) / max(1, total - warm)))
-
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _cosine(total, int(config.warmup_frac * total)))
     every = config.progress_every or max(1, steps // 10)
 
-    best = _snapshot(model, params)
-    best_key: tuple[float, float] | None = None
-    best_epoch, best_val = 0, None
+    best, best_key, best_epoch, best_val = _snapshot(model, params), None, 0, None
     history: list[dict[str, float]] = []
     val_acc: float | None = None
-    start = time.perf_counter()
-    done_steps = 0
+    meter = _Meter(config.epochs, steps)
 
     def stop(exc: Exception) -> Exception:
-        """Restore the best weights (or the starting ones) and return ``exc`` to raise."""
+        """Restore the best weights (or the starting ones) and hand back ``exc`` to raise."""
         _restore(model, params, best)
         model.eval()
         return exc
 
+    def kept() -> str:
+        return f"the best epoch so far ({best_epoch})" if best_epoch else "its starting weights"
+
     for epoch in range(1, config.epochs + 1):
-        model.train()
-        t_epoch, seen, loss_sum, hits = time.perf_counter(), 0, 0.0, 0
+        model.train()  # through the model's own train() in case it overrides it
+        meter.new_epoch()
         for step, idx in enumerate(_batches(len(y_tr), config.batch_size, generator), start=1):
             if cancel_event is not None and cancel_event.is_set():
-                kept = f"the best epoch so far ({best_epoch})" if best_epoch else "its starting weights"
-                raise stop(
-                    CancelledError(
-                        f"Training was cancelled at epoch {epoch}, step {step}.", f"The model keeps {kept}."
-                    )
-                )
+                msg = f"Training was cancelled at epoch {epoch}, step {step}."
+                raise stop(CancelledError(msg, f"The model keeps {kept()}."))
             xb, yb = x_tr[idx].to(device, non_blocking=True), y_tr[idx].to(device, non_blocking=True)
             with _autocast(device, config.bf16):
                 logits = model(xb)  # (B, K)
@@ -410,13 +449,8 @@ def fit(
                 raise stop(
                     TrainingError(
                         f"The loss became {loss_value} at epoch {epoch}, step {step}: training diverged.",
-                        f"Lower the learning rate (now {config.lr:g}, try {config.lr / 10:g}) or set "
-                        "max_grad_norm=1.0. The model keeps "
-                        + (
-                            f"the best epoch so far ({best_epoch})."
-                            if best_epoch
-                            else "its starting weights."
-                        ),
+                        f"Lower the learning rate (now {config.lr:g}; try {config.lr / 10:g}) or set "
+                        f"max_grad_norm=1.0. The model keeps {kept()}.",
                     )
                 )
             optimizer.zero_grad(set_to_none=True)
@@ -425,110 +459,43 @@ def fit(
                 torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm)
             optimizer.step()
             scheduler.step()
+            meter.add(loss_value, logits, yb)
+            if callback is not None and step % every == 0 and step != steps:
+                callback(meter.progress(epoch, step, val_acc))
 
-            b = len(idx)
-            seen += b
-            loss_sum += loss_value * b
-            hits += int((logits.detach().argmax(1) == yb).sum())
-            done_steps += 1
-            if callback is not None and (step % every == 0 and step != steps):
-                callback(
-                    _progress(
-                        epoch,
-                        config.epochs,
-                        step,
-                        steps,
-                        loss_sum,
-                        hits,
-                        seen,
-                        val_acc,
-                        t_epoch,
-                        start,
-                        done_steps,
-                        total,
-                    )
-                )
-
-        val_res = evaluate(model, splits.val, device=device)
-        model.train()
+        val_res = evaluate(model, splits.val, device=device)  # restores train mode afterwards
         val_acc = val_res.accuracy
         key = (val_res.accuracy, -val_res.loss if math.isfinite(val_res.loss) else -math.inf)
         if best_key is None or key > best_key:
-            best_key, best_epoch, best_val = key, epoch, val_res
-            best = _snapshot(model, params)
-        dt = time.perf_counter() - t_epoch
+            best, best_key, best_epoch, best_val = _snapshot(model, params), key, epoch, val_res
+        dt = time.perf_counter() - meter.t_epoch
         history.append(
             dict(
                 epoch=epoch,
-                train_loss=loss_sum / max(seen, 1),
-                train_acc=hits / max(seen, 1),
+                train_loss=meter.loss_sum / max(meter.seen, 1),
+                train_acc=meter.hits / max(meter.seen, 1),
                 val_loss=val_res.loss,
                 val_acc=val_res.accuracy,
                 lr=float(optimizer.param_groups[0]["lr"]),
                 time_s=dt,
-                samples_per_s=seen / max(dt, 1e-9),
+                samples_per_s=meter.seen / max(dt, 1e-9),
             )
         )
         if callback is not None:
-            p = _progress(
-                epoch,
-                config.epochs,
-                steps,
-                steps,
-                loss_sum,
-                hits,
-                seen,
-                val_acc,
-                t_epoch,
-                start,
-                done_steps,
-                total,
-            )
-            p.epoch_end = True
-            callback(p)
+            callback(meter.progress(epoch, steps, val_acc, end=True))
 
     _restore(model, params, best)
     model.eval()
-    train_time = time.perf_counter() - start
+    train_time = time.perf_counter() - meter.start
     test = None
     if getattr(splits, "test", None) is not None and len(splits.test) > 0:
         test = evaluate(model, splits.test, device=device)
     return FitResult(
         history=history,
         best_epoch=best_epoch,
-        val=copy.copy(best_val),
+        val=best_val,
         test=test,
         train_time_s=train_time,
         peak_memory_bytes=peak_memory_bytes(device),
         device=str(device),
-    )
-
-
-def _progress(
-    epoch: int,
-    epochs: int,
-    step: int,
-    steps: int,
-    loss_sum: float,
-    hits: int,
-    seen: int,
-    val_acc: float | None,
-    t_epoch: float,
-    start: float,
-    done_steps: int,
-    total: int,
-) -> Progress:
-    now = time.perf_counter()
-    elapsed = now - start
-    return Progress(
-        epoch=epoch,
-        epochs=epochs,
-        step=step,
-        steps_per_epoch=steps,
-        loss=loss_sum / max(seen, 1),
-        train_acc=hits / max(seen, 1),
-        val_acc=val_acc,
-        samples_per_s=seen / max(now - t_epoch, 1e-9),
-        eta_s=elapsed / max(done_steps, 1) * (total - done_steps),
-        elapsed_s=elapsed,
     )
