@@ -1,0 +1,38 @@
+"""Data for MetaLoRA: built-in sets, domain shifts, safe loaders for user files, previews.
+
+Everything here returns :class:`ImageDataset` (float32 ``(N, C, H, W)`` images in [0, 1] with
+class and domain labels) or :class:`DataSplits`. User-facing failures raise
+:class:`~metalora.errors.DataError` or :class:`~metalora.errors.FileFormatError` with a message
+that says what is wrong and what to do. Nothing here imports Streamlit.
+"""
+
+from __future__ import annotations
+
+from . import styles as _styles  # noqa: F401  (registers the colour / background domains)
+from .base import DataSplits, ImageDataset, Limits, check_dataset
+from .builtin import BUILTIN_DATASETS, load_builtin, load_digits_dataset
+from .domains import DEFAULT_DEMO_DOMAINS, DOMAINS, apply_domain, make_multi_domain, register_domain
+from .preview import preview_grid
+from .shapes import SHAPE_CLASSES, make_shapes
+from .split import split_dataset
+from .styles import SHAPES_DEMO_DOMAINS
+
+__all__ = [
+    "BUILTIN_DATASETS",
+    "DEFAULT_DEMO_DOMAINS",
+    "DOMAINS",
+    "SHAPES_DEMO_DOMAINS",
+    "SHAPE_CLASSES",
+    "DataSplits",
+    "ImageDataset",
+    "Limits",
+    "apply_domain",
+    "check_dataset",
+    "load_builtin",
+    "load_digits_dataset",
+    "make_multi_domain",
+    "make_shapes",
+    "preview_grid",
+    "register_domain",
+    "split_dataset",
+]
