@@ -13,7 +13,9 @@ import io
 import json
 import os
 import pickle
+import re
 import tempfile
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -86,7 +88,7 @@ def _read_bytes(
 ) -> tuple[bytes, str]:
     """Return the raw bytes and a human label for ``source`` (a path or an in-memory upload)."""
     if isinstance(source, (bytes, bytearray, memoryview)):
-        data, label = bytes(source), "the uploaded file"
+        data, label = bytes(source), "The uploaded file"
     else:
         p = Path(source)
         label = str(p)
@@ -161,16 +163,27 @@ def read_state_dict(
                 "Re-export the weights, or upload an intact copy.",
             ) from None
     try:
-        obj = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # e.g. "Detected pickle protocol 4": refused or read, never run
+            warnings.simplefilter("ignore", UserWarning)
+            obj = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, TypeError, AttributeError) as err:
-        first = str(err).strip().splitlines()[0][:300] if str(err).strip() else type(err).__name__
         raise FileFormatError(
-            f"{label} is neither a .safetensors file nor a plain PyTorch state dict; it was refused "
-            f"because it is corrupt or contains objects other than tensors ({first}).",
-            "For safety we never unpickle arbitrary objects. Save only the weights: "
+            f"{label} is neither a .safetensors file nor a plain PyTorch state dict: {_why_refused(err)}.",
+            "For safety we never unpickle arbitrary objects. Save only the weights, e.g. "
             "safetensors.torch.save_file(model.state_dict(), 'model.safetensors').",
         ) from None
     return _unwrap_state_dict(obj, label)
+
+
+def _why_refused(err: BaseException) -> str:
+    """A short reason from ``torch.load``'s error, without its advice to turn safety off."""
+    text = str(err)
+    found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
+    if found:
+        return f"it contains a pickled object of type {found.group(1)}, which could run code when loaded"
+    if isinstance(err, pickle.UnpicklingError) or "Weights only load failed" in text:
+        return "it contains pickled objects other than tensors, which could run code when loaded"
+    return f"it is corrupt or of an unknown kind ({type(err).__name__})"
 
 
 def check_state_dict(model: nn.Module, state: Mapping[str, torch.Tensor]) -> None:
