@@ -31,11 +31,14 @@ def pick_device(device: str | torch.device | None = "auto") -> torch.device:
             f"device={device!r} is not a known device.", f"Use one of {', '.join(DEVICE_CHOICES)}."
         )
     if base == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device='cuda' was asked for, but this machine has no usable CUDA GPU.",
-                          "Use device='auto' or 'cpu'.")
+        raise ConfigError(
+            "device='cuda' was asked for, but this machine has no usable CUDA GPU.",
+            "Use device='auto' or 'cpu'.",
+        )
     if base == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise ConfigError("device='mps' was asked for, but Apple MPS is not available here.",
-                          "Use device='auto' or 'cpu'.")
+        raise ConfigError(
+            "device='mps' was asked for, but Apple MPS is not available here.", "Use device='auto' or 'cpu'."
+        )
     return torch.device(name)
 
 

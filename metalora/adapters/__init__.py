@@ -1,0 +1,27 @@
+"""Adapter layers (LoRA, CP, Tensor Ring, MetaLoRA) and the adapted model."""
+
+from .base import AdapterLayer
+from .cp import CPConv2d, CPLinear
+from .injection import adaptable_modules
+from .io import load_adapter, read_adapter_config, save_adapter
+from .lora import LoRAConv2d, LoRALinear
+from .model import MetaLoRAModel, get_model
+from .seed_generator import SeedGenerator
+from .tensor_ring import TRConv2d, TRLinear
+
+__all__ = [
+    "AdapterLayer",
+    "CPConv2d",
+    "CPLinear",
+    "LoRAConv2d",
+    "LoRALinear",
+    "MetaLoRAModel",
+    "SeedGenerator",
+    "TRConv2d",
+    "TRLinear",
+    "adaptable_modules",
+    "get_model",
+    "load_adapter",
+    "read_adapter_config",
+    "save_adapter",
+]

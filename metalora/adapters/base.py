@@ -1,0 +1,164 @@
+"""The adapter wrapper that every method shares.
+
+An adapter layer keeps the frozen original as ``base_layer`` (as PEFT does) and adds a low-rank
+update computed in factored form::
+
+    y = base_layer(x) + scaling · Δ(x),    scaling = alpha / rank
+
+All adapter parameters are named ``adapter_*``: that prefix is how freezing, counting and saving
+find them. MetaLoRA layers read their per-input core ("seed", shape (B, R)) from :attr:`seed`,
+which :class:`~metalora.adapters.model.MetaLoRAModel` sets for the duration of one forward pass.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import ModelError
+
+ADAPTER_PREFIX = "adapter_"
+
+
+class AdapterLayer(nn.Module):
+    """Base class: wraps one ``nn.Linear`` or ``nn.Conv2d``.
+
+    Subclasses define ``method``, create their ``adapter_*`` parameters in ``reset_parameters`` and
+    implement :meth:`adapter_forward` (the factored update, given the input and the core) and
+    :meth:`delta_weight_from_core` (the dense update, the reference for tests and analysis).
+    """
+
+    method: str = ""
+    tensor_format: str = ""
+
+    def __init__(
+        self,
+        base_layer: nn.Module,
+        rank: int,
+        alpha: float,
+        dropout: float = 0.0,
+        input_conditioned: bool = False,
+    ):
+        super().__init__()
+        self.base_layer = base_layer
+        self.rank = int(rank)
+        self.alpha = float(alpha)
+        self.scaling = self.alpha / self.rank
+        self.input_conditioned = bool(input_conditioned)
+        self.adapter_dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.enabled = True
+        self.seed: torch.Tensor | None = None  # (B, R), set by MetaLoRAModel for one forward pass
+        self._factory = {"device": base_layer.weight.device, "dtype": base_layer.weight.dtype}
+
+    # -- the core -------------------------------------------------------------------------------
+    @property
+    def core_size(self) -> int:
+        """Length of the core (the seed) of this layer; 0 for LoRA, which has none."""
+        return 0 if self.tensor_format == "lora" else self.rank
+
+    def current_core(self) -> torch.Tensor | None:
+        """The core used now: the generated seed (B, R), the learned static core (R,), or None."""
+        if self.tensor_format == "lora":
+            return None
+        if not self.input_conditioned:
+            return self.adapter_core
+        if self.seed is None:
+            raise ModelError(
+                "This MetaLoRA layer was called without a seed.",
+                "Call the MetaLoRAModel, not the wrapped base model, so that seeds are generated first.",
+            )
+        return self.seed
+
+    def _make_static_core(self) -> None:
+        if self.tensor_format != "lora" and not self.input_conditioned:
+            self.adapter_core = nn.Parameter(torch.ones(self.rank, **self._factory))
+
+    # -- forward --------------------------------------------------------------------------------
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.base_layer(x)
+        if not self.enabled:
+            return out
+        core = self.current_core()
+        return out + self.scaling * self.adapter_forward(self.adapter_dropout(x), core)
+
+    def adapter_forward(self, x: torch.Tensor, core: torch.Tensor | None) -> torch.Tensor:
+        raise NotImplementedError
+
+    def delta_weight_from_core(self, core: torch.Tensor | None) -> torch.Tensor:
+        raise NotImplementedError
+
+    def delta_weight(self, core: torch.Tensor | None = None) -> torch.Tensor:
+        """The dense, scaled update ΔW: W0's shape for static methods, (B, *W0.shape) for a (B, R) core."""
+        if core is None:
+            core = self.current_core() if not self.input_conditioned else self.seed
+            if self.input_conditioned and core is None:
+                raise ModelError(
+                    "A MetaLoRA layer's update depends on the input.",
+                    "Pass inputs: model.delta_weight(name, x).",
+                )
+        return self.scaling * self.delta_weight_from_core(core)
+
+    def adapter_parameters(self) -> int:
+        return sum(p.numel() for n, p in self.named_parameters() if n.startswith(ADAPTER_PREFIX))
+
+    def extra_repr(self) -> str:
+        return f"method={self.method}, rank={self.rank}, scaling={self.scaling:g}"
+
+
+def kaiming_(t: torch.Tensor) -> torch.Tensor:
+    """LoRA's default for the input-side factor: kaiming uniform with a = sqrt(5)."""
+    return nn.init.kaiming_uniform_(t, a=math.sqrt(5))
+
+
+def seed_shape(core: torch.Tensor, ndim: int, channel_dim: int) -> torch.Tensor:
+    """Broadcast a core (R,) or (B, R) against an activation of ``ndim`` dims with R at ``channel_dim``.
+
+    (B, R) becomes (B, 1, ..., R, ..., 1) so that it multiplies every token or pixel of input b.
+    """
+    shape = [1] * ndim
+    shape[channel_dim] = core.shape[-1]
+    if core.dim() == 2:
+        shape[0] = core.shape[0]
+    return core.reshape(shape)
+
+
+class ConvGeometry:
+    """Everything about a base ``nn.Conv2d`` that the factored forward must honour exactly."""
+
+    def __init__(self, conv: nn.Conv2d):
+        self.in_channels = conv.in_channels
+        self.out_channels = conv.out_channels
+        self.groups = conv.groups
+        self.kernel_size = tuple(conv.kernel_size)
+        self.stride = tuple(conv.stride)
+        self.dilation = tuple(conv.dilation)
+        self.padding_mode = conv.padding_mode
+        pad = list(conv._reversed_padding_repeated_twice)  # (left, right, top, bottom)
+        symmetric = pad[0] == pad[1] and pad[2] == pad[3]
+        # Zero padding that is symmetric goes straight into the conv call; anything else (reflect,
+        # replicate, circular, or the asymmetric 'same' of even kernels) is an explicit F.pad first.
+        if self.padding_mode == "zeros" and symmetric:
+            self.explicit_pad = None
+            self.conv_padding = (pad[2], pad[0])
+        else:
+            self.explicit_pad = tuple(pad)
+            self.conv_padding = (0, 0)
+
+    def pad(self, z: torch.Tensor) -> torch.Tensor:
+        """Apply explicit padding, if any. Valid on any channel projection of the input (no bias)."""
+        if self.explicit_pad is None or not any(self.explicit_pad):
+            return z
+        mode = "constant" if self.padding_mode == "zeros" else self.padding_mode
+        return F.pad(z, self.explicit_pad, mode=mode)
+
+    def spatial_conv(self, z: torch.Tensor, weight: torch.Tensor, groups: int) -> torch.Tensor:
+        """The conv's spatial part (kernel, stride, padding, dilation) with another weight."""
+        return F.conv2d(self.pad(z), weight, None, self.stride, self.conv_padding, self.dilation, groups)
+
+
+def check_conv(layer: nn.Module) -> None:
+    if not isinstance(layer, nn.Conv2d):
+        raise ModelError(f"Expected an nn.Conv2d, got {type(layer).__name__}.")

@@ -1,0 +1,104 @@
+"""CP-format adapters: static CP and MetaLoRA-CP.
+
+Linear: ΔW(x) = A · diag(s(x)) · Bᵀ, so y = W0·u + α · A (s(x) ⊙ Bᵀu): LoRA with a diagonal core.
+Conv (W0 ∈ R^{Cout×Cin×kh×kw}): ΔW(x) = Σ_r s_r(x) · a_r ∘ b_r ∘ c_r ∘ d_r, computed without building a
+per-input kernel as: 1×1 conv Bᵀ (Cin -> R) -> depthwise kh×kw conv with the rank-1 kernels c_r ∘ d_r
+(equal to METHOD.md's kh×1 then 1×kw pair, in one call) -> multiply channel r by s_r(x) -> 1×1 conv A.
+A grouped conv applies the same factors within each group (ΔW keeps W0's (Cout, Cin/G, kh, kw) shape).
+A is zero at the start, so ΔW = 0 and the adapted model equals the base.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .base import AdapterLayer, ConvGeometry, seed_shape
+
+
+class CPLinear(AdapterLayer):
+    method = "cp"
+    tensor_format = "cp"
+
+    def __init__(
+        self,
+        base_layer: nn.Linear,
+        rank: int,
+        alpha: float,
+        dropout: float = 0.0,
+        input_conditioned: bool = False,
+    ):
+        super().__init__(base_layer, rank, alpha, dropout, input_conditioned)
+        self.method = "meta-cp" if input_conditioned else "cp"
+        self.adapter_A = nn.Parameter(torch.empty(base_layer.out_features, rank, **self._factory))
+        self.adapter_B = nn.Parameter(torch.empty(base_layer.in_features, rank, **self._factory))
+        self._make_static_core()
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        nn.init.zeros_(self.adapter_A)
+        bound = 1 / math.sqrt(self.adapter_B.shape[0])
+        nn.init.uniform_(self.adapter_B, -bound, bound)
+
+    def adapter_forward(self, x, core):
+        z = x @ self.adapter_B  # (..., R)
+        z = z * seed_shape(core, z.dim(), -1).to(z.dtype)
+        return z @ self.adapter_A.t()  # (..., out)
+
+    def delta_weight_from_core(self, core):
+        if core.dim() == 1:
+            return torch.einsum("or,ir,r->oi", self.adapter_A, self.adapter_B, core)
+        return torch.einsum("or,ir,br->boi", self.adapter_A, self.adapter_B, core)
+
+
+class CPConv2d(AdapterLayer):
+    method = "cp"
+    tensor_format = "cp"
+
+    def __init__(
+        self,
+        base_layer: nn.Conv2d,
+        rank: int,
+        alpha: float,
+        dropout: float = 0.0,
+        input_conditioned: bool = False,
+    ):
+        super().__init__(base_layer, rank, alpha, dropout, input_conditioned)
+        self.method = "meta-cp" if input_conditioned else "cp"
+        self.geometry = g = ConvGeometry(base_layer)
+        kh, kw = g.kernel_size
+        self.adapter_A = nn.Parameter(torch.empty(g.out_channels, rank, **self._factory))
+        self.adapter_B = nn.Parameter(torch.empty(g.in_channels // g.groups, rank, **self._factory))
+        self.adapter_C = nn.Parameter(torch.empty(kh, rank, **self._factory))
+        self.adapter_D = nn.Parameter(torch.empty(kw, rank, **self._factory))
+        self._make_static_core()
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        # The product B·C·D then has the spread of a kaiming-initialised conv over Cin/G·kh·kw inputs.
+        nn.init.zeros_(self.adapter_A)
+        for t in (self.adapter_B, self.adapter_C, self.adapter_D):
+            bound = math.sqrt(3.0 / t.shape[0])
+            nn.init.uniform_(t, -bound, bound)
+        with torch.no_grad():
+            self.adapter_B.mul_(1 / math.sqrt(3.0))
+
+    def adapter_forward(self, x, core):
+        g = self.geometry
+        G, R = g.groups, self.rank
+        w_in = self.adapter_B.t().repeat(G, 1)[:, :, None, None]  # (G·R, Cin/G, 1, 1)
+        z = F.conv2d(x, w_in, groups=G)  # (B, G·R, H, W)
+        k = torch.einsum("hr,wr->rhw", self.adapter_C, self.adapter_D)  # rank-1 spatial kernels
+        z = g.spatial_conv(z, k.repeat(G, 1, 1).unsqueeze(1), groups=G * R)  # (B, G·R, H', W')
+        s = seed_shape(core, 4, 2).to(z.dtype)  # (B|1, 1, R, 1) against (B, G, R, H'·W')
+        z = (z.reshape(z.shape[0], G, R, -1) * s).reshape(z.shape)
+        return F.conv2d(z, self.adapter_A[:, :, None, None], groups=G)  # (B, Cout, H', W')
+
+    def delta_weight_from_core(self, core):
+        A, B, C, D = self.adapter_A, self.adapter_B, self.adapter_C, self.adapter_D
+        if core.dim() == 1:
+            return torch.einsum("or,ir,hr,wr,r->oihw", A, B, C, D, core)
+        return torch.einsum("or,ir,hr,wr,br->boihw", A, B, C, D, core)

@@ -1,0 +1,65 @@
+"""LoRA (Hu et al., 2021): the static baseline, ΔW = B·A.
+
+For a conv, A is a kh×kw conv Cin -> R with the base conv's geometry and B a 1×1 conv R -> Cout, as
+LoCon and PEFT do. A grouped conv gets a rank-R update per group (A, B grouped the same way), so the
+update has exactly W0's block structure.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .base import AdapterLayer, ConvGeometry, kaiming_
+
+
+class LoRALinear(AdapterLayer):
+    method = "lora"
+    tensor_format = "lora"
+
+    def __init__(self, base_layer: nn.Linear, rank: int, alpha: float, dropout: float = 0.0, **_):
+        super().__init__(base_layer, rank, alpha, dropout)
+        self.adapter_A = nn.Parameter(torch.empty(rank, base_layer.in_features, **self._factory))
+        self.adapter_B = nn.Parameter(torch.empty(base_layer.out_features, rank, **self._factory))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        kaiming_(self.adapter_A)
+        nn.init.zeros_(self.adapter_B)
+
+    def adapter_forward(self, x, core):
+        return F.linear(F.linear(x, self.adapter_A), self.adapter_B)  # (..., R) -> (..., out)
+
+    def delta_weight_from_core(self, core):
+        return self.adapter_B @ self.adapter_A  # (out, in)
+
+
+class LoRAConv2d(AdapterLayer):
+    method = "lora"
+    tensor_format = "lora"
+
+    def __init__(self, base_layer: nn.Conv2d, rank: int, alpha: float, dropout: float = 0.0, **_):
+        super().__init__(base_layer, rank, alpha, dropout)
+        self.geometry = g = ConvGeometry(base_layer)
+        kh, kw = g.kernel_size
+        cin_g = g.in_channels // g.groups
+        self.adapter_A = nn.Parameter(torch.empty(g.groups * rank, cin_g, kh, kw, **self._factory))
+        self.adapter_B = nn.Parameter(torch.empty(g.out_channels, rank, 1, 1, **self._factory))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        kaiming_(self.adapter_A)
+        nn.init.zeros_(self.adapter_B)
+
+    def adapter_forward(self, x, core):
+        g = self.geometry
+        z = g.spatial_conv(x, self.adapter_A, groups=g.groups)  # (B, G·R, H', W')
+        return F.conv2d(z, self.adapter_B, groups=g.groups)  # (B, Cout, H', W')
+
+    def delta_weight_from_core(self, core):
+        g = self.geometry
+        G, R = g.groups, self.rank
+        a = self.adapter_A.reshape(G, R, *self.adapter_A.shape[1:])  # (G, R, Cin/G, kh, kw)
+        b = self.adapter_B.reshape(G, -1, R)  # (G, Cout/G, R)
+        return torch.einsum("gor,grihw->goihw", b, a).reshape(g.out_channels, *a.shape[2:])

@@ -1,0 +1,291 @@
+"""The adapted model: a frozen base, adapter wrappers on its target layers, and the seed generator.
+
+``get_model(base, config)`` returns a :class:`MetaLoRAModel`. Its forward for the MetaLoRA methods is
+
+    f = features(x)                      # frozen, no gradients, once per batch
+    s = seed_generator(f)                # (B, Σ_l R_l), cut into one (B, R_l) seed per layer
+    y = base(x) with every target layer computing W0·x + scaling · Δ(x; s_l)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from collections.abc import Iterable, Iterator
+
+import torch
+from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from ..config import METHOD_LABELS, MetaLoRAConfig
+from ..errors import ConfigError, ModelError, bullet_list
+from .base import ADAPTER_PREFIX, AdapterLayer
+from .features import capture_input, default_feature_layer, infer_feature_dim, pool
+from .injection import make_adapter, replace_module, select_targets
+from .seed_generator import SeedGenerator
+
+
+class MetaLoRAModel(nn.Module):
+    """A base model with MetaLoRA (or baseline) adapters. Build it with :func:`get_model`."""
+
+    def __init__(self, base: nn.Module, config: MetaLoRAConfig):
+        super().__init__()
+        from .io import fingerprint  # local: io imports this module
+
+        self.config = config
+        self.base_fingerprint = fingerprint(base)
+        targets = select_targets(base, config)
+        self._requires_grad = {n: p.requires_grad for n, p in base.named_parameters()}
+        base.requires_grad_(False)
+        self.base_model = base
+        self.feature_dim: int | None = None
+        self._feature_layer_name: str | None = None
+        self.feature_extractor: nn.Module | None = None
+        if config.meta:
+            self._setup_features(base, config)
+        self._adapters: dict[str, AdapterLayer] = {}
+        for name, module in targets.items():
+            adapter = make_adapter(name, module, config)
+            replace_module(base, name, adapter)
+            self._adapters[name] = adapter
+        if config.meta:
+            sizes = {n: a.core_size for n, a in self._adapters.items()}
+            self.seed_generator = SeedGenerator(self.feature_dim, config.mapping_hidden, sizes)
+            self.seed_generator.to(next(base.parameters()).device)
+        self.train(base.training)
+
+    # -- set-up ---------------------------------------------------------------------------------
+    def _setup_features(self, base: nn.Module, config: MetaLoRAConfig) -> None:
+        if isinstance(config.feature_source, nn.Module):
+            self.feature_extractor = config.feature_source.requires_grad_(False).eval()
+            dim = config.feature_dim or infer_feature_dim(self.feature_extractor)
+        else:
+            layer_name = config.feature_layer or default_feature_layer(base)
+            modules = dict(base.named_modules())
+            if layer_name not in modules:
+                raise ConfigError(
+                    f"feature_layer={layer_name!r} is not a module of the model.",
+                    f"Modules: {bullet_list(n for n in modules if n)}.",
+                )
+            self._feature_layer_name = layer_name
+            dim = config.feature_dim or infer_feature_dim(modules[layer_name])
+        if dim is None:
+            raise ConfigError(
+                "The feature width could not be read off the feature source.",
+                "Set feature_dim=... in MetaLoRAConfig.",
+            )
+        self.feature_dim = int(dim)
+
+    def train(self, mode: bool = True) -> MetaLoRAModel:
+        super().train(mode)
+        if self.config.freeze_norm_stats:
+            for m in self.base_model.modules():
+                if isinstance(m, _BatchNorm):
+                    m.eval()
+        if self.feature_extractor is not None:
+            self.feature_extractor.eval()
+        return self
+
+    # -- forward --------------------------------------------------------------------------------
+    def features(self, x: torch.Tensor, *args, **kwargs) -> torch.Tensor:
+        """Pooled features (B, F) of the frozen feature source, without gradients."""
+        if self.feature_extractor is not None:
+            with torch.no_grad():
+                return pool(self.feature_extractor(x))
+        if self._feature_layer_name is None:
+            raise ConfigError(f"method={self.config.method!r} uses no features.")
+        layer = self.base_model.get_submodule(self._feature_layer_name)  # the wrapper, once wrapped
+        with self.adapters_disabled():
+            return pool(capture_input(self.base_model, layer, x, *args, **kwargs))
+
+    def compute_seeds(self, x: torch.Tensor, *args, **kwargs) -> dict[str, torch.Tensor]:
+        """{layer name: seed (B, R)} for a batch; static CP / TR cores are broadcast to (B, R)."""
+        if self.config.meta:
+            f = self.features(x, *args, **kwargs)
+            if f.shape[-1] != self.feature_dim:
+                raise ModelError(
+                    f"The feature source gave {f.shape[-1]} features; {self.feature_dim} were expected.",
+                    "Set feature_dim to the width it really produces.",
+                )
+            return self.seed_generator.split(self.seed_generator(f))
+        if self.config.tensor_format == "lora":
+            raise ConfigError(
+                "LoRA has no seed: its update does not depend on a core.",
+                "Use method 'cp', 'tr', 'meta-cp' or 'meta-tr' to look at seeds.",
+            )
+        return {n: a.adapter_core.expand(x.shape[0], -1) for n, a in self._adapters.items()}
+
+    def forward(self, x: torch.Tensor, *args, **kwargs):
+        if not self.config.meta:
+            return self.base_model(x, *args, **kwargs)
+        seeds = self.compute_seeds(x, *args, **kwargs)
+        with self._seeds_set(seeds):
+            return self.base_model(x, *args, **kwargs)
+
+    @contextlib.contextmanager
+    def _seeds_set(self, seeds: dict[str, torch.Tensor]) -> Iterator[None]:
+        for name, adapter in self._adapters.items():
+            adapter.seed = seeds[name]
+        try:
+            yield
+        finally:
+            for adapter in self._adapters.values():
+                adapter.seed = None
+
+    @contextlib.contextmanager
+    def adapters_disabled(self) -> Iterator[None]:
+        """Run the plain frozen base inside this block."""
+        previous = {n: a.enabled for n, a in self._adapters.items()}
+        for a in self._adapters.values():
+            a.enabled = False
+        try:
+            yield
+        finally:
+            for n, a in self._adapters.items():
+                a.enabled = previous[n]
+
+    # -- introspection --------------------------------------------------------------------------
+    def adapted_layers(self) -> dict[str, AdapterLayer]:
+        """{name in the base model: adapter wrapper}, in the model's order."""
+        return dict(self._adapters)
+
+    @torch.no_grad()
+    def seeds(self, x: torch.Tensor, *args, **kwargs) -> dict[str, torch.Tensor]:
+        """The generated seeds (B, R) of every adapted layer for inputs ``x`` (detached)."""
+        return {n: s.detach() for n, s in self.compute_seeds(x, *args, **kwargs).items()}
+
+    @torch.no_grad()
+    def delta_weight(self, name: str, x: torch.Tensor | None = None) -> torch.Tensor:
+        """The dense scaled update of layer ``name``: W0's shape, or (B, *W0.shape) for MetaLoRA."""
+        layer = self._layer(name)
+        if not self.config.meta:
+            return layer.delta_weight()
+        if x is None:
+            raise ConfigError(
+                f"MetaLoRA's update of {name!r} depends on the input.",
+                "Pass a batch: model.delta_weight(name, x).",
+            )
+        return layer.delta_weight(self.seeds(x)[name])
+
+    def _layer(self, name: str) -> AdapterLayer:
+        if name not in self._adapters:
+            raise ConfigError(
+                f"{name!r} is not an adapted layer.", f"Adapted layers: {bullet_list(self._adapters)}."
+            )
+        return self._adapters[name]
+
+    def trainable_parameters(self) -> list[tuple[str, nn.Parameter]]:
+        """(name, parameter) for every parameter that training updates."""
+        return [(n, p) for n, p in self.named_parameters() if p.requires_grad]
+
+    def count_parameters(self) -> tuple[int, int]:
+        """(trainable, total) parameter counts."""
+        trainable = sum(p.numel() for _, p in self.trainable_parameters())
+        return trainable, sum(p.numel() for p in self.parameters())
+
+    def print_trainable_parameters(self) -> None:
+        trainable, total = self.count_parameters()
+        print(
+            f"trainable params: {trainable:,} || all params: {total:,} || "
+            f"trainable%: {100 * trainable / max(total, 1):.4f}"
+        )
+
+    def layer_table(self) -> list[dict]:
+        """One row per adapted layer: name, type, weight shape, method, rank, trainable parameters."""
+        return [
+            {
+                "name": n,
+                "type": type(a.base_layer).__name__,
+                "shape": tuple(a.base_layer.weight.shape),
+                "method": METHOD_LABELS[a.method],
+                "rank": a.rank,
+                "trainable": a.adapter_parameters(),
+            }
+            for n, a in self._adapters.items()
+        ]
+
+    def adapter_state_dict(self) -> dict[str, torch.Tensor]:
+        """Everything that training changes: adapter factors, static cores and the seed generator."""
+        return {
+            n: p.detach()
+            for n, p in self.named_parameters()
+            if n.rsplit(".", 1)[-1].startswith(ADAPTER_PREFIX) or n.startswith("seed_generator.")
+        }
+
+    # -- save / load / merge --------------------------------------------------------------------
+    def save_adapter(self, directory) -> None:
+        from .io import save_adapter
+
+        save_adapter(self, directory)
+
+    def merge_and_unload(self, data: torch.Tensor | Iterable | None = None) -> nn.Module:
+        """A plain copy of the model with ΔW folded into W0; this adapted model is left intact.
+
+        Static methods merge exactly. MetaLoRA's update depends on the input, so it is approximated by
+        the update of the *mean seed* over ``data`` (a batch, or an iterable of batches or of
+        (x, ...) tuples): exact only for inputs whose seed equals that mean.
+        """
+        cores: dict[str, torch.Tensor] = {}
+        if self.config.meta:
+            if data is None:
+                raise ConfigError(
+                    "Merging a MetaLoRA adapter needs inputs to average the seeds over.",
+                    "Pass data=... (a batch or a DataLoader).",
+                )
+            cores = self._mean_seeds(data)
+        merged = copy.deepcopy(self)
+        for name, adapter in merged._adapters.items():
+            core = cores.get(name)
+            with torch.no_grad():
+                delta = adapter.delta_weight(None if core is None else core[None])
+                base = adapter.base_layer
+                base.weight += delta.reshape(base.weight.shape).to(base.weight.dtype)
+            replace_module(merged.base_model, name, adapter.base_layer)
+        merged._restore_requires_grad()
+        return merged.base_model
+
+    @torch.no_grad()
+    def _mean_seeds(self, data) -> dict[str, torch.Tensor]:
+        batches = [data] if isinstance(data, torch.Tensor) else data
+        sums: dict[str, torch.Tensor] = {}
+        count = 0
+        for batch in batches:
+            x = batch[0] if isinstance(batch, list | tuple) else batch
+            for name, s in self.seeds(x).items():
+                sums[name] = sums.get(name, 0) + s.float().sum(0)
+            count += x.shape[0]
+        if count == 0:
+            raise ConfigError("data=... held no inputs to average the seeds over.")
+        return {n: s / count for n, s in sums.items()}
+
+    def unload(self) -> nn.Module:
+        """Take the adapters out and return the original base model, unchanged bit for bit.
+
+        This adapted model is unusable afterwards.
+        """
+        for name, adapter in self._adapters.items():
+            replace_module(self.base_model, name, adapter.base_layer)
+        self._restore_requires_grad()
+        self._adapters = {}
+        return self.base_model
+
+    def _restore_requires_grad(self) -> None:
+        for n, p in self.base_model.named_parameters():
+            p.requires_grad_(self._requires_grad.get(n, True))
+
+
+def get_model(base: nn.Module, config: MetaLoRAConfig | None = None, **kwargs) -> MetaLoRAModel:
+    """Freeze ``base`` and wrap its target layers with adapters; ``kwargs`` build a config if none given.
+
+    ``base`` is modified in place (its target layers are replaced by wrappers), as in PEFT;
+    :meth:`MetaLoRAModel.unload` restores it.
+    """
+    if config is None:
+        config = MetaLoRAConfig(**kwargs)
+    elif kwargs:
+        raise ConfigError("Pass either a MetaLoRAConfig or keyword arguments, not both.")
+    if not isinstance(base, nn.Module):
+        raise ModelError(f"get_model needs a torch.nn.Module, got {type(base).__name__}.")
+    if isinstance(base, MetaLoRAModel) or any(isinstance(m, AdapterLayer) for m in base.modules()):
+        raise ModelError("This model already carries adapters.", "Call unload() first, or use a fresh base.")
+    return MetaLoRAModel(base, config)

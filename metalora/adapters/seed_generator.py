@@ -1,0 +1,35 @@
+"""The parameter-space mapping network: per-input features -> one seed vector per adapted layer.
+
+    s(x) = 1 + H · GELU(W · LayerNorm(f(x)))
+
+H starts at zero, so every seed starts at the constant 1 (METHOD.md: "initialise so that s starts near
+a constant"); the static methods start from the same core, which makes meta-vs-static comparisons fair.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class SeedGenerator(nn.Module):
+    """Maps features (B, F) to the concatenated seeds (B, Σ_l R_l) of all adapted layers."""
+
+    def __init__(self, feature_dim: int, hidden: int, sizes: dict[str, int]):
+        super().__init__()
+        self.sizes = dict(sizes)  # layer name -> R_l, in the order of the output columns
+        total = sum(self.sizes.values())
+        self.norm = nn.LayerNorm(feature_dim)
+        self.hidden = nn.Linear(feature_dim, hidden)
+        self.act = nn.GELU()
+        self.out = nn.Linear(hidden, total)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        h = self.act(self.hidden(self.norm(features)))  # (B, hidden)
+        return 1.0 + self.out(h)  # (B, ΣR)
+
+    def split(self, seeds: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Cut the concatenated seeds (B, ΣR) into {layer name: (B, R_l)}."""
+        return dict(zip(self.sizes, seeds.split(list(self.sizes.values()), dim=-1), strict=True))

@@ -1,0 +1,119 @@
+"""Tensor-Ring adapters: static TR and MetaLoRA-TR (Zhao et al., 2016, "Tensor Ring Decomposition").
+
+Conv kernel update with cores G1 (R0×Cout×R1), G2 (R1×Cin×R2), G3 (R2×kh×R3), G4 (R3×kw×R0):
+
+    ΔW(x)[o,i,h,w] = Tr(G1[:,o,:] · G2[:,i,:] · G3[:,h,:] · G4[:,w,:] · diag(s(x)))
+
+The seed sits on the bond that closes the ring. Forward without a per-input kernel:
+1×1 conv with G2 (Cin -> R1·R2) -> grouped spatial conv with K[a,c] = Σ_d G3[c,:,d] G4[d,:,a]
+(groups = R1) -> scale bond a by s_a(x) -> 1×1 conv with G1 (R1·R0 -> Cout).
+Linear: ΔW(x)[o,i] = Tr(G1[:,o,:] · G2[:,i,:] · diag(s(x))). All ring ranks equal ``rank``.
+A grouped conv applies the same cores within each group. G1 starts at zero, so ΔW = 0.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .base import AdapterLayer, ConvGeometry, seed_shape
+
+
+def _uniform(t: torch.Tensor, std: float) -> None:
+    bound = math.sqrt(3.0) * std
+    nn.init.uniform_(t, -bound, bound)
+
+
+class TRLinear(AdapterLayer):
+    method = "tr"
+    tensor_format = "tr"
+
+    def __init__(
+        self,
+        base_layer: nn.Linear,
+        rank: int,
+        alpha: float,
+        dropout: float = 0.0,
+        input_conditioned: bool = False,
+    ):
+        super().__init__(base_layer, rank, alpha, dropout, input_conditioned)
+        self.method = "meta-tr" if input_conditioned else "tr"
+        R = rank
+        self.adapter_G1 = nn.Parameter(torch.empty(R, base_layer.out_features, R, **self._factory))
+        self.adapter_G2 = nn.Parameter(torch.empty(R, base_layer.in_features, R, **self._factory))
+        self._make_static_core()
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        nn.init.zeros_(self.adapter_G1)
+        _uniform(self.adapter_G2, 1 / math.sqrt(3 * self.adapter_G2.shape[1]))
+
+    def adapter_forward(self, x, core):
+        R = self.rank
+        w_in = self.adapter_G2.permute(0, 2, 1).reshape(R * R, -1)  # (R1·R0, in), order (b, a)
+        z = F.linear(x, w_in)  # (..., R1·R0)
+        z = z.unflatten(-1, (R, R)) * seed_shape(core, z.dim() + 1, -1).to(z.dtype)  # scale bond a
+        w_out = self.adapter_G1.permute(1, 2, 0).reshape(-1, R * R)  # (out, R1·R0)
+        return F.linear(z.flatten(-2), w_out)
+
+    def delta_weight_from_core(self, core):
+        if core.dim() == 1:
+            return torch.einsum("aob,bia,a->oi", self.adapter_G1, self.adapter_G2, core)
+        return torch.einsum("aob,bia,na->noi", self.adapter_G1, self.adapter_G2, core)
+
+
+class TRConv2d(AdapterLayer):
+    method = "tr"
+    tensor_format = "tr"
+
+    def __init__(
+        self,
+        base_layer: nn.Conv2d,
+        rank: int,
+        alpha: float,
+        dropout: float = 0.0,
+        input_conditioned: bool = False,
+    ):
+        super().__init__(base_layer, rank, alpha, dropout, input_conditioned)
+        self.method = "meta-tr" if input_conditioned else "tr"
+        self.geometry = g = ConvGeometry(base_layer)
+        kh, kw = g.kernel_size
+        R = rank
+        f = self._factory
+        self.adapter_G1 = nn.Parameter(torch.empty(R, g.out_channels, R, **f))
+        self.adapter_G2 = nn.Parameter(torch.empty(R, g.in_channels // g.groups, R, **f))
+        self.adapter_G3 = nn.Parameter(torch.empty(R, kh, R, **f))
+        self.adapter_G4 = nn.Parameter(torch.empty(R, kw, R, **f))
+        self._make_static_core()
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        # Unit-variance intermediates: G2 averages Cin/G inputs; K = G3·G4 then averages R2·kh·kw.
+        R, (kh, kw) = self.rank, self.geometry.kernel_size
+        nn.init.zeros_(self.adapter_G1)
+        _uniform(self.adapter_G2, 1 / math.sqrt(3 * self.adapter_G2.shape[1]))
+        spatial_std = (R * R * kh * kw) ** -0.25
+        _uniform(self.adapter_G3, spatial_std)
+        _uniform(self.adapter_G4, spatial_std)
+
+    def adapter_forward(self, x, core):
+        g, R = self.geometry, self.rank
+        G = g.groups
+        w_in = self.adapter_G2.permute(0, 2, 1).reshape(R * R, -1)  # (R1·R2, Cin/G), order (b, c)
+        z = F.conv2d(x, w_in.repeat(G, 1)[:, :, None, None], groups=G)  # (B, G·R1·R2, H, W)
+        k = torch.einsum("chd,dwa->achw", self.adapter_G3, self.adapter_G4)  # (R0, R2, kh, kw)
+        z = g.spatial_conv(z, k.repeat(G * R, 1, 1, 1), groups=G * R)  # (B, G·R1·R0, H', W')
+        n, _, h, w = z.shape
+        s = seed_shape(core, 5, 3).to(z.dtype)  # (B|1, 1, 1, R0, 1)
+        z = (z.reshape(n, G, R, R, h * w) * s).reshape(n, -1, h, w)
+        w_out = self.adapter_G1.permute(1, 2, 0).reshape(-1, R * R)  # (Cout, R1·R0), order (b, a)
+        return F.conv2d(z, w_out[:, :, None, None], groups=G)  # (B, Cout, H', W')
+
+    def delta_weight_from_core(self, core):
+        G1, G2, G3, G4 = self.adapter_G1, self.adapter_G2, self.adapter_G3, self.adapter_G4
+        if core.dim() == 1:
+            return torch.einsum("aob,bic,chd,dwa,a->oihw", G1, G2, G3, G4, core)
+        return torch.einsum("aob,bic,chd,dwa,na->noihw", G1, G2, G3, G4, core)

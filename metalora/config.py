@@ -1,0 +1,217 @@
+"""The adapter configuration: one dataclass, validated on construction.
+
+Mirrors the conventions of Hugging Face PEFT's ``LoraConfig`` (``target_modules``, ``rank`` with
+per-module patterns, ``alpha`` scaling) so that ML engineers feel at home, and adds what MetaLoRA
+needs: the tensor format and where the per-input features come from.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from torch import nn
+
+from .errors import ConfigError
+
+METHODS = ("lora", "cp", "tr", "meta-cp", "meta-tr")
+"""Static LoRA, static CP, static Tensor Ring, and the two input-conditioned MetaLoRA variants."""
+
+METHOD_LABELS = {
+    "lora": "LoRA",
+    "cp": "static CP",
+    "tr": "static Tensor Ring",
+    "meta-cp": "MetaLoRA (CP)",
+    "meta-tr": "MetaLoRA (Tensor Ring)",
+}
+
+TARGET_KEYWORDS = ("all", "all-conv", "all-linear")
+
+
+def is_meta(method: str) -> bool:
+    """True for the input-conditioned methods, whose core is generated per input."""
+    return method.startswith("meta-")
+
+
+def tensor_format(method: str) -> str:
+    """The factorisation behind a method: ``"lora"``, ``"cp"`` or ``"tr"``."""
+    return method.removeprefix("meta-")
+
+
+@dataclass
+class MetaLoRAConfig:
+    """How to adapt a model.
+
+    Parameters
+    ----------
+    method
+        ``"lora"`` (static ΔW = B·A), ``"cp"`` / ``"tr"`` (static CP / Tensor-Ring factorisation with a
+        learned, input-independent core), ``"meta-cp"`` / ``"meta-tr"`` (MetaLoRA: the core is generated
+        per input by the mapping network).
+    rank
+        Rank of every adapted layer (the CP rank, the ring rank, or LoRA's r), or a mapping from module
+        name / regex pattern to rank. In a mapping, the key ``"default"`` gives the rank of layers no
+        other key matches; keys are tried in order and the first match wins.
+    alpha
+        Scale of the update: ``y = layer(x; W0) + (alpha / rank) · layer(x; ΔW(x))``, as in LoRA.
+    target_modules
+        ``"all"`` (every Conv2d and Linear), ``"all-conv"``, ``"all-linear"``, a list of module names
+        (exact, or a suffix after a dot), or any other string, read as a regular expression that must
+        match the whole module name.
+    exclude_modules
+        Same syntax as ``target_modules``; matched modules are left alone.
+    feature_source
+        ``"backbone"``: the frozen base's own pooled penultimate features (the input of ``feature_layer``),
+        computed once per batch without gradients. Or any ``nn.Module`` mapping the model's input to
+        features (B, F) or (B, C, H, W), kept frozen.
+    feature_layer
+        For ``feature_source="backbone"``: the module whose *input* is the feature vector. Default: the
+        last ``nn.Linear`` of the model (the classifier head of a usual backbone).
+    feature_dim
+        Width of the features, when it cannot be read off ``feature_layer`` or the feature module.
+    mapping_hidden
+        Hidden width of the mapping network (features -> seeds).
+    dropout
+        Dropout on the adapter's input (as LoRA dropout).
+    freeze_norm_stats
+        Keep the frozen base's BatchNorm layers in eval mode while training, so that a frozen base stays
+        bit-for-bit frozen (running statistics included).
+    """
+
+    method: str = "meta-tr"
+    rank: int | Mapping[str, int] = 8
+    alpha: float = 16.0
+    target_modules: str | Sequence[str] = "all"
+    exclude_modules: str | Sequence[str] | None = None
+    feature_source: str | nn.Module = "backbone"
+    feature_layer: str | None = None
+    feature_dim: int | None = None
+    mapping_hidden: int = 64
+    dropout: float = 0.0
+    freeze_norm_stats: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ConfigError(
+                f"method={self.method!r} is not supported.", f"Allowed values: {', '.join(METHODS)}."
+            )
+        self._check_rank()
+        if not isinstance(self.alpha, int | float) or isinstance(self.alpha, bool) or not self.alpha > 0:
+            raise ConfigError(f"alpha={self.alpha!r} must be a positive number.", "Try alpha=2 * rank.")
+        self.target_modules = _check_targets("target_modules", self.target_modules)
+        if self.exclude_modules is not None:
+            self.exclude_modules = _check_targets("exclude_modules", self.exclude_modules)
+        if not (isinstance(self.feature_source, nn.Module) or self.feature_source == "backbone"):
+            raise ConfigError(
+                f"feature_source={self.feature_source!r} is not supported.",
+                "Use 'backbone' (the frozen model's own features) or pass an nn.Module.",
+            )
+        if self.feature_dim is not None and (not isinstance(self.feature_dim, int) or self.feature_dim < 1):
+            raise ConfigError(f"feature_dim={self.feature_dim!r} must be a positive integer or None.")
+        if not isinstance(self.mapping_hidden, int) or self.mapping_hidden < 1:
+            raise ConfigError(f"mapping_hidden={self.mapping_hidden!r} must be a positive integer.")
+        if not isinstance(self.dropout, int | float) or not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"dropout={self.dropout!r} must be in [0, 1).")
+
+    def _check_rank(self) -> None:
+        ranks = self.rank.values() if isinstance(self.rank, Mapping) else [self.rank]
+        for r in ranks:
+            if not isinstance(r, int) or isinstance(r, bool) or r < 1:
+                raise ConfigError(
+                    f"rank={self.rank!r}: every rank must be a positive integer.",
+                    "Typical values are 1 to 16.",
+                )
+        if isinstance(self.rank, Mapping):
+            for key in self.rank:
+                _compile("rank", key)
+
+    @property
+    def meta(self) -> bool:
+        return is_meta(self.method)
+
+    @property
+    def tensor_format(self) -> str:
+        return tensor_format(self.method)
+
+    def rank_for(self, name: str) -> int:
+        """The rank of module ``name``: the first matching key of a rank mapping, else its default."""
+        if not isinstance(self.rank, Mapping):
+            return self.rank
+        for key, r in self.rank.items():
+            if key != "default" and name_matches(name, key):
+                return r
+        return self.rank.get("default", 8)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict; a feature module is recorded by its class name only."""
+        d = (
+            asdict(self)
+            if not isinstance(self.feature_source, nn.Module)
+            else {k: v for k, v in self.__dict__.items() if k != "feature_source"}
+        )
+        if isinstance(self.feature_source, nn.Module):
+            d["feature_source"] = f"module:{type(self.feature_source).__name__}"
+        d["rank"] = dict(self.rank) if isinstance(self.rank, Mapping) else self.rank
+        for key in ("target_modules", "exclude_modules"):
+            if isinstance(d[key], tuple):
+                d[key] = list(d[key])
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], feature_source: nn.Module | None = None) -> MetaLoRAConfig:
+        """Rebuild a config saved by :meth:`to_dict`; unknown keys are refused."""
+        known = set(cls.__dataclass_fields__)
+        unknown = set(d) - known
+        if unknown:
+            raise ConfigError(
+                f"Unknown config fields: {', '.join(sorted(unknown))}.",
+                f"Known fields: {', '.join(sorted(known))}.",
+            )
+        d = dict(d)
+        src = d.get("feature_source", "backbone")
+        if isinstance(src, str) and src.startswith("module:"):
+            if feature_source is None:
+                raise ConfigError(
+                    f"This adapter was trained with a custom feature extractor ({src[7:]}).",
+                    "Pass the same module again as feature_source=...",
+                )
+            d["feature_source"] = feature_source
+        return cls(**d)
+
+
+def name_matches(name: str, pattern: str) -> bool:
+    """A module name matches a pattern if equal, if it ends with ``"." + pattern``, or by regex fullmatch."""
+    if name == pattern or name.endswith("." + pattern):
+        return True
+    try:
+        return re.fullmatch(pattern, name) is not None
+    except re.error:
+        return False
+
+
+def _compile(field_name: str, pattern: str) -> None:
+    if not isinstance(pattern, str) or not pattern:
+        raise ConfigError(f"{field_name}: {pattern!r} is not a module name or pattern.")
+    try:
+        re.compile(pattern)
+    except re.error as err:
+        raise ConfigError(
+            f"{field_name}: {pattern!r} is not a valid regular expression ({err}).",
+            "Escape special characters or list module names instead.",
+        ) from None
+
+
+def _check_targets(field_name: str, value: str | Sequence[str]) -> str | tuple[str, ...]:
+    if isinstance(value, str):
+        if value not in TARGET_KEYWORDS:
+            _compile(field_name, value)
+        return value
+    if isinstance(value, Sequence) and value and all(isinstance(v, str) and v for v in value):
+        return tuple(value)
+    raise ConfigError(
+        f"{field_name}={value!r} is not supported.",
+        f"Use one of {', '.join(TARGET_KEYWORDS)}, a list of module names, or a regular expression.",
+    )

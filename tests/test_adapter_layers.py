@@ -1,0 +1,157 @@
+"""The factored forward of every adapter layer equals the dense update applied with plain F.conv2d /
+F.linear, per input, for every conv geometry; the dense update equals TensorLy's reconstruction."""
+
+from __future__ import annotations
+
+import pytest
+import tensorly as tl
+import torch
+import torch.nn.functional as F
+from tensorly.cp_tensor import cp_to_tensor
+from tensorly.tr_tensor import tr_to_tensor
+from torch import nn
+
+from metalora.adapters import CPConv2d, CPLinear, LoRAConv2d, LoRALinear, TRConv2d, TRLinear
+from tests.helpers import METHODS, randomise_adapters, reference_conv
+
+CLASSES = {
+    "lora": (LoRALinear, LoRAConv2d),
+    "cp": (CPLinear, CPConv2d),
+    "tr": (TRLinear, TRConv2d),
+}
+
+CONVS = {
+    "3x3 pad 1": dict(in_channels=4, out_channels=6, kernel_size=3, padding=1),
+    "stride 2": dict(in_channels=4, out_channels=6, kernel_size=3, stride=2, padding=1),
+    "same": dict(in_channels=4, out_channels=6, kernel_size=3, padding="same"),
+    "same, even kernel, dilation 2": dict(
+        in_channels=4, out_channels=6, kernel_size=4, padding="same", dilation=2
+    ),
+    "dilation 2": dict(in_channels=4, out_channels=6, kernel_size=3, padding=2, dilation=2),
+    "groups 2": dict(in_channels=4, out_channels=6, kernel_size=3, padding=1, groups=2),
+    "depthwise": dict(in_channels=6, out_channels=6, kernel_size=3, padding=1, groups=6),
+    "reflect": dict(in_channels=4, out_channels=6, kernel_size=3, padding=1, padding_mode="reflect"),
+    "circular": dict(in_channels=4, out_channels=6, kernel_size=3, padding=2, padding_mode="circular"),
+    "replicate, stride 2": dict(
+        in_channels=4, out_channels=6, kernel_size=3, padding=1, stride=2, padding_mode="replicate"
+    ),
+    "no bias": dict(in_channels=4, out_channels=6, kernel_size=3, padding=1, bias=False),
+    "non-square 3x5": dict(in_channels=4, out_channels=6, kernel_size=(3, 5), padding=(1, 2), stride=(2, 1)),
+    "1x1": dict(in_channels=4, out_channels=6, kernel_size=1),
+    "valid": dict(in_channels=4, out_channels=6, kernel_size=3, padding="valid"),
+}
+
+
+def make_layer(method: str, base: nn.Module, rank: int = 3):
+    fmt = method.removeprefix("meta-")
+    cls = CLASSES[fmt][1 if isinstance(base, nn.Conv2d) else 0]
+    layer = cls(base, rank=rank, alpha=2.0 * rank, input_conditioned=method.startswith("meta-"))
+    randomise_adapters(layer)
+    return layer
+
+
+def set_seed(layer, method: str, batch: int) -> None:
+    if method.startswith("meta-"):
+        g = torch.Generator().manual_seed(1)
+        layer.seed = 1 + 0.5 * torch.randn(batch, layer.rank, generator=g, dtype=torch.float64)
+
+
+def relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
+    return ((a - b).norm() / b.norm()).item()
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("geometry", list(CONVS))
+def test_conv_factored_forward_matches_dense_update(method, geometry):
+    torch.manual_seed(0)
+    base = nn.Conv2d(**CONVS[geometry]).double()
+    layer = make_layer(method, base)
+    x = torch.randn(3, base.in_channels, 9, 10, dtype=torch.float64)
+    set_seed(layer, method, 3)
+    y = layer(x)
+    delta = layer.delta_weight(layer.seed)  # (B, *W0.shape) for MetaLoRA, W0.shape otherwise
+    assert delta.shape[-4:] == base.weight.shape
+    for i in range(x.shape[0]):
+        d = delta[i] if method.startswith("meta-") else delta
+        ref = reference_conv(base, x[i : i + 1], base.weight + d)
+        assert y[i : i + 1].shape == ref.shape
+        assert relative_error(y[i : i + 1], ref) < 1e-10
+    assert relative_error(y, base(x)) > 1e-3, "the update must not be zero after randomising"
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("shape", [(5, 7), (5, 4, 7), (2, 3, 4, 7)])
+def test_linear_factored_forward_matches_dense_update(method, shape):
+    torch.manual_seed(0)
+    base = nn.Linear(7, 6).double()
+    layer = make_layer(method, base)
+    x = torch.randn(*shape, dtype=torch.float64)
+    set_seed(layer, method, shape[0])
+    y = layer(x)
+    delta = layer.delta_weight(layer.seed)
+    for i in range(shape[0]):
+        d = delta[i] if method.startswith("meta-") else delta
+        ref = F.linear(x[i], base.weight + d, base.bias)
+        assert relative_error(y[i], ref) < 1e-10
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_float32_within_1e4_relative(method):
+    torch.manual_seed(0)
+    base = nn.Conv2d(8, 8, 3, stride=2, padding=1, groups=2)
+    layer = make_layer(method, base, rank=4)
+    x = torch.randn(4, 8, 12, 12)
+    set_seed(layer, method, 4)
+    if layer.seed is not None:
+        layer.seed = layer.seed.float()
+    y = layer(x)
+    delta = layer.delta_weight(layer.seed)
+    for i in range(4):
+        d = delta[i] if method.startswith("meta-") else delta
+        assert relative_error(y[i : i + 1], reference_conv(base, x[i : i + 1], base.weight + d)) < 1e-4
+
+
+def test_cp_update_equals_tensorly_reconstruction():
+    torch.manual_seed(0)
+    layer = make_layer("meta-cp", nn.Conv2d(4, 6, (3, 2)).double())
+    seed = torch.randn(2, layer.rank, dtype=torch.float64)
+    delta = layer.delta_weight(seed)
+    tl.set_backend("pytorch")
+    try:
+        for i in range(2):
+            factors = [layer.adapter_A, layer.adapter_B, layer.adapter_C, layer.adapter_D]
+            expected = layer.scaling * cp_to_tensor((seed[i], [f.detach() for f in factors]))
+            assert relative_error(delta[i], expected) < 1e-12
+    finally:
+        tl.set_backend("numpy")
+
+
+def test_tr_update_equals_tensorly_reconstruction():
+    torch.manual_seed(0)
+    layer = make_layer("meta-tr", nn.Conv2d(4, 6, 3).double())
+    seed = torch.randn(2, layer.rank, dtype=torch.float64)
+    delta = layer.delta_weight(seed)
+    tl.set_backend("pytorch")
+    try:
+        for i in range(2):
+            # diag(s) on the bond that closes the ring = the last core's last index scaled by s.
+            g4 = layer.adapter_G4.detach() * seed[i][None, None, :]
+            cores = [layer.adapter_G1.detach(), layer.adapter_G2.detach(), layer.adapter_G3.detach(), g4]
+            expected = layer.scaling * tr_to_tensor(cores)
+            assert relative_error(delta[i], expected) < 1e-12
+    finally:
+        tl.set_backend("numpy")
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("kind", ["conv", "linear"])
+def test_zero_initialisation_leaves_output_unchanged(method, kind):
+    torch.manual_seed(0)
+    base = nn.Conv2d(4, 6, 3, padding=1) if kind == "conv" else nn.Linear(4, 6)
+    cls = CLASSES[method.removeprefix("meta-")][kind == "conv"]
+    layer = cls(base, rank=3, alpha=6.0, input_conditioned=method.startswith("meta-"))
+    x = torch.randn(2, 4, 5, 5) if kind == "conv" else torch.randn(2, 4)
+    if method.startswith("meta-"):
+        layer.seed = torch.rand(2, 3) + 0.5
+    assert torch.equal(layer(x), base(x))
+    assert layer.delta_weight(layer.seed).abs().max() == 0
