@@ -27,8 +27,12 @@ class AdapterLayer(nn.Module):
     """Base class: wraps one ``nn.Linear`` or ``nn.Conv2d``.
 
     Subclasses define ``method``, create their ``adapter_*`` parameters in ``reset_parameters`` and
-    implement :meth:`adapter_forward` (the factored update, given the input and the core) and
-    :meth:`delta_weight_from_core` (the dense update, the reference for tests and analysis).
+    implement the factored update in two halves: :meth:`rank_features` maps the input to the small
+    rank space, the core already applied (``(..., K)`` for a Linear, ``(B, G·K, H', W')`` for a conv),
+    and :meth:`output_weight` is the (out, K) projection back. The base class adds that projection
+    into the frozen output in one fused call (``addmm`` / ``baddbmm``), so the update never allocates
+    an output-sized temporary. :meth:`delta_weight_from_core` gives the dense update, the reference
+    for tests and analysis.
     """
 
     method: str = ""
@@ -81,10 +85,26 @@ class AdapterLayer(nn.Module):
         out = self.base_layer(x)
         if not self.enabled:
             return out
-        core = self.current_core()
-        return out + self.scaling * self.adapter_forward(self.adapter_dropout(x), core)
+        z = self.rank_features(self.adapter_dropout(x), self.current_core())
+        w = self.output_weight().to(z.dtype)  # (out, K)
+        if isinstance(self.base_layer, nn.Conv2d):
+            groups = self.base_layer.groups
+            if groups > 1:
+                return torch.add(out, F.conv2d(z, w[:, :, None, None], groups=groups), alpha=self.scaling)
+            b, c, h, wd = out.shape  # out += scaling · w @ z, per input, in one batched matmul
+            acc = torch.baddbmm(
+                out.reshape(b, c, h * wd), w.expand(b, -1, -1), z.reshape(b, -1, h * wd), alpha=self.scaling
+            )
+            return acc.reshape(out.shape)
+        acc = torch.addmm(
+            out.reshape(-1, out.shape[-1]), z.reshape(-1, z.shape[-1]), w.t(), alpha=self.scaling
+        )
+        return acc.reshape(out.shape)
 
-    def adapter_forward(self, x: torch.Tensor, core: torch.Tensor | None) -> torch.Tensor:
+    def rank_features(self, x: torch.Tensor, core: torch.Tensor | None) -> torch.Tensor:
+        raise NotImplementedError
+
+    def output_weight(self) -> torch.Tensor:
         raise NotImplementedError
 
     def delta_weight_from_core(self, core: torch.Tensor | None) -> torch.Tensor:

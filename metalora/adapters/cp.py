@@ -43,10 +43,12 @@ class CPLinear(AdapterLayer):
         bound = 1 / math.sqrt(self.adapter_B.shape[0])
         nn.init.uniform_(self.adapter_B, -bound, bound)
 
-    def adapter_forward(self, x, core):
-        z = x @ self.adapter_B  # (..., R)
-        z = z * seed_shape(core, z.dim(), -1).to(z.dtype)
-        return z @ self.adapter_A.t()  # (..., out)
+    def rank_features(self, x, core):
+        z = F.linear(x, self.adapter_B.t())  # (..., R)
+        return z * seed_shape(core, z.dim(), -1).to(z.dtype)
+
+    def output_weight(self):
+        return self.adapter_A  # (out, R)
 
     def delta_weight_from_core(self, core):
         if core.dim() == 1:
@@ -86,7 +88,7 @@ class CPConv2d(AdapterLayer):
         with torch.no_grad():
             self.adapter_B.mul_(1 / math.sqrt(3.0))
 
-    def adapter_forward(self, x, core):
+    def rank_features(self, x, core):
         g = self.geometry
         G, R = g.groups, self.rank
         w_in = self.adapter_B.t().repeat(G, 1)[:, :, None, None]  # (G·R, Cin/G, 1, 1)
@@ -94,8 +96,10 @@ class CPConv2d(AdapterLayer):
         k = torch.einsum("hr,wr->rhw", self.adapter_C, self.adapter_D)  # rank-1 spatial kernels
         z = g.spatial_conv(z, k.repeat(G, 1, 1).unsqueeze(1), groups=G * R)  # (B, G·R, H', W')
         s = seed_shape(core, 4, 2).to(z.dtype)  # (B|1, 1, R, 1) against (B, G, R, H'·W')
-        z = (z.reshape(z.shape[0], G, R, -1) * s).reshape(z.shape)
-        return F.conv2d(z, self.adapter_A[:, :, None, None], groups=G)  # (B, Cout, H', W')
+        return (z.reshape(z.shape[0], G, R, -1) * s).reshape(z.shape)
+
+    def output_weight(self):
+        return self.adapter_A  # (Cout, R), applied within each group
 
     def delta_weight_from_core(self, core):
         A, B, C, D = self.adapter_A, self.adapter_B, self.adapter_C, self.adapter_D

@@ -28,8 +28,11 @@ class LoRALinear(AdapterLayer):
         kaiming_(self.adapter_A)
         nn.init.zeros_(self.adapter_B)
 
-    def adapter_forward(self, x, core):
-        return F.linear(F.linear(x, self.adapter_A), self.adapter_B)  # (..., R) -> (..., out)
+    def rank_features(self, x, core):
+        return F.linear(x, self.adapter_A)  # (..., R)
+
+    def output_weight(self):
+        return self.adapter_B  # (out, R)
 
     def delta_weight_from_core(self, core):
         return self.adapter_B @ self.adapter_A  # (out, in)
@@ -52,10 +55,12 @@ class LoRAConv2d(AdapterLayer):
         kaiming_(self.adapter_A)
         nn.init.zeros_(self.adapter_B)
 
-    def adapter_forward(self, x, core):
+    def rank_features(self, x, core):
         g = self.geometry
-        z = g.spatial_conv(x, self.adapter_A, groups=g.groups)  # (B, G·R, H', W')
-        return F.conv2d(z, self.adapter_B, groups=g.groups)  # (B, Cout, H', W')
+        return g.spatial_conv(x, self.adapter_A, groups=g.groups)  # (B, G·R, H', W')
+
+    def output_weight(self):
+        return self.adapter_B[:, :, 0, 0]  # (Cout, R)
 
     def delta_weight_from_core(self, core):
         g = self.geometry

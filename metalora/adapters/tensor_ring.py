@@ -51,13 +51,15 @@ class TRLinear(AdapterLayer):
         nn.init.zeros_(self.adapter_G1)
         _uniform(self.adapter_G2, 1 / math.sqrt(3 * self.adapter_G2.shape[1]))
 
-    def adapter_forward(self, x, core):
+    def rank_features(self, x, core):
         R = self.rank
         w_in = self.adapter_G2.permute(0, 2, 1).reshape(R * R, -1)  # (R1·R0, in), order (b, a)
         z = F.linear(x, w_in)  # (..., R1·R0)
         z = z.unflatten(-1, (R, R)) * seed_shape(core, z.dim() + 1, -1).to(z.dtype)  # scale bond a
-        w_out = self.adapter_G1.permute(1, 2, 0).reshape(-1, R * R)  # (out, R1·R0)
-        return F.linear(z.flatten(-2), w_out)
+        return z.flatten(-2)
+
+    def output_weight(self):
+        return self.adapter_G1.permute(1, 2, 0).reshape(-1, self.rank**2)  # (out, R1·R0), order (b, a)
 
     def delta_weight_from_core(self, core):
         if core.dim() == 1:
@@ -99,7 +101,7 @@ class TRConv2d(AdapterLayer):
         _uniform(self.adapter_G3, spatial_std)
         _uniform(self.adapter_G4, spatial_std)
 
-    def adapter_forward(self, x, core):
+    def rank_features(self, x, core):
         g, R = self.geometry, self.rank
         G = g.groups
         w_in = self.adapter_G2.permute(0, 2, 1).reshape(R * R, -1)  # (R1·R2, Cin/G), order (b, c)
@@ -108,9 +110,10 @@ class TRConv2d(AdapterLayer):
         z = g.spatial_conv(z, k.repeat(G * R, 1, 1, 1), groups=G * R)  # (B, G·R1·R0, H', W')
         n, _, h, w = z.shape
         s = seed_shape(core, 5, 3).to(z.dtype)  # (B|1, 1, 1, R0, 1)
-        z = (z.reshape(n, G, R, R, h * w) * s).reshape(n, -1, h, w)
-        w_out = self.adapter_G1.permute(1, 2, 0).reshape(-1, R * R)  # (Cout, R1·R0), order (b, a)
-        return F.conv2d(z, w_out[:, :, None, None], groups=G)  # (B, Cout, H', W')
+        return (z.reshape(n, G, R, R, h * w) * s).reshape(n, -1, h, w)
+
+    def output_weight(self):
+        return self.adapter_G1.permute(1, 2, 0).reshape(-1, self.rank**2)  # (Cout, R1·R0), order (b, a)
 
     def delta_weight_from_core(self, core):
         G1, G2, G3, G4 = self.adapter_G1, self.adapter_G2, self.adapter_G3, self.adapter_G4
