@@ -9,9 +9,14 @@ that says what is wrong and what to do. Nothing here imports Streamlit.
 from __future__ import annotations
 
 from . import styles as _styles  # noqa: F401  (registers the colour / background domains)
+from .archive import load_imagefolder, load_zip_imagefolder
+from .arrays import DEFAULT_DOMAIN, dataset_from_arrays
 from .base import DataSplits, ImageDataset, Limits, check_dataset
 from .builtin import BUILTIN_DATASETS, load_builtin, load_digits_dataset
+from .cifar import CIFAR10_CLASSES, load_cifar_binary
 from .domains import DEFAULT_DEMO_DOMAINS, DOMAINS, apply_domain, make_multi_domain, register_domain
+from .images import IMAGE_EXTENSIONS
+from .loaders import load_csv, load_npz
 from .preview import preview_grid
 from .shapes import SHAPE_CLASSES, make_shapes
 from .split import split_dataset
@@ -19,8 +24,11 @@ from .styles import SHAPES_DEMO_DOMAINS
 
 __all__ = [
     "BUILTIN_DATASETS",
+    "CIFAR10_CLASSES",
     "DEFAULT_DEMO_DOMAINS",
+    "DEFAULT_DOMAIN",
     "DOMAINS",
+    "IMAGE_EXTENSIONS",
     "SHAPES_DEMO_DOMAINS",
     "SHAPE_CLASSES",
     "DataSplits",
@@ -28,8 +36,14 @@ __all__ = [
     "Limits",
     "apply_domain",
     "check_dataset",
+    "dataset_from_arrays",
     "load_builtin",
+    "load_cifar_binary",
+    "load_csv",
     "load_digits_dataset",
+    "load_imagefolder",
+    "load_npz",
+    "load_zip_imagefolder",
     "make_multi_domain",
     "make_shapes",
     "preview_grid",

@@ -155,7 +155,8 @@ def parse_domain(domain: str) -> list[str]:
     unknown = [p for p in parts if p not in DOMAINS]
     if unknown:
         raise DataError(
-            f"Unknown domain {bullet_list(unknown)} in {domain!r}.",
+            f"Unknown domain {bullet_list(repr(u) for u in unknown)}"
+            + (f" in {domain!r}." if len(parts) > 1 else "."),
             f"Use one of {bullet_list(DOMAINS, limit=40)}, or combine them with '+' (e.g. 'rotate90+noise').",
         )
     return parts
