@@ -250,6 +250,16 @@ def test_csv_grayscale_with_names(tmp_path):
     assert np.array_equal(load_csv(path).x, ds.x)
 
 
+def test_csv_fast_and_careful_parsers_agree():
+    rows = _csv_rows(n=9, classes=("a", "b", "c"))
+    plain = _csv(rows)
+    quoted = plain.replace(b"label", b'"label"', 1)  # quoting sends the file down the careful path
+    crlf = plain.replace(b"\n", b"\r\n").replace(b"\r\n", b"\r\n\r\n", 2)  # CRLF and blank lines
+    a, b, c = load_csv(plain), load_csv(quoted), load_csv(crlf)
+    assert np.array_equal(a.x, b.x) and np.array_equal(a.y, b.y) and a.class_names == b.class_names
+    assert np.array_equal(a.x, c.x) and np.array_equal(a.y, c.y)
+
+
 def test_csv_rgb_domain_column_int_labels_and_unit_range():
     rows = [[i % 2, ["a", "b"][i % 3 == 0]] + [0.5] * 48 for i in range(6)]
     header = ["target", "domain"] + [f"v{i}" for i in range(48)]

@@ -14,9 +14,10 @@ from .arrays import DEFAULT_DOMAIN, dataset_from_arrays
 from .base import DataSplits, ImageDataset, Limits, check_dataset
 from .builtin import BUILTIN_DATASETS, load_builtin, load_digits_dataset
 from .cifar import CIFAR10_CLASSES, load_cifar_binary
+from .csvfile import load_csv
 from .domains import DEFAULT_DEMO_DOMAINS, DOMAINS, apply_domain, make_multi_domain, register_domain
 from .images import IMAGE_EXTENSIONS
-from .loaders import load_csv, load_npz
+from .npzfile import load_npz
 from .preview import preview_grid
 from .shapes import SHAPE_CLASSES, make_shapes
 from .split import split_dataset

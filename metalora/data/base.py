@@ -97,7 +97,7 @@ def _as_labels(values, n: int, size: int, what: str, names_field: str) -> np.nda
     return arr
 
 
-@dataclass
+@dataclass(eq=False)  # identity comparison: field-wise == on arrays would be ambiguous
 class ImageDataset:
     """A labelled image set, checked on construction.
 
@@ -247,7 +247,7 @@ class ImageDataset:
         )
 
 
-@dataclass
+@dataclass(eq=False)
 class DataSplits:
     """The train / validation / test partition of one data set."""
 
