@@ -284,3 +284,13 @@ def test_replace_module_in_module_list():
     seq = nn.ModuleList([nn.Linear(2, 2), nn.Linear(2, 2)])
     replace_module(seq, "1", nn.Identity())
     assert isinstance(seq[1], nn.Identity)
+
+
+@pytest.mark.parametrize("method", ["meta-cp", "meta-tr", "lora"])
+def test_whole_model_in_bfloat16(method):
+    torch.manual_seed(0)
+    model = get_model(TinyResNet().to(torch.bfloat16), method=method)
+    randomise_adapters(model, scale=0.1)
+    assert all(p.dtype == torch.bfloat16 for _, p in model.trainable_parameters())
+    y = model(torch.rand(2, 3, 8, 8, dtype=torch.bfloat16))
+    assert y.dtype == torch.bfloat16 and torch.isfinite(y).all()

@@ -51,7 +51,8 @@ class MetaLoRAModel(nn.Module):
         if config.meta:
             sizes = {n: a.core_size for n, a in self._adapters.items()}
             self.seed_generator = SeedGenerator(self.feature_dim, config.mapping_hidden, sizes)
-            self.seed_generator.to(next(base.parameters()).device)
+            first = next(base.parameters())
+            self.seed_generator.to(device=first.device, dtype=first.dtype)
         self.train(base.training)
 
     # -- set-up ---------------------------------------------------------------------------------
@@ -101,7 +102,7 @@ class MetaLoRAModel(nn.Module):
     def compute_seeds(self, x: torch.Tensor, *args, **kwargs) -> dict[str, torch.Tensor]:
         """{layer name: seed (B, R)} for a batch; static CP / TR cores are broadcast to (B, R)."""
         if self.config.meta:
-            f = self.features(x, *args, **kwargs)
+            f = self.features(x, *args, **kwargs).to(self.seed_generator.norm.weight.dtype)
             if f.shape[-1] != self.feature_dim:
                 raise ModelError(
                     f"The feature source gave {f.shape[-1]} features; {self.feature_dim} were expected.",
