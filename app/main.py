@@ -1,21 +1,21 @@
-"""Router of the dashboard: page config, language, navigation over the pages in ../pages/.
+"""Router of the dashboard: page config, language, meeting mode, navigation over ../pages/.
 
 Run with ``streamlit run app/main.py`` (the README's command does it on 127.0.0.1).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
+import nav
+import progress
 import streamlit as st
+import ui
 from strings import LANGUAGES, t
-
-ROOT = Path(__file__).resolve().parents[1]
 
 st.set_page_config(page_title="MetaLoRA Studio", page_icon="🧩", layout="wide")
 
 
 def default_language() -> str:
+    """Japanese when the browser asks for it, else English."""
     locale = (getattr(st.context, "locale", None) or "en").lower()
     return "ja" if locale.startswith("ja") else "en"
 
@@ -25,7 +25,12 @@ if "lang" not in st.session_state:
 
 with st.sidebar:
     st.selectbox(t("language", st.session_state.lang), list(LANGUAGES), format_func=LANGUAGES.get, key="lang")
+    st.toggle(
+        t("meeting_mode", st.session_state.lang), key="meeting", help=t("meeting_help", st.session_state.lang)
+    )
+    progress.job_panel(compact=True)
 
-lang = st.session_state.lang
-pages = [st.Page(ROOT / "pages" / "home.py", title=t("page_home", lang), icon="🏠", default=True)]
-st.navigation(pages).run()
+if ui.meeting():
+    st.markdown(ui.MEETING_CSS, unsafe_allow_html=True)
+
+st.navigation(nav.build_pages(st.session_state.lang)).run()

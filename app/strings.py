@@ -1,41 +1,206 @@
-"""Every text the dashboard shows, in English and Japanese. Pages look strings up by key."""
+"""Every text the dashboard shows, in English and Japanese. Pages look strings up by key.
+
+Texts with ``{name}`` fields are formatted by :func:`ui.tr`. Add a key here, in both languages,
+before using it in a page; a test checks that every entry has both.
+"""
 
 from __future__ import annotations
 
 LANGUAGES = {"en": "English", "ja": "日本語"}
 
+S = dict  # shorter entries below: S(en=..., ja=...)
+
 STRINGS: dict[str, dict[str, str]] = {
-    "app_title": {"en": "MetaLoRA Studio", "ja": "MetaLoRA Studio"},
-    "language": {"en": "Language", "ja": "言語"},
-    "page_home": {"en": "Home", "ja": "ホーム"},
-    "home_title": {
-        "en": "One adapter that adapts to each input",
-        "ja": "入力ごとに変わる、ひとつのアダプター",
-    },
-    "home_what_1": {
-        "en": "A pre-trained model is kept frozen; MetaLoRA adds a small, cheap add-on (an adapter) to its layers.",
-        "ja": "学習済みモデルはそのまま固定し、MetaLoRA はその各層に小さく軽い追加部品（アダプター）を付けます。",
-    },
-    "home_what_2": {
-        "en": "Unlike ordinary LoRA, the add-on looks at each input first and tunes itself to it.",
-        "ja": "通常の LoRA と違い、この追加部品は入力をまず見て、その入力に合わせて自分を調整します。",
-    },
-    "home_what_3": {
-        "en": "So one adapter handles different kinds of input — clean, inverted, rotated images — each in its own way.",
-        "ja": "そのため、きれいな画像・反転画像・回転画像など、種類の違う入力をひとつのアダプターがそれぞれに合った形で扱えます。",
-    },
-    "pipeline_caption": {
-        "en": "How an input flows: the frozen model reads it, a small network turns what it sees into a seed, "
+    # -- the frame ---------------------------------------------------------------------------------
+    "app_title": S(en="MetaLoRA Studio", ja="MetaLoRA Studio"),
+    "language": S(en="Language", ja="言語"),
+    "meeting_mode": S(en="Meeting mode", ja="会議モード"),
+    "meeting_help": S(
+        en="Larger text, technical settings folded away, and every chart explained in one sentence.",
+        ja="文字を大きくし、技術的な設定を畳み、すべてのグラフを一文で説明します。",
+    ),
+    "technical_settings": S(en="Technical settings", ja="技術的な設定"),
+    "page_home": S(en="Home", ja="ホーム"),
+    "page_model_data": S(en="Model & data", ja="モデルとデータ"),
+    "page_train": S(en="Train", ja="学習"),
+    "page_scaling": S(en="Scaling factors", ja="スケーリング係数"),
+    "page_ranks": S(en="Tensor ranks", ja="テンソルランク"),
+    "page_clusters": S(en="Adaptation clusters", ja="適応のクラスター"),
+    "page_accuracy": S(en="Accuracy & cost", ja="精度とコスト"),
+    "page_runs": S(en="Runs", ja="実行履歴"),
+    "error_generic": S(
+        en="Something went wrong on our side. Please try again; if it happens again, reload the page.",
+        ja="内部で問題が発生しました。もう一度お試しください。繰り返す場合はページを再読み込みしてください。",
+    ),
+    "error_unexpected": S(
+        en="Unexpected error ({detail}). Try again or reload the page; the details are in the log.",
+        ja="予期しないエラーです（{detail}）。もう一度試すか、ページを再読み込みしてください。詳細はログにあります。",
+    ),
+    "nothing_yet": S(en="nothing yet", ja="未選択"),
+    "need_runs": S(
+        en="No trained run yet. Press “Run the demo” on Home, or train one on the Train page.",
+        ja="学習済みの実行がまだありません。ホームの「デモを実行」を押すか、「学習」ページで学習してください。",
+    ),
+    "need_seeded_runs": S(
+        en="This view needs a run with a CP or Tensor-Ring adapter (for example MetaLoRA-TR); plain LoRA has no seeds.",
+        ja="この画面には CP またはテンソルリングのアダプター（例：MetaLoRA-TR）の実行が必要です。通常の LoRA にはシードがありません。",
+    ),
+    "pick_run": S(en="Run", ja="実行"),
+    "view_unavailable": S(
+        en="This view is not available in this version of the library yet.",
+        ja="このライブラリのバージョンでは、この画面はまだ利用できません。",
+    ),
+    # -- home -----------------------------------------------------------------------------------------
+    "home_title": S(en="One adapter that adapts to each input", ja="入力ごとに変わる、ひとつのアダプター"),
+    "home_what_1": S(
+        en="A pre-trained model is kept frozen; MetaLoRA adds a small, cheap add-on (an adapter) to its layers.",
+        ja="学習済みモデルはそのまま固定し、MetaLoRA はその各層に小さく軽い追加部品（アダプター）を付けます。",
+    ),
+    "home_what_2": S(
+        en="Unlike ordinary LoRA, the add-on looks at each input first and tunes itself to it.",
+        ja="通常の LoRA と違い、この追加部品は入力をまず見て、その入力に合わせて自分を調整します。",
+    ),
+    "home_what_3": S(
+        en="So one adapter handles different kinds of input — clean, inverted, rotated images — each in its own way.",
+        ja="そのため、きれいな画像・反転画像・回転画像など、種類の違う入力をひとつのアダプターがそれぞれに合った形で扱えます。",
+    ),
+    "pipeline_caption": S(
+        en="How an input flows: the frozen model reads it, a small network turns what it sees into a seed, "
         "and the seed sets the low-rank update of every adapted layer.",
-        "ja": "入力の流れ：固定されたモデルが入力を読み取り、小さなネットワークがそれを「シード」に変え、"
+        ja="入力の流れ：固定されたモデルが入力を読み取り、小さなネットワークがそれを「シード」に変え、"
         "シードが各層の低ランク更新を決めます。",
-    },
-    "node_input": {"en": "Input image", "ja": "入力画像"},
-    "node_features": {"en": "Frozen feature extractor", "ja": "固定された特徴抽出器"},
-    "node_mapping": {"en": "Mapping network", "ja": "写像ネットワーク"},
-    "node_seed": {"en": "Seed (per input)", "ja": "シード（入力ごと）"},
-    "node_update": {"en": "CP / Tensor-Ring update of each layer", "ja": "各層の CP / テンソルリング更新"},
-    "node_output": {"en": "Prediction", "ja": "予測"},
+    ),
+    "node_input": S(en="Input image", ja="入力画像"),
+    "node_features": S(en="Frozen feature extractor", ja="固定された特徴抽出器"),
+    "node_mapping": S(en="Mapping network", ja="写像ネットワーク"),
+    "node_seed": S(en="Seed (per input)", ja="シード（入力ごと）"),
+    "node_update": S(en="CP / Tensor-Ring update of each layer", ja="各層の CP / テンソルリング更新"),
+    "node_output": S(en="Prediction", ja="予測"),
+    "demo_header": S(en="See it in action", ja="実際に動かしてみる"),
+    "demo_explain": S(
+        en="The demo takes a small pre-trained model and handwritten digits shown in four ways (clean, inverted, "
+        "rotated, mirrored), then trains ordinary LoRA and MetaLoRA side by side. It takes a few minutes.",
+        ja="デモでは、小さな学習済みモデルと、4 通り（そのまま・反転・回転・鏡像）に変えた手書き数字を使い、"
+        "通常の LoRA と MetaLoRA を並べて学習します。数分かかります。",
+    ),
+    "demo_button": S(en="Run the demo", ja="デモを実行"),
+    "demo_next": S(en="Where to look next", ja="次に見るところ"),
+    "next_scaling": S(
+        en="How each input sets its own adapter: the seeds, per image and per layer.",
+        ja="入力ごとにアダプターがどう決まるか：画像ごと・層ごとのシード。",
+    ),
+    "next_ranks": S(
+        en="How much of the adapter's capacity is really used.",
+        ja="アダプターの容量が実際にどれだけ使われているか。",
+    ),
+    "next_clusters": S(
+        en="Whether the adapter tells the four kinds of input apart on its own.",
+        ja="アダプターが 4 種類の入力を自分で見分けているか。",
+    ),
+    "next_accuracy": S(
+        en="Which method is more accurate, and what it costs.",
+        ja="どの方法がより正確で、そのコストはどれだけか。",
+    ),
+    "next_runs": S(
+        en="Download the adapters and a report to send after the meeting.",
+        ja="アダプターと、会議後に送れるレポートのダウンロード。",
+    ),
+    # -- training job ---------------------------------------------------------------------------------
+    "job_waiting": S(
+        en="Another training is using this computer's processor; this one starts as soon as it is free.",
+        ja="別の学習がこのコンピューターのプロセッサーを使用中です。空きしだい、この学習が始まります。",
+    ),
+    "job_running": S(en="Training run {i} of {n}: {name}", ja="学習中 {i} / {n}：{name}"),
+    "job_done": S(
+        en="Training finished: {n} new run(s). Open the views in the menu to see what they learned.",
+        ja="学習が終わりました（新しい実行 {n} 件）。メニューの各画面で、学習した内容を見られます。",
+    ),
+    "job_cancelled": S(
+        en="Training was cancelled. Runs that had finished are kept.",
+        ja="学習を中止しました。完了済みの実行は残っています。",
+    ),
+    "cancel": S(en="Cancel training", ja="学習を中止"),
+    "loss": S(en="loss", ja="損失"),
+    "accuracy": S(en="accuracy", ja="正解率"),
+    "epoch": S(en="epoch", ja="エポック"),
+    "caption_curves": S(
+        en="The loss (solid) should fall and the accuracy (dotted) rise as the adapter learns.",
+        ja="アダプターが学習するにつれ、損失（実線）は下がり、正解率（点線）は上がるはずです。",
+    ),
+    # -- model & data -----------------------------------------------------------------------------------
+    "model_header": S(en="Frozen model", ja="固定するモデル"),
+    "model_source": S(en="Where the model comes from", ja="モデルの入手元"),
+    "source_sample": S(en="Sample model", ja="サンプルモデル"),
+    "source_upload": S(en="Upload a file", ja="ファイルをアップロード"),
+    "source_builtin": S(en="Built-in data", ja="組み込みデータ"),
+    "no_sample_models": S(
+        en="No sample model is installed. Run `make sample-models`, or upload weights.",
+        ja="サンプルモデルがありません。`make sample-models` を実行するか、重みをアップロードしてください。",
+    ),
+    "sample_model": S(en="Sample model", ja="サンプルモデル"),
+    "use_model": S(en="Use this model", ja="このモデルを使う"),
+    "architecture": S(en="Architecture", ja="アーキテクチャ"),
+    "channels": S(en="Colour channels (1 = grey, 3 = colour)", ja="色チャンネル数（1 = 白黒、3 = カラー）"),
+    "classes": S(en="Number of classes", ja="クラス数"),
+    "upload_weights": S(
+        en="Weights (.safetensors, or a .pt state dict)", ja="重み（.safetensors、または .pt の state dict）"
+    ),
+    "data_header": S(en="Data", ja="データ"),
+    "data_source": S(en="Where the data comes from", ja="データの入手元"),
+    "builtin_data": S(en="Data set", ja="データセット"),
+    "data_digits": S(en="Handwritten digits", ja="手書き数字"),
+    "data_shapes": S(en="Colour shapes", ja="カラーの図形"),
+    "domains": S(en="Kinds of input (domain shifts)", ja="入力の種類（ドメインシフト）"),
+    "image_size": S(en="Image size (pixels)", ja="画像サイズ（ピクセル）"),
+    "use_data": S(en="Use this data", ja="このデータを使う"),
+    "upload_data_help": S(
+        en="A .npz with arrays x and y, a .csv with a label column and one column per pixel, "
+        "or a .zip with one folder per class.",
+        ja="配列 x と y を含む .npz、ラベル列と画素ごとの列を持つ .csv、またはクラスごとのフォルダーを含む .zip。",
+    ),
+    "upload_data": S(en="Data file", ja="データファイル"),
+    "model_in_use": S(en="Model in use", ja="使用中のモデル"),
+    "data_in_use": S(en="Data in use", ja="使用中のデータ"),
+    "preview_header": S(en="What the images look like", ja="画像の例"),
+    "caption_preview": S(
+        en="One example per class (columns) and per kind of input (rows: {rows}); the adapter must handle all of them.",
+        ja="クラスごと（列）・入力の種類ごと（行：{rows}）に 1 枚ずつの例です。アダプターはこれらすべてに対応する必要があります。",
+    ),
+    "split": S(en="Split", ja="分割"),
+    "images": S(en="Images", ja="画像数"),
+    "layers_header": S(en="Layers an adapter can be added to", ja="アダプターを付けられる層"),
+    "layer": S(en="Layer", ja="層"),
+    "layer_type": S(en="Type", ja="種類"),
+    "weight_shape": S(en="Weight shape", ja="重みの形"),
+    "weights": S(en="Weights", ja="重みの数"),
+    "caption_layers": S(
+        en="Every convolution and linear layer of the frozen model; each one can get its own small adapter.",
+        ja="固定モデルのすべての畳み込み層と全結合層です。それぞれに小さなアダプターを付けられます。",
+    ),
+    # -- train ----------------------------------------------------------------------------------------
+    "train_need_choice": S(
+        en="First pick a model and data on the “Model & data” page (or run the demo on Home).",
+        ja="まず「モデルとデータ」ページでモデルとデータを選んでください（またはホームでデモを実行）。",
+    ),
+    "train_using": S(
+        en="Model: **{model}** · Data: **{data}**", ja="モデル：**{model}**・データ：**{data}**"
+    ),
+    "method": S(en="Method", ja="手法"),
+    "rank": S(en="Rank (size of the adapter)", ja="ランク（アダプターの大きさ）"),
+    "rank_help": S(
+        en="More rank = a bigger, more flexible adapter with more parameters to train.",
+        ja="ランクが大きいほど、アダプターは大きく柔軟になり、学習するパラメーターも増えます。",
+    ),
+    "epochs": S(en="Epochs (passes over the data)", ja="エポック数（データを通す回数）"),
+    "target_layers": S(en="Layers to adapt", ja="適応させる層"),
+    "all_layers": S(en="All layers", ja="すべての層"),
+    "targets_help": S(
+        en="Leave empty to adapt every layer.", ja="空のままにすると、すべての層を適応させます。"
+    ),
+    "learning_rate": S(en="Learning rate", ja="学習率"),
+    "seed": S(en="Random seed", ja="乱数シード"),
+    "device": S(en="Device", ja="デバイス"),
+    "start_training": S(en="Start training", ja="学習を開始"),
 }
 
 

@@ -1,0 +1,48 @@
+"""The pages of the dashboard, by key, so that any page can link to any other."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+from strings import t
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: key -> (file in pages/, icon). The order is the order of the navigation menu.
+PAGE_FILES = {
+    "home": ("home.py", "🏠"),
+    "model_data": ("model_data.py", "🧱"),
+    "train": ("train.py", "🏋️"),
+    "scaling": ("scaling.py", "🎚️"),
+    "ranks": ("ranks.py", "🧮"),
+    "clusters": ("clusters.py", "🗺️"),
+    "accuracy": ("accuracy.py", "🎯"),
+    "runs": ("runs.py", "🗂️"),
+}
+
+_pages: dict[str, st.Page] = {}
+
+
+def build_pages(lang: str) -> list[st.Page]:
+    """The ``st.Page`` objects in menu order, titled in ``lang``; remembered for :func:`link`."""
+    _pages.clear()
+    for key, (file, icon) in PAGE_FILES.items():
+        _pages[key] = st.Page(
+            ROOT / "pages" / file,
+            title=t(f"page_{key}", lang),
+            icon=icon,
+            url_path=None if key == "home" else key,
+            default=key == "home",
+        )
+    return list(_pages.values())
+
+
+def page(key: str) -> st.Page:
+    return _pages[key]
+
+
+def link(key: str, lang: str) -> None:
+    """A link to page ``key`` with its title in ``lang``."""
+    _, icon = PAGE_FILES[key]
+    st.page_link(_pages[key], label=t(f"page_{key}", lang), icon=icon)

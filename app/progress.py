@@ -1,0 +1,86 @@
+"""The live view of the session's training job: progress bar, curves, Cancel, and the outcome.
+
+It runs as an ``@st.fragment(run_every=...)`` that only reads the job object; the training thread
+never touches Streamlit. Polling stops as soon as the job is over, and one full rerun then lets
+every page see the new runs.
+"""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import state
+import streamlit as st
+from jobs import CANCELLED, DONE, FAILED, WAITING, TrainingJob
+from ui import chart, meeting, tr
+
+POLL_S = 1.0
+
+
+def curves_figure(job: TrainingJob) -> go.Figure:
+    """Training loss and accuracy so far, one line per run of the job."""
+    _, _, _, points = job.snapshot()
+    fig = go.Figure()
+    for i, task in enumerate(job.tasks):
+        pts = [p for p in points if p.task == i]
+        if not pts:
+            continue
+        xs = [p.x for p in pts]
+        fig.add_scatter(x=xs, y=[p.loss for p in pts], name=f"{task.label} · {tr('loss')}", mode="lines")
+        fig.add_scatter(
+            x=xs,
+            y=[p.train_acc for p in pts],
+            name=f"{task.label} · {tr('accuracy')}",
+            mode="lines",
+            yaxis="y2",
+            line={"dash": "dot"},
+        )
+    fig.update_layout(
+        height=320,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        xaxis_title=tr("epoch"),
+        yaxis={"title": tr("loss")},
+        yaxis2={"title": tr("accuracy"), "overlaying": "y", "side": "right", "range": [0, 1]},
+        legend={"orientation": "h", "y": -0.25},
+    )
+    return fig
+
+
+def _panel(compact: bool) -> None:
+    job = state.job()
+    if job is None:
+        return
+    status, index, overall, _ = job.snapshot()
+    if status == WAITING:
+        st.warning(tr("job_waiting"), icon="⏳")
+    elif job.active:
+        name = job.tasks[min(index, len(job.tasks) - 1)].label
+        st.progress(overall, text=tr("job_running", i=index + 1, n=len(job.tasks), name=name))
+    if job.active:
+        st.button(tr("cancel"), key=f"cancel_{'side' if compact else 'main'}", on_click=job.cancel)
+    if not compact and job.points:
+        chart(curves_figure(job), "caption_curves")
+    if not job.active and state.collect():
+        st.rerun()  # one full rerun so every page sees the new runs; polling stops with it
+    if compact or job.active:
+        return
+    if status == DONE:
+        st.success(tr("job_done", n=len(job.records)), icon="✅")
+    elif status == CANCELLED:
+        st.info(tr("job_cancelled"), icon="🛑")
+    elif status == FAILED:
+        if job.error_unexpected and meeting():
+            st.error(tr("error_generic"), icon="⚠️")
+        elif job.error_unexpected:
+            st.error(tr("error_unexpected", detail=job.error), icon="⚠️")
+            st.code(job.error_detail or "")
+        else:
+            st.error(job.error, icon="⚠️")
+
+
+def job_panel(compact: bool = False) -> None:
+    """Draw the job's state; it refreshes itself every second while the job is running."""
+    job = state.job()
+    if job is None:
+        return
+    every = (POLL_S * (2 if compact else 1)) if job.active else None
+    st.fragment(run_every=every)(_panel)(compact)

@@ -1,0 +1,61 @@
+"""Shared, read-only resources cached for every session: sample models and built-in data.
+
+Only things nobody changes live here (``st.cache_resource`` hands the same object to every user).
+Training always works on a deep copy of a cached model (see :func:`state.fresh_base`).
+"""
+
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+from torch import nn
+
+from metalora.data import DataSplits, load_builtin
+from metalora.models import list_sample_models, load_sample_model
+
+#: Preferred sample model of the demo, then any digits model, then the first one.
+DEMO_MODEL = "resnet-mini-digits"
+DEMO_DATASET = "digits"
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def sample_model(name: str) -> tuple[nn.Module, dict]:
+    """A shipped sample model, frozen and in eval mode, with its model card. Never modify it."""
+    model, card = load_sample_model(name)
+    model.requires_grad_(False).eval()
+    return model, card
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def builtin_data(
+    name: str,
+    domains: tuple[str, ...],
+    image_size: int = 32,
+    samples_per_class: int | None = None,
+    seed: int = 0,
+) -> DataSplits:
+    """A built-in data set with its domain shifts, split 70/15/15. Never modify it."""
+    return load_builtin(
+        name, image_size=image_size, domains=domains, seed=seed, samples_per_class=samples_per_class
+    )
+
+
+def sample_model_names() -> list[str]:
+    """The sample models on disk (not cached: a rebuild shows up without a restart)."""
+    return list_sample_models()
+
+
+def demo_model_name() -> str | None:
+    """The sample model the demo uses, or None when none is installed."""
+    names = sample_model_names()
+    if DEMO_MODEL in names:
+        return DEMO_MODEL
+    digits = [n for n in names if "digits" in n]
+    return (digits or names or [None])[0]
+
+
+def demo_samples_per_class() -> int | None:
+    """``METALORA_DEMO_SAMPLES`` images per class for a shrunken demo (tests), else the full set."""
+    value = os.environ.get("METALORA_DEMO_SAMPLES")
+    return int(value) if value else None

@@ -1,0 +1,108 @@
+"""What one user's session holds: the chosen model and data, the training job, the finished runs.
+
+Everything a user trains or uploads lives in ``st.session_state`` (never in a shared cache). Pages
+read it through these helpers so the keys are spelled in one place.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+import resources
+import streamlit as st
+from jobs import TrainingJob
+from runs import RunRecord
+from torch import nn
+
+from metalora.data import DataSplits
+
+JOB, RUNS, MODEL, DATA = "job", "runs", "model_choice", "data_choice"
+
+
+@dataclass(eq=False)
+class ModelChoice:
+    """The base model the user picked: a sample model by name, or uploaded weights held here."""
+
+    label: str
+    sample: str | None = None
+    uploaded: nn.Module | None = None
+    card: dict | None = None
+
+    def frozen(self) -> nn.Module:
+        """The base model for looking at (do not train it; use :meth:`fresh`)."""
+        if self.sample is not None:
+            return resources.sample_model(self.sample)[0]
+        return self.uploaded
+
+    def fresh(self) -> nn.Module:
+        """A private copy of the base model, to put adapters into."""
+        return copy.deepcopy(self.frozen())
+
+
+@dataclass(eq=False)
+class DataChoice:
+    """The data the user picked, already split, and a short label for tables."""
+
+    label: str
+    splits: DataSplits
+
+
+def get(key: str, default: Any = None) -> Any:
+    return st.session_state.get(key, default)
+
+
+def model_choice() -> ModelChoice | None:
+    return st.session_state.get(MODEL)
+
+
+def data_choice() -> DataChoice | None:
+    return st.session_state.get(DATA)
+
+
+def set_model(choice: ModelChoice) -> None:
+    st.session_state[MODEL] = choice
+
+
+def set_data(choice: DataChoice) -> None:
+    st.session_state[DATA] = choice
+
+
+def job() -> TrainingJob | None:
+    return st.session_state.get(JOB)
+
+
+def runs() -> list[RunRecord]:
+    """The finished runs of this session, oldest first (takes in a finished job's runs first)."""
+    collect()
+    return st.session_state.setdefault(RUNS, [])
+
+
+def collect() -> bool:
+    """Move the runs of a finished job into the session, once; True if that happened now."""
+    current = st.session_state.get(JOB)
+    if current is None or current.active or current.collected:
+        return False
+    current.collected = True
+    st.session_state.setdefault(RUNS, []).extend(current.records)
+    return True
+
+
+def start_job(new: TrainingJob) -> bool:
+    """Start ``new`` unless this session already has an active job (False then)."""
+    current = st.session_state.get(JOB)
+    if current is not None and current.active:
+        return False
+    collect()
+    st.session_state[JOB] = new.start()
+    return True
+
+
+def delete_run(run_id: int) -> None:
+    st.session_state[RUNS] = [r for r in runs() if r.id != run_id]
+
+
+def seeded_runs() -> list[RunRecord]:
+    """Runs whose method has a core (CP / TR / MetaLoRA): LoRA has no seeds to look at."""
+    return [r for r in runs() if r.method != "lora"]

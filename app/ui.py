@@ -1,0 +1,105 @@
+"""Small drawing helpers shared by every page: language, meeting mode, errors, charts with captions.
+
+Pages call these instead of Streamlit directly for the things that must look the same everywhere:
+a chart always comes with its one-sentence meaning, technical controls fold away in meeting mode,
+and an error is a plain ``st.error`` that says what went wrong and what to do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator, Mapping
+
+import streamlit as st
+from strings import t
+
+from metalora.errors import MetaLoRAError
+
+log = logging.getLogger("metalora.app")
+
+MEETING_CSS = """
+<style>
+html, body, [data-testid="stAppViewContainer"] { font-size: 20px; }
+[data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li { font-size: 1.15rem; }
+[data-testid="stCaptionContainer"] p { font-size: 1.1rem; color: #1B1F24; }
+h1 { font-size: 2.6rem !important; } h2 { font-size: 2.0rem !important; }
+[data-testid="stMetricValue"] { font-size: 2.6rem; }
+</style>
+"""
+
+
+def lang() -> str:
+    """The language the user chose (``"en"`` or ``"ja"``)."""
+    return st.session_state.get("lang", "en")
+
+
+def tr(key: str, **fmt) -> str:
+    """The string ``key`` in the current language, formatted with ``fmt``."""
+    text = t(key, lang())
+    return text.format(**fmt) if fmt else text
+
+
+def meeting() -> bool:
+    """True when meeting mode is on (large type, technical controls folded away)."""
+    return bool(st.session_state.get("meeting", False))
+
+
+def technical(label_key: str = "technical_settings"):
+    """A container for technical controls: an expander, folded in meeting mode."""
+    return st.expander(tr(label_key), expanded=not meeting())
+
+
+def caption_text(caption, **fmt) -> str:
+    """The caption in the current language: a ``{"en", "ja"}`` mapping or a string-table key."""
+    if isinstance(caption, Mapping):
+        return caption.get(lang()) or caption.get("en") or ""
+    return tr(caption, **fmt) if caption else ""
+
+
+def show_caption(caption, **fmt) -> None:
+    """The one-sentence meaning of a chart, directly under it (``fmt`` fills a key's fields)."""
+    text = caption_text(caption, **fmt)
+    if not text:
+        return
+    if meeting():
+        st.info(text, icon="💡")
+    else:
+        st.caption(text)
+
+
+def chart(fig, caption, *, key: str | None = None, **kwargs):
+    """Draw a Plotly figure with its caption; returns what ``st.plotly_chart`` returns (selections)."""
+    event = st.plotly_chart(fig, key=key, width="stretch", **kwargs)
+    show_caption(caption)
+    return event
+
+
+def show_error(err: BaseException) -> None:
+    """Show ``err`` as a plain message. MetaLoRAError messages already say what to do."""
+    if isinstance(err, MetaLoRAError):
+        st.error(str(err), icon="⚠️")
+        return
+    log.error("Unexpected error in the dashboard", exc_info=err)
+    if meeting():
+        st.error(tr("error_generic"), icon="⚠️")
+    else:
+        st.error(tr("error_unexpected", detail=f"{type(err).__name__}: {err}"), icon="⚠️")
+        st.exception(err)
+
+
+@contextlib.contextmanager
+def guard() -> Iterator[None]:
+    """Run a block; show a library error or an unexpected one as ``st.error`` instead of a traceback.
+
+    Streamlit's own control flow (``st.rerun``, ``st.stop``) derives from BaseException and passes.
+    """
+    try:
+        yield
+    except Exception as err:
+        show_error(err)
+
+
+def page_title(key: str) -> None:
+    """The page's title from the string table."""
+    st.title(tr(key))

@@ -1,0 +1,62 @@
+"""Turning a user's uploaded file into a model or a data set, through the library's safe loaders.
+
+Kept apart from the page so tests can call them with plain bytes (AppTest cannot upload files).
+Anything wrong with a file raises a :class:`~metalora.errors.MetaLoRAError` that says what to do.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+from typing import Protocol
+
+from state import DataChoice, ModelChoice
+
+from metalora.data import load_csv, load_npz, load_zip_imagefolder, split_dataset
+from metalora.errors import FileFormatError
+from metalora.models import build_model, load_weights
+
+DATA_TYPES = ("npz", "csv", "zip")
+WEIGHT_TYPES = ("safetensors", "pt", "pth", "bin")
+
+
+class Upload(Protocol):
+    """What ``st.file_uploader`` returns (and what tests can imitate): a name and the bytes."""
+
+    name: str
+
+    def getvalue(self) -> bytes: ...
+
+
+def suffix(upload: Upload) -> str:
+    return PurePath(upload.name).suffix.lower().lstrip(".")
+
+
+def data_from_upload(upload: Upload, *, image_size: int = 32, seed: int = 0) -> DataChoice:
+    """Read an uploaded NPZ, CSV or ZIP (ImageFolder) file and split it 70/15/15."""
+    kind = suffix(upload)
+    if kind == "npz":
+        ds = load_npz(upload)
+    elif kind == "csv":
+        ds = load_csv(upload)
+    elif kind == "zip":
+        ds = load_zip_imagefolder(upload, image_size=int(image_size))
+    else:
+        raise FileFormatError(
+            f"{upload.name!r} is not a data file this dashboard reads.",
+            "Upload a .npz (arrays x and y), a .csv (label + pixel columns) or a .zip of class folders.",
+        )
+    ds.name = PurePath(upload.name).stem
+    return DataChoice(label=upload.name, splits=split_dataset(ds, seed=seed))
+
+
+def model_from_upload(upload: Upload, arch: str, **kwargs) -> ModelChoice:
+    """Build ``arch`` with ``kwargs`` and load the uploaded weights (safetensors, or a weights-only .pt)."""
+    if suffix(upload) not in WEIGHT_TYPES:
+        raise FileFormatError(
+            f"{upload.name!r} is not a weights file this dashboard reads.",
+            "Upload a .safetensors file, or a .pt file saved with torch.save(model.state_dict(), ...).",
+        )
+    model = build_model(arch, **kwargs)
+    load_weights(model, upload.getvalue())
+    model.requires_grad_(False).eval()
+    return ModelChoice(label=f"{arch} · {upload.name}", uploaded=model)

@@ -1,0 +1,105 @@
+"""Model & data: pick the frozen base model and the data, preview the images, list adaptable layers."""
+
+from __future__ import annotations
+
+import pandas as pd
+import resources
+import state
+import streamlit as st
+import uploads
+from ui import guard, page_title, show_caption, technical, tr
+
+from metalora.adapters import adaptable_modules
+from metalora.data import BUILTIN_DATASETS, DEFAULT_DEMO_DOMAINS, DOMAINS, preview_grid
+from metalora.models import get_architecture, list_architectures
+
+page_title("page_model_data")
+left, right = st.columns(2)
+
+with left:
+    st.header(tr("model_header"))
+    source = st.radio(
+        tr("model_source"), ["sample", "upload"], format_func=lambda k: tr(f"source_{k}"), horizontal=True
+    )
+    if source == "sample":
+        names = resources.sample_model_names()
+        if not names:
+            st.warning(tr("no_sample_models"))
+        else:
+            default = resources.demo_model_name()
+            name = st.selectbox(
+                tr("sample_model"), names, index=names.index(default) if default in names else 0
+            )
+            if st.button(tr("use_model"), key="use_sample"):
+                with guard():
+                    _, card = resources.sample_model(name)
+                    state.set_model(state.ModelChoice(label=name, sample=name, card=card))
+    else:
+        arch = st.selectbox(tr("architecture"), list_architectures())
+        spec = get_architecture(arch)
+        st.caption(spec.description)
+        with technical():
+            channels = st.selectbox(
+                tr("channels"), [1, 3], index=[1, 3].index(spec.defaults.get("in_channels", 3))
+            )
+            classes = st.number_input(tr("classes"), 2, 1000, int(spec.defaults.get("num_classes", 10)))
+        weights = st.file_uploader(tr("upload_weights"), type=list(uploads.WEIGHT_TYPES), key="weights_file")
+        if weights is not None and st.button(tr("use_model"), key="use_upload"):
+            with guard():
+                state.set_model(
+                    uploads.model_from_upload(weights, arch, in_channels=channels, num_classes=int(classes))
+                )
+
+with right:
+    st.header(tr("data_header"))
+    source = st.radio(
+        tr("data_source"), ["builtin", "upload"], format_func=lambda k: tr(f"source_{k}"), horizontal=True
+    )
+    if source == "builtin":
+        name = st.selectbox(tr("builtin_data"), list(BUILTIN_DATASETS), format_func=lambda k: tr(f"data_{k}"))
+        domains = st.multiselect(tr("domains"), list(DOMAINS), default=list(DEFAULT_DEMO_DOMAINS))
+        with technical():
+            size = st.select_slider(tr("image_size"), [16, 24, 32, 48, 64], value=32)
+        if st.button(tr("use_data"), key="use_builtin"):
+            with guard():
+                splits = resources.builtin_data(name, tuple(domains or ["clean"]), int(size))
+                state.set_data(state.DataChoice(label=f"{name} × {len(domains or ['clean'])}", splits=splits))
+    else:
+        st.caption(tr("upload_data_help"))
+        upload = st.file_uploader(tr("upload_data"), type=list(uploads.DATA_TYPES), key="data_file")
+        if upload is not None and st.button(tr("use_data"), key="use_upload_data"):
+            with guard():
+                state.set_data(uploads.data_from_upload(upload))
+
+model, data = state.model_choice(), state.data_choice()
+st.divider()
+c1, c2 = st.columns(2)
+c1.metric(tr("model_in_use"), model.label if model else tr("nothing_yet"))
+c2.metric(tr("data_in_use"), data.label if data else tr("nothing_yet"))
+
+if data is not None:
+    st.subheader(tr("preview_header"))
+    with guard():
+        sheet, rows, cols = preview_grid(data.splits.train, per_cell=1)
+        st.image(sheet, width="stretch")
+        show_caption("caption_preview", rows=", ".join(rows))
+        counts = {
+            tr("split"): ["train", "val", "test"],
+            tr("images"): [len(d) for d in data.splits.as_dict().values()],
+        }
+        st.dataframe(pd.DataFrame(counts), hide_index=True, width="content")
+
+if model is not None:
+    st.subheader(tr("layers_header"))
+    with guard():
+        rows = [
+            {
+                tr("layer"): n,
+                tr("layer_type"): type(m).__name__,
+                tr("weight_shape"): str(tuple(m.weight.shape)),
+                tr("weights"): m.weight.numel(),
+            }
+            for n, m in adaptable_modules(model.frozen()).items()
+        ]
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        show_caption("caption_layers")

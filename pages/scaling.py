@@ -1,0 +1,6 @@
+"""Placeholder."""
+
+import streamlit as st
+from ui import page_title
+
+page_title("page_scaling")
