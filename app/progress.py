@@ -58,7 +58,12 @@ def _panel(compact: bool) -> None:
     if job.active:
         st.button(tr("cancel"), key=f"cancel_{'side' if compact else 'main'}", on_click=job.cancel)
     if not compact and job.points:
-        chart(curves_figure(job), "caption_curves")
+        chart(
+            curves_figure(job),
+            "caption_curves",
+            key="curves_side" if compact else "curves",
+            title_key="training_curves",
+        )
     if not job.active and state.collect():
         st.rerun()  # one full rerun so every page sees the new runs; polling stops with it
     if compact or job.active:

@@ -201,6 +201,90 @@ STRINGS: dict[str, dict[str, str]] = {
     "seed": S(en="Random seed", ja="乱数シード"),
     "device": S(en="Device", ja="デバイス"),
     "start_training": S(en="Start training", ja="学習を開始"),
+    # -- analysis views ------------------------------------------------------------------------------
+    "computing": S(en="Computing…", ja="計算中…"),
+    "scaling_intro": S(
+        en="MetaLoRA turns every input into a short list of numbers, its *seed*, for every adapted layer. "
+        "The seed scales the adapter's building blocks, so different seeds mean a different adapter.",
+        ja="MetaLoRA は、入力ごと・適応させた層ごとに短い数値の列（*シード*）を作ります。"
+        "シードはアダプターの部品の大きさを決めるので、シードが違えばアダプターも違います。",
+    ),
+    "seed_heatmap_header": S(en="The seeds of many inputs", ja="多数の入力のシード"),
+    "seed_dist_header": S(en="Seeds by kind of input", ja="入力の種類ごとのシード"),
+    "group_by": S(en="Group by", ja="グループ分け"),
+    "by_domain": S(en="Kind of input", ja="入力の種類"),
+    "by_class": S(en="Class", ja="クラス"),
+    "seed_input_header": S(en="One input, or two side by side", ja="1 つの入力、または 2 つを並べて"),
+    "input_a": S(en="Input A", ja="入力 A"),
+    "input_b": S(en="Input B", ja="入力 B"),
+    "compare_two": S(en="Compare with a second input", ja="2 つ目の入力と比べる"),
+    "input_label": S(en="Input {k}", ja="入力 {k}"),
+    "seed_distance": S(en="How different their seeds are", ja="シードの違いの大きさ"),
+    "caption_distance": S(
+        en="0 means both inputs get exactly the same adapter; the larger the number, the more differently they are treated.",
+        ja="0 は 2 つの入力がまったく同じアダプターを受け取ることを意味します。数値が大きいほど、扱いが異なります。",
+    ),
+    "ranks_intro": S(
+        en="An adapter of rank r has room for r independent directions of change. Here we measure how many "
+        "of them each layer's change really uses, across inputs.",
+        ja="ランク r のアダプターには、r 個の独立した変化の方向があります。ここでは、各層の変化が入力全体で実際にいくつ使っているかを測ります。",
+    ),
+    "layers_to_analyse": S(en="Layers to analyse", ja="分析する層"),
+    "pick_a_layer": S(en="Pick at least one layer.", ja="少なくとも 1 つの層を選んでください。"),
+    "rank_curves_header": S(en="Error against rank", ja="ランクと誤差"),
+    "effective_rank_header": S(en="Effective ranks", ja="実効ランク"),
+    "caption_effective_rank": S(
+        en="The smallest rank that rebuilds each layer's change almost exactly; below the adapter's rank means spare room.",
+        ja="各層の変化をほぼ正確に再現できる最小のランクです。アダプターのランクより小さければ、余裕があることを意味します。",
+    ),
+    "spectra_header": S(en="Strength of each direction", ja="各方向の強さ"),
+    "clusters_intro": S(
+        en="The adapter is never told which kind of input it sees. If its seeds still fall into groups that match "
+        "the kinds of input, it has learned to tell them apart on its own.",
+        ja="アダプターには、どの種類の入力かは一切教えていません。それでもシードが入力の種類どおりにまとまるなら、自分で見分けることを学んだということです。",
+    ),
+    "ari": S(en="Agreement with the kinds of input (ARI)", ja="入力の種類との一致度（ARI）"),
+    "nmi": S(en="Shared information (NMI)", ja="共有情報量（NMI）"),
+    "reading_good": S(
+        en="High scores (1 = perfect): the adapter separates the kinds of input without being told them.",
+        ja="スコアが高い（1 = 完全）：アダプターは教えられずに入力の種類を見分けています。",
+    ),
+    "reading_weak": S(
+        en="Low scores (0 = chance): the adapter treats the kinds of input mostly alike; try training longer.",
+        ja="スコアが低い（0 = 偶然と同じ）：アダプターは入力の種類をほぼ同じように扱っています。より長く学習してみてください。",
+    ),
+    "color_by": S(en="Colour by", ja="色分け"),
+    "by_cluster": S(en="Group found", ja="見つかったグループ"),
+    "selected_inputs": S(en="Selected inputs ({n})", ja="選択した入力（{n} 件）"),
+    "select_hint": S(
+        en="Draw a loop around dots on the map (or click one) to see those images here.",
+        ja="地図上の点を囲む（またはクリックする）と、その画像がここに表示されます。",
+    ),
+    "caption_runs_table": S(
+        en="Every run of this session: its method, size and accuracy on images it never saw in training.",
+        ja="このセッションのすべての実行：手法、大きさ、学習で見ていない画像での正解率。",
+    ),
+    "acc_cost_header": S(en="Accuracy against cost", ja="精度とコスト"),
+    "cost_axis": S(en="Cost", ja="コスト"),
+    "cost_params": S(en="Trainable parameters", ja="学習するパラメーター数"),
+    "cost_time": S(en="Training time (s)", ja="学習時間（秒）"),
+    "per_domain_header": S(en="Accuracy per kind of input", ja="入力の種類ごとの精度"),
+    "seed_spread_header": S(en="Mean and spread over random seeds", ja="乱数シードによる平均とばらつき"),
+    # -- runs -----------------------------------------------------------------------------------------
+    "download_csv": S(en="Download the table (CSV)", ja="表をダウンロード（CSV）"),
+    "one_run_header": S(en="One run", ja="1 つの実行"),
+    "download_adapter": S(en="Download the adapter (zip)", ja="アダプターをダウンロード（zip）"),
+    "delete_run": S(en="Delete this run", ja="この実行を削除"),
+    "report_header": S(en="Report to send after the meeting", ja="会議後に送るレポート"),
+    "report_explain": S(
+        en="One HTML file with the runs table and the {n} chart(s) shown in this session, each with its explanation. "
+        "It opens in any browser, without internet.",
+        ja="実行の表と、このセッションで表示した {n} 個のグラフ（それぞれの説明付き）をまとめた 1 つの HTML ファイルです。"
+        "インターネットなしで、どのブラウザーでも開けます。",
+    ),
+    "download_report": S(en="Download the report (HTML)", ja="レポートをダウンロード（HTML）"),
+    "report_title": S(en="MetaLoRA Studio — results", ja="MetaLoRA Studio — 結果"),
+    "training_curves": S(en="Training curves", ja="学習曲線"),
 }
 
 

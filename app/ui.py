@@ -68,10 +68,18 @@ def show_caption(caption, **fmt) -> None:
         st.caption(text)
 
 
-def chart(fig, caption, *, key: str | None = None, **kwargs):
-    """Draw a Plotly figure with its caption; returns what ``st.plotly_chart`` returns (selections)."""
+REPORT = "report_figures"
+
+
+def chart(fig, caption, *, key: str, title_key: str | None = None, **kwargs):
+    """Draw a Plotly figure with its caption; returns what ``st.plotly_chart`` returns (selections).
+
+    The figure is also remembered (latest version per ``key``) for the session's HTML report, under
+    the heading ``title_key`` (a string-table key, translated when the report is written).
+    """
     event = st.plotly_chart(fig, key=key, width="stretch", **kwargs)
     show_caption(caption)
+    st.session_state.setdefault(REPORT, {})[key] = (title_key, fig, caption)
     return event
 
 

@@ -1,6 +1,34 @@
-"""Placeholder."""
+"""Tensor ranks: how many components each layer's update really uses (TensorLy rank sweeps)."""
 
+from __future__ import annotations
+
+import figs
+import pandas as pd
+import results
 import streamlit as st
-from ui import page_title
+from picker import pick_run
+from ui import chart, guard, page_title, show_caption, technical, tr
 
 page_title("page_ranks")
+st.markdown(tr("ranks_intro"))
+run = pick_run(seeded=False)
+layers = list(run.model.adapted_layers())
+with technical():
+    chosen = st.multiselect(
+        tr("layers_to_analyse"), layers, default=layers[: min(4, len(layers))], key="rank_layers"
+    )
+with guard():
+    if not chosen:
+        st.info(tr("pick_a_layer"))
+        st.stop()
+    with st.spinner(tr("computing")):
+        sweeps = results.rank_sweeps(run, tuple(chosen))
+    st.subheader(tr("rank_curves_header"))
+    chart(*figs.rank_curves(sweeps), key="rank_curves", title_key="rank_curves_header")
+
+    st.subheader(tr("effective_rank_header"))
+    st.dataframe(pd.DataFrame(figs.effective_rank_rows(sweeps)), hide_index=True, width="stretch")
+    show_caption("caption_effective_rank")
+
+    st.subheader(tr("spectra_header"))
+    chart(*figs.core_spectra(sweeps), key="spectra", title_key="spectra_header")

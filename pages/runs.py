@@ -1,6 +1,64 @@
-"""Placeholder."""
+"""Runs: the session's runs — delete one, download its adapter, export the table and an HTML report."""
 
+from __future__ import annotations
+
+import functools
+
+import pandas as pd
+import report
+import state
 import streamlit as st
-from ui import page_title
+from strings import STRINGS
+from ui import REPORT, caption_text, guard, lang, page_title, show_caption, tr
 
 page_title("page_runs")
+all_runs = state.runs()
+if not all_runs:
+    st.info(tr("need_runs"), icon="👈")
+    st.stop()
+
+rows = [r.row() for r in all_runs]
+st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+show_caption("caption_runs_table")
+st.download_button(tr("download_csv"), report.table_csv(rows), "metalora-runs.csv", "text/csv", key="csv")
+
+st.subheader(tr("one_run_header"))
+run = st.selectbox(tr("pick_run"), list(reversed(all_runs)), format_func=lambda r: r.name, key="runs_pick")
+c1, c2 = st.columns(2)
+with guard():
+    card = {**run.row(), "history": run.result.history, "train_config": run.task.train.as_dict()}
+    c1.download_button(
+        tr("download_adapter"),
+        functools.partial(report.adapter_zip, run.model, card),
+        f"metalora-run-{run.id}-{run.method}.zip",
+        "application/zip",
+        key="adapter_zip",
+    )
+if c2.button(tr("delete_run"), key="delete_run"):
+    state.delete_run(run.id)
+    st.rerun()
+
+st.subheader(tr("report_header"))
+figures = st.session_state.get(REPORT, {})
+st.markdown(tr("report_explain", n=len(figures)))
+
+
+def _report_items():
+    return [
+        (STRINGS.get(title, {}).get(lang(), "") if title else "", fig, caption_text(caption))
+        for title, fig, caption in figures.values()
+    ]
+
+
+with guard():
+    html_text = functools.partial(
+        report.html_report, tr("report_title"), _report_items(), rows, intro=tr("home_what_2"), lang=lang()
+    )
+    st.download_button(
+        tr("download_report"),
+        html_text,
+        "metalora-report.html",
+        "text/html",
+        key="report_html",
+        type="primary",
+    )

@@ -1,6 +1,54 @@
-"""Placeholder."""
+"""Scaling factors: the seed each input generates, per layer — heatmap, distributions, one input, two inputs."""
 
+from __future__ import annotations
+
+import figs
+import results
 import streamlit as st
-from ui import page_title
+from picker import image_of, pick_run
+from ui import chart, guard, page_title, show_caption, tr
 
 page_title("page_scaling")
+st.markdown(tr("scaling_intro"))
+run = pick_run()
+with guard():
+    with st.spinner(tr("computing")):
+        table = results.seed_table(run)
+    layer = st.selectbox(tr("layer"), table.layers, key="seed_layer")
+
+    st.subheader(tr("seed_heatmap_header"))
+    chart(*figs.seed_heatmap(table, layer), key="seed_heatmap", title_key="seed_heatmap_header")
+
+    st.subheader(tr("seed_dist_header"))
+    by = st.radio(tr("group_by"), ["domain", "class"], format_func=lambda k: tr(f"by_{k}"), horizontal=True)
+    chart(*figs.seed_distribution(table, layer, by), key="seed_dist", title_key="seed_dist_header")
+
+    st.subheader(tr("seed_input_header"))
+    rows = list(range(len(table)))
+    c1, c2 = st.columns(2)
+    a = c1.selectbox(tr("input_a"), rows, format_func=table.describe, key="input_a")
+    compare = c2.checkbox(tr("compare_two"), key="compare_two")
+    b = (
+        c2.selectbox(
+            tr("input_b"), rows, index=min(1, len(rows) - 1), format_func=table.describe, key="input_b"
+        )
+        if compare
+        else None
+    )
+    picked = [a] if b is None else [a, b]
+    cols = st.columns(6)
+    for k, row in enumerate(picked):
+        cols[k].image(
+            image_of(run, table.index[row]), caption=tr("input_label", k="AB"[k]), clamp=True, width=120
+        )
+    chart(
+        *figs.input_seeds(table, picked, [tr("input_label", k="AB"[k]) for k in range(len(picked))]),
+        key="seed_inputs",
+        title_key="seed_input_header",
+    )
+    if b is not None:
+        from metalora.analysis.seeds import seed_distance
+
+        dist = seed_distance(table, a, b, standardise=True)
+        st.metric(tr("seed_distance"), f"{dist.overall:.2f}")
+        show_caption("caption_distance")

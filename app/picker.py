@@ -1,0 +1,25 @@
+"""Choosing which run a view shows (shared by the analysis pages)."""
+
+from __future__ import annotations
+
+import state
+import streamlit as st
+from runs import RunRecord
+from ui import tr
+
+
+def pick_run(seeded: bool = True, key: str = "run_pick") -> RunRecord:
+    """A run picker (newest first); stops the page with a plain hint when there is none to show."""
+    all_runs = state.runs()
+    choices = state.seeded_runs() if seeded else all_runs
+    if not choices:
+        st.info(tr("need_seeded_runs" if all_runs and seeded else "need_runs"), icon="👈")
+        st.stop()
+    choices = list(reversed(choices))
+    return st.selectbox(tr("pick_run"), choices, format_func=lambda r: r.name, key=key)
+
+
+def image_of(run: RunRecord, index: int):
+    """Input ``index`` of the run's test split as an (H, W) or (H, W, 3) array for ``st.image``."""
+    x = run.splits.test.x[int(index)]  # (C, H, W)
+    return x[0] if x.shape[0] == 1 else x.transpose(1, 2, 0)
