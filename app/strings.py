@@ -266,8 +266,8 @@ STRINGS: dict[str, dict[str, str]] = {
     ),
     "acc_cost_header": S(en="Accuracy against cost", ja="精度とコスト"),
     "cost_axis": S(en="Cost", ja="コスト"),
-    "cost_params": S(en="Trainable parameters", ja="学習するパラメーター数"),
-    "cost_time": S(en="Training time (s)", ja="学習時間（秒）"),
+    "cost_trainable_params": S(en="Trainable parameters", ja="学習するパラメーター数"),
+    "cost_train_time_s": S(en="Training time (s)", ja="学習時間（秒）"),
     "per_domain_header": S(en="Accuracy per kind of input", ja="入力の種類ごとの精度"),
     "seed_spread_header": S(en="Mean and spread over random seeds", ja="乱数シードによる平均とばらつき"),
     # -- runs -----------------------------------------------------------------------------------------

@@ -111,3 +111,15 @@ def guard() -> Iterator[None]:
 def page_title(key: str) -> None:
     """The page's title from the string table."""
     st.title(tr(key))
+
+
+def choice(label_key: str, keys: list[str], prefix: str, *, widget=None, **kwargs) -> str:
+    """A radio (or ``widget``) whose options are the translated ``tr(prefix + key)``; returns the key.
+
+    The options are the translated texts themselves (not a ``format_func``), so switching the
+    language gives a fresh widget instead of one holding a label of the other language.
+    """
+    labels = [tr(prefix + k) for k in keys]
+    widget = widget or st.radio
+    picked = widget(tr(label_key), labels, **kwargs)
+    return keys[labels.index(picked)]

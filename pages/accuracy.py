@@ -6,7 +6,7 @@ import figs
 import pandas as pd
 import state
 import streamlit as st
-from ui import chart, guard, page_title, show_caption, tr
+from ui import chart, choice, guard, page_title, show_caption, tr
 
 page_title("page_accuracy")
 runs = state.runs()
@@ -20,9 +20,8 @@ with guard():
     show_caption("caption_runs_table")
 
     st.subheader(tr("acc_cost_header"))
-    costs = {"trainable_params": tr("cost_params"), "train_time_s": tr("cost_time")}
-    cost = st.radio(tr("cost_axis"), list(costs), format_func=costs.get, horizontal=True)
-    chart(*figs.accuracy_vs_cost(rows, cost, costs[cost]), key="acc_cost", title_key="acc_cost_header")
+    cost = choice("cost_axis", ["trainable_params", "train_time_s"], "cost_", horizontal=True)
+    chart(*figs.accuracy_vs_cost(rows, cost, tr(f"cost_{cost}")), key="acc_cost", title_key="acc_cost_header")
 
     st.subheader(tr("per_domain_header"))
     chart(*figs.per_domain_accuracy(runs), key="per_domain", title_key="per_domain_header")

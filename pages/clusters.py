@@ -6,7 +6,7 @@ import figs
 import results
 import streamlit as st
 from picker import image_of, pick_run
-from ui import chart, guard, page_title, show_caption, tr
+from ui import chart, choice, guard, page_title, show_caption, tr
 
 page_title("page_clusters")
 st.markdown(tr("clusters_intro"))
@@ -19,9 +19,7 @@ with guard():
     c2.metric(tr("nmi"), f"{view.nmi:.2f}")
     show_caption("reading_good" if view.nmi >= 0.5 else "reading_weak")
 
-    color_by = st.radio(
-        tr("color_by"), ["cluster", "domain", "class"], format_func=lambda k: tr(f"by_{k}"), horizontal=True
-    )
+    color_by = choice("color_by", ["cluster", "domain", "class"], "by_", horizontal=True)
     event = chart(
         *figs.cluster_map(view, color_by),
         key="cluster_map",

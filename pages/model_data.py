@@ -7,7 +7,7 @@ import resources
 import state
 import streamlit as st
 import uploads
-from ui import guard, page_title, show_caption, technical, tr
+from ui import choice, guard, page_title, show_caption, technical, tr
 
 from metalora.adapters import adaptable_modules
 from metalora.data import BUILTIN_DATASETS, DEFAULT_DEMO_DOMAINS, DOMAINS, preview_grid
@@ -18,9 +18,7 @@ left, right = st.columns(2)
 
 with left:
     st.header(tr("model_header"))
-    source = st.radio(
-        tr("model_source"), ["sample", "upload"], format_func=lambda k: tr(f"source_{k}"), horizontal=True
-    )
+    source = choice("model_source", ["sample", "upload"], "source_", horizontal=True)
     if source == "sample":
         names = resources.sample_model_names()
         if not names:
@@ -52,11 +50,9 @@ with left:
 
 with right:
     st.header(tr("data_header"))
-    source = st.radio(
-        tr("data_source"), ["builtin", "upload"], format_func=lambda k: tr(f"source_{k}"), horizontal=True
-    )
+    source = choice("data_source", ["builtin", "upload"], "source_", horizontal=True)
     if source == "builtin":
-        name = st.selectbox(tr("builtin_data"), list(BUILTIN_DATASETS), format_func=lambda k: tr(f"data_{k}"))
+        name = choice("builtin_data", list(BUILTIN_DATASETS), "data_", widget=st.selectbox)
         domains = st.multiselect(tr("domains"), list(DOMAINS), default=list(DEFAULT_DEMO_DOMAINS))
         with technical():
             size = st.select_slider(tr("image_size"), [16, 24, 32, 48, 64], value=32)

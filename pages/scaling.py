@@ -6,7 +6,7 @@ import figs
 import results
 import streamlit as st
 from picker import image_of, pick_run
-from ui import chart, guard, page_title, show_caption, tr
+from ui import chart, choice, guard, page_title, show_caption, tr
 
 page_title("page_scaling")
 st.markdown(tr("scaling_intro"))
@@ -20,7 +20,7 @@ with guard():
     chart(*figs.seed_heatmap(table, layer), key="seed_heatmap", title_key="seed_heatmap_header")
 
     st.subheader(tr("seed_dist_header"))
-    by = st.radio(tr("group_by"), ["domain", "class"], format_func=lambda k: tr(f"by_{k}"), horizontal=True)
+    by = choice("group_by", ["domain", "class"], "by_", horizontal=True)
     chart(*figs.seed_distribution(table, layer, by), key="seed_dist", title_key="seed_dist_header")
 
     st.subheader(tr("seed_input_header"))

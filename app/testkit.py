@@ -1,0 +1,69 @@
+"""Support for the dashboard's tests and benchmark (not used by the app itself).
+
+``tiny_env`` shrinks the demo (1 epoch, a few images per class) and, when the repository has no
+sample model yet, points the app at a freshly built, untrained one so that every page can be
+exercised anywhere.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "app"
+MAIN = APP / "main.py"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def add_app_to_path() -> None:
+    """Make ``import state`` etc. work from a test, as ``streamlit run app/main.py`` does."""
+    if str(APP) not in sys.path:
+        sys.path.insert(0, str(APP))
+
+
+def ensure_sample_model(scratch: Path) -> str | None:
+    """If no sample model is installed, save an untrained digits ResNet in ``scratch``; return that dir."""
+    from metalora.models import build_model, list_sample_models, save_checkpoint
+
+    if list_sample_models():
+        return None
+    scratch.mkdir(parents=True, exist_ok=True)
+    model = build_model("resnet-mini", in_channels=1, num_classes=10)
+    save_checkpoint(
+        model, scratch / "resnet-mini-digits", {"dataset": "digits", "note": "untrained, for tests"}
+    )
+    return str(scratch)
+
+
+def tiny_env(scratch: Path, epochs: int = 1, samples: int = 6) -> dict[str, str]:
+    """Environment variables for a tiny, fast demo (and a sample model if the repository lacks one)."""
+    env = {"METALORA_DEMO_EPOCHS": str(epochs), "METALORA_DEMO_SAMPLES": str(samples)}
+    env["METALORA_HOME"] = str(scratch / "home")
+    models = ensure_sample_model(scratch / "sample_models")
+    if models:
+        env["METALORA_SAMPLE_MODELS"] = models
+    return env
+
+
+def find_chromium() -> str | None:
+    """A Chromium executable for Playwright (it cannot download its own here)."""
+    import shutil
+
+    for name in ("chromium", "chromium-browser", "chromium-headless-shell", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def apply_env(env: dict[str, str]) -> None:
+    os.environ.update(env)
