@@ -1,0 +1,349 @@
+"""Every way this project fine-tunes a backbone, prepared the same way: ``prepare(base, method)``.
+
+The methods are the baselines of ``METHOD.md`` and MetaLoRA itself:
+
+* ``"head"``: frozen backbone, the classifier head (the last ``nn.Linear``) re-initialised and trained alone;
+* ``"full"``: every parameter trained (batch-norm statistics too);
+* ``"lora"``, ``"cp"``, ``"tr"``: static low-rank updates of a frozen backbone;
+* ``"meta-cp"``, ``"meta-tr"``: MetaLoRA, whose core is generated per input.
+
+:func:`match_ranks` picks each adapter method's rank so that the trainable-parameter counts match a
+budget, since methods are only comparable at equal budgets. :func:`save_trained` / :func:`load_trained`
+store what a method trained: an adapter folder for the adapter methods, the trained tensors of the
+base (safetensors + JSON) for ``head`` and ``full``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from .. import __version__
+from ..adapters import get_model, load_adapter
+from ..adapters.features import default_feature_layer
+from ..adapters.io import CONFIG_NAME as ADAPTER_CONFIG_NAME
+from ..adapters.io import fingerprint
+from ..config import METHODS as ADAPTER_METHODS
+from ..config import MetaLoRAConfig
+from ..errors import ConfigError, FileFormatError, ModelError, bullet_list
+
+__all__ = [
+    "ADAPTER_METHODS",
+    "ALL_METHODS",
+    "HeadOnlyModel",
+    "RankMatch",
+    "count_trainable",
+    "load_trained",
+    "match_ranks",
+    "prepare",
+    "save_trained",
+]
+
+ALL_METHODS: tuple[str, ...] = ("head", "full", *ADAPTER_METHODS)
+"""Every method :func:`prepare` knows, baselines first."""
+
+TRAINED_WEIGHTS = "trained_model.safetensors"
+TRAINED_CONFIG = "trained_config.json"
+TRAINED_FORMAT = "metalora-trained"
+MAX_RANK = 64
+
+
+def check_method(method: str) -> str:
+    """Return ``method`` if known, else raise :class:`ConfigError` listing the allowed ones."""
+    if method not in ALL_METHODS:
+        raise ConfigError(
+            f"method={method!r} is not supported.", f"Allowed values: {', '.join(ALL_METHODS)}."
+        )
+    return method
+
+
+class HeadOnlyModel(nn.Module):
+    """A frozen backbone whose classifier head alone is trained.
+
+    The backbone stays bit-for-bit frozen: ``train()`` keeps every module except the head in eval mode,
+    so batch-norm running statistics never move.
+    """
+
+    def __init__(self, base: nn.Module, head_name: str):
+        super().__init__()
+        self.base_model = base
+        self.head_name = head_name
+
+    @property
+    def head(self) -> nn.Linear:
+        return self.base_model.get_submodule(self.head_name)
+
+    def forward(self, x: torch.Tensor, *args, **kwargs):
+        return self.base_model(x, *args, **kwargs)
+
+    def train(self, mode: bool = True) -> HeadOnlyModel:
+        super().train(mode)
+        for m in self.base_model.modules():
+            m.training = False
+        self.head.train(mode)
+        return self
+
+
+def _trainable(model: nn.Module) -> list[nn.Parameter]:
+    return [p for p in model.parameters() if p.requires_grad]
+
+
+def count_trainable(model: nn.Module) -> tuple[int, int]:
+    """``(trainable, total)`` parameter counts of any module."""
+    params = list(model.parameters())
+    return sum(p.numel() for p in params if p.requires_grad), sum(p.numel() for p in params)
+
+
+def prepare(
+    base: nn.Module,
+    method: str,
+    *,
+    rank: int = 8,
+    alpha: float | None = None,
+    target_modules: str | Iterable[str] = "all",
+    seed: int = 0,
+    num_classes: int | None = None,
+    **adapter_kwargs: Any,
+) -> tuple[nn.Module, list[nn.Parameter]]:
+    """Make ``base`` ready to train with ``method``; return ``(model, parameters to train)``.
+
+    ``base`` is modified in place (frozen, wrapped or given adapters), as :func:`~metalora.get_model` does.
+
+    Parameters
+    ----------
+    base
+        The backbone (an ``nn.Module`` classifier).
+    method
+        One of :data:`ALL_METHODS`.
+    rank
+        Rank of the adapter methods (ignored by ``head`` and ``full``).
+    alpha
+        Update scale of the adapter methods; ``None`` means ``2 * rank`` (so ``alpha / rank = 2`` at every rank).
+    target_modules
+        Which layers get adapters (see :class:`~metalora.MetaLoRAConfig`).
+    seed
+        Seeds the initialisation of everything new (adapter factors, the re-initialised head).
+    num_classes
+        For ``head``: the number of outputs of the new head (default: that of the old head).
+    adapter_kwargs
+        Further :class:`~metalora.MetaLoRAConfig` fields (``mapping_hidden``, ``dropout``, ...).
+    """
+    check_method(method)
+    if not isinstance(base, nn.Module):
+        raise ModelError(f"prepare needs a torch.nn.Module, got {type(base).__name__}.")
+    torch.manual_seed(int(seed))
+    if method == "full":
+        if adapter_kwargs:
+            raise ConfigError(f"method='full' takes no adapter options ({bullet_list(adapter_kwargs)}).")
+        base.requires_grad_(True)
+        return base, _trainable(base)
+    if method == "head":
+        return _prepare_head(base, num_classes, adapter_kwargs)
+    if isinstance(target_modules, Iterable) and not isinstance(target_modules, str):
+        target_modules = list(target_modules)
+    config = MetaLoRAConfig(
+        method=method,
+        rank=rank,
+        alpha=float(2 * rank if alpha is None else alpha),
+        target_modules=target_modules,
+        **adapter_kwargs,
+    )
+    model = get_model(base, config)
+    return model, _trainable(model)
+
+
+def _prepare_head(base: nn.Module, num_classes: int | None, extra: Mapping[str, Any]) -> tuple:
+    if extra:
+        raise ConfigError(f"method='head' takes no adapter options ({bullet_list(extra)}).")
+    head_name = default_feature_layer(base)  # the last nn.Linear: the classifier head
+    old = base.get_submodule(head_name)
+    base.requires_grad_(False)
+    new = nn.Linear(old.in_features, int(num_classes or old.out_features), bias=old.bias is not None)
+    new.to(device=old.weight.device, dtype=old.weight.dtype)
+    _set_submodule(base, head_name, new)
+    model = HeadOnlyModel(base, head_name)
+    return model, _trainable(model)
+
+
+def _set_submodule(root: nn.Module, name: str, module: nn.Module) -> None:
+    parent_name, _, leaf = name.rpartition(".")
+    setattr(root.get_submodule(parent_name) if parent_name else root, leaf, module)
+
+
+# ----------------------------------------------------------------------------- rank matching
+class RankMatch(dict):
+    """``{method: rank}`` (``None`` for head / full), with the achieved ``counts`` and the ``budget``."""
+
+    def __init__(self, ranks: Mapping[str, int | None], counts: Mapping[str, int], budget: int):
+        super().__init__(ranks)
+        self.counts = dict(counts)
+        self.budget = int(budget)
+
+    def relative_error(self, method: str) -> float:
+        """``|count - budget| / budget`` of one method."""
+        return abs(self.counts[method] - self.budget) / max(self.budget, 1)
+
+
+_COUNT_CACHE: dict[tuple, int] = {}
+
+
+def _count_for(base_factory: Callable[[], nn.Module], key: str, method: str, rank: int, kw: dict) -> int:
+    cache_key = (key, method, rank, json.dumps(kw, sort_keys=True, default=str))
+    if cache_key not in _COUNT_CACHE:
+        _, params = prepare(base_factory(), method, rank=rank, **kw)
+        _COUNT_CACHE[cache_key] = sum(p.numel() for p in params)
+    return _COUNT_CACHE[cache_key]
+
+
+def match_ranks(
+    base_factory: Callable[[], nn.Module],
+    methods: Iterable[str],
+    budget: int,
+    *,
+    max_rank: int = MAX_RANK,
+    **prepare_kwargs: Any,
+) -> RankMatch:
+    """For each adapter method, the rank in ``1..max_rank`` whose trainable count is closest to ``budget``.
+
+    Counts grow with the rank, so a binary search finds the two ranks around the budget; each count is
+    measured by building the model (``base_factory()`` must return a fresh base every call) and cached
+    per base architecture. ``head`` and ``full`` have no rank: they map to ``None`` and their counts are
+    reported as they are.
+
+    Returns
+    -------
+    RankMatch
+        ``{method: rank}`` with ``.counts`` (the achieved trainable counts) and ``.budget``.
+    """
+    if not isinstance(budget, int) or isinstance(budget, bool) or budget < 1:
+        raise ConfigError(f"budget={budget!r} must be a positive whole number of parameters.", "E.g. 20000.")
+    key = fingerprint(base_factory())["sha256"]
+    ranks: dict[str, int | None] = {}
+    counts: dict[str, int] = {}
+    for method in methods:
+        check_method(method)
+        if method in ("head", "full"):
+            ranks[method] = None
+            counts[method] = sum(p.numel() for p in prepare(base_factory(), method)[1])
+            continue
+        lo, hi = 1, max_rank  # find the smallest rank whose count reaches the budget
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if _count_for(base_factory, key, method, mid, prepare_kwargs) >= budget:
+                hi = mid
+            else:
+                lo = mid + 1
+        candidates = {
+            r: _count_for(base_factory, key, method, r, prepare_kwargs) for r in {max(1, lo - 1), lo}
+        }
+        best = min(candidates, key=lambda r: (abs(candidates[r] - budget), r))
+        ranks[method], counts[method] = best, candidates[best]
+    return RankMatch(ranks, counts, budget)
+
+
+# ----------------------------------------------------------------------------- save / load
+def save_trained(model: nn.Module, method: str, directory: str | os.PathLike) -> Path:
+    """Write what ``method`` trained into ``directory`` (created): an adapter, or base tensors + JSON."""
+    check_method(method)
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    if method in ADAPTER_METHODS:
+        model.save_adapter(directory)
+        return directory
+    if method == "head":
+        state = {f"{model.head_name}.{k}": v for k, v in model.head.state_dict().items()}
+        base = model.base_model
+    else:
+        base = model
+        state = dict(model.state_dict())  # batch-norm statistics change too
+    tensors = {k: v.detach().contiguous().cpu() for k, v in state.items()}
+    base_state = {k: v for k, v in base.state_dict().items() if k not in tensors}
+    meta = {
+        "format": TRAINED_FORMAT,
+        "format_version": 1,
+        "library_version": __version__,
+        "method": method,
+        "head_shape": list(model.head.weight.shape) if method == "head" else None,
+        "frozen_fingerprint": _frozen_fingerprint(base_state),
+    }
+    save_file(tensors, str(directory / TRAINED_WEIGHTS), metadata={"format": TRAINED_FORMAT})
+    (directory / TRAINED_CONFIG).write_text(json.dumps(meta, indent=1))
+    return directory
+
+
+def _frozen_fingerprint(state: Mapping[str, torch.Tensor]) -> list:
+    return [[k, list(v.shape)] for k, v in state.items()]
+
+
+def saved_method(directory: str | os.PathLike) -> str:
+    """The method a folder written by :func:`save_trained` holds."""
+    directory = Path(directory)
+    if (directory / ADAPTER_CONFIG_NAME).is_file():
+        from ..adapters.io import read_adapter_config
+
+        return read_adapter_config(directory)["config"]["method"]
+    return _read_trained_config(directory)["method"]
+
+
+def _read_trained_config(directory: Path) -> dict:
+    path = directory / TRAINED_CONFIG
+    if not path.is_file():
+        raise FileFormatError(
+            f"{directory} holds neither {ADAPTER_CONFIG_NAME} nor {TRAINED_CONFIG}.",
+            "Point to a run folder written by `metalora train` (or save_trained).",
+        )
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise FileFormatError(f"{path.name} is not valid JSON ({err}).", "Train the run again.") from None
+    if (
+        not isinstance(meta, dict)
+        or meta.get("format") != TRAINED_FORMAT
+        or meta.get("method") not in ALL_METHODS
+    ):
+        raise FileFormatError(f"{path} is not a MetaLoRA trained-model config.", "Train the run again.")
+    return meta
+
+
+def load_trained(
+    base: nn.Module, directory: str | os.PathLike, feature_source: nn.Module | None = None
+) -> nn.Module:
+    """Rebuild a model saved by :func:`save_trained` on ``base`` (modified in place); eval mode."""
+    directory = Path(directory)
+    if (directory / ADAPTER_CONFIG_NAME).is_file():
+        return load_adapter(base, directory, feature_source=feature_source).eval()
+    meta = _read_trained_config(directory)
+    try:
+        tensors = load_file(str(directory / TRAINED_WEIGHTS))
+    except Exception as err:  # safetensors raises several types for corrupt files
+        raise FileFormatError(
+            f"{directory / TRAINED_WEIGHTS} is missing or not a valid safetensors file ({err}).",
+            "Train the run again.",
+        ) from None
+    if meta["method"] == "head":
+        model, _ = prepare(base, "head", num_classes=int(meta["head_shape"][0]))
+        target = model.base_model
+    else:
+        model = target = base
+    frozen = {k: v for k, v in target.state_dict().items() if k not in tensors}
+    if _frozen_fingerprint(frozen) != meta.get("frozen_fingerprint"):
+        raise ModelError(
+            "These trained weights belong to a different base model (names or shapes differ).",
+            "Load them onto the model the run was trained from.",
+        )
+    own = target.state_dict()
+    bad = [k for k, v in tensors.items() if k not in own or own[k].shape != v.shape]
+    if bad:
+        raise FileFormatError(
+            f"{TRAINED_WEIGHTS} does not fit the model: {bullet_list(bad, 8)}.", "Train the run again."
+        )
+    target.load_state_dict(tensors, strict=False)
+    model.requires_grad_(False)
+    return model.eval()
