@@ -98,21 +98,25 @@ def build(kind: str, spec: dict, method: str | None, rank: int, device) -> tuple
     return layer, x.to(device)
 
 
-def timed(fn, device, repeats: int) -> float:
-    def sync():
-        if device.type == "cuda":
-            torch.cuda.synchronize()
+def sync(device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
 
-    for _ in range(3):
-        fn()
-    sync()
-    times = []
+
+def interleaved_medians(fns: dict, device, repeats: int) -> dict[str, float]:
+    """Median milliseconds of each function, timed round-robin so that background load hits all alike."""
+    for fn in fns.values():
+        for _ in range(2):
+            fn()
+    sync(device)
+    times: dict[str, list[float]] = {k: [] for k in fns}
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        sync()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e3
+        for key, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            sync(device)
+            times[key].append(time.perf_counter() - t0)
+    return {k: statistics.median(v) * 1e3 for k, v in times.items()}
 
 
 def saved_bytes(layer, x) -> int:
@@ -128,29 +132,31 @@ def saved_bytes(layer, x) -> int:
     return total
 
 
-def measure(kind, spec, method, rank, device, repeats):
-    layer, x = build(kind, spec, method, rank, device)
-    trainable = any(p.requires_grad for p in layer.parameters())
-    xg = x if trainable else x.clone().requires_grad_(True)  # the base alone still needs a backward
+def measure_all(kind, spec, methods, rank, device, repeats) -> dict:
+    """Forward and forward+backward times, saved activation memory, and CUDA peak, per method."""
+    fns, rows = {}, {}
+    for m in methods:
+        layer, x = build(kind, spec, m, rank, device)
+        trainable = any(p.requires_grad for p in layer.parameters())
+        xg = x if trainable else x.clone().requires_grad_(True)  # the base alone still needs a backward
 
-    def fwd():
-        with torch.no_grad():
-            layer(x)
+        def fwd(layer=layer, x=x):
+            with torch.no_grad():
+                layer(x)
 
-    def fwd_bwd():
-        layer.zero_grad(set_to_none=True)
-        layer(xg).square().mean().backward()
+        def fwd_bwd(layer=layer, xg=xg):
+            layer.zero_grad(set_to_none=True)
+            layer(xg).square().mean().backward()
 
-    row = {
-        "fwd_ms": timed(fwd, device, repeats),
-        "train_ms": timed(fwd_bwd, device, repeats),
-        "saved_mib": saved_bytes(layer, xg) / 2**20,
-    }
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats()
-        fwd_bwd()
-        row["peak_mib"] = torch.cuda.max_memory_allocated() / 2**20
-    return row
+        fns[(m, "fwd_ms")], fns[(m, "train_ms")] = fwd, fwd_bwd
+        rows[m] = {"saved_mib": saved_bytes(layer, xg) / 2**20}
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats()
+            fwd_bwd()
+            rows[m]["peak_mib"] = torch.cuda.max_memory_allocated() / 2**20
+    for (m, key), ms in interleaved_medians(fns, device, repeats).items():
+        rows[m][key] = ms
+    return rows
 
 
 def run(rank: int, repeats: int, device) -> str:
@@ -158,20 +164,22 @@ def run(rank: int, repeats: int, device) -> str:
         f"Device: {device} ({torch.cuda.get_device_name() if device.type == 'cuda' else platform.processor() or 'cpu'}), "
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, rank {rank}, median of {repeats}.",
         "",
-        "| shape | method | forward ms | ×base | fwd+bwd ms | ×LoRA | ×naive | saved for backward MiB |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| shape | method | forward ms | ×base | fwd+bwd ms | ×LoRA | ×naive | saved for backward MiB |"
+        + (" CUDA peak MiB |" if device.type == "cuda" else ""),
+        "|---|---|---:|---:|---:|---:|---:|---:|" + ("---:|" if device.type == "cuda" else ""),
     ]
     for label, (kind, spec) in SHAPES.items():
         methods = [None, "lora", "cp", "tr", "meta-cp", "meta-tr"]
         if kind == "conv":
             methods += ["naive-meta-cp", "naive-meta-tr"]
-        rows = {m: measure(kind, spec, m, rank, device, repeats) for m in methods}
+        rows = measure_all(kind, spec, methods, rank, device, repeats)
         for m, r in rows.items():
             naive = rows.get(f"naive-{m}")
             lines.append(
                 f"| {label} | {m or 'frozen base'} | {r['fwd_ms']:.2f} | {r['fwd_ms'] / rows[None]['fwd_ms']:.2f} "
                 f"| {r['train_ms']:.2f} | {r['train_ms'] / rows['lora']['train_ms']:.2f} "
                 f"| {'%.2f' % (r['train_ms'] / naive['train_ms']) if naive else '–'} | {r['saved_mib']:.1f} |"
+                + (f" {r['peak_mib']:.0f} |" if "peak_mib" in r else "")
             )
     lines += [
         "",
