@@ -1,36 +1,29 @@
 """The one-button demo: the sample model, the four-domain digits, LoRA against MetaLoRA-TR.
 
-Shrink it for tests with the environment variables ``METALORA_DEMO_EPOCHS`` (epochs per run) and
-``METALORA_DEMO_SAMPLES`` (images per class before splitting).
+The settings are the library's (``metalora.training.runner.DEMO_*``). Shrink the demo for tests with
+the environment variables ``METALORA_DEMO_EPOCHS`` (epochs per run) and ``METALORA_DEMO_SAMPLES``
+(images per class before splitting).
 """
 
 from __future__ import annotations
 
-import copy
-import functools
 import os
+from dataclasses import replace
 
 import resources
 import runs
 import state
 from jobs import TrainingJob
 
-from metalora.data import DEFAULT_DEMO_DOMAINS
 from metalora.errors import FileFormatError
 from metalora.training import TrainConfig
+from metalora.training.runner import DEMO_DATA
 
 
 def demo_train_config() -> TrainConfig:
-    """The library's demo settings when available, with ``METALORA_DEMO_EPOCHS`` applied."""
-    try:
-        from metalora.training.runner import DEMO_TRAIN_CONFIG as base  # lands with the runner
-    except ImportError:
-        base = TrainConfig(epochs=runs.DEMO_EPOCHS, lr=3e-3, batch_size=64)
+    """The library's demo settings, with ``METALORA_DEMO_EPOCHS`` applied."""
     epochs = os.environ.get("METALORA_DEMO_EPOCHS")
-    kwargs = base.as_dict()
-    if epochs:
-        kwargs["epochs"] = int(epochs)
-    return TrainConfig(**kwargs)
+    return replace(runs.DEMO_TRAIN_CONFIG, epochs=int(epochs)) if epochs else runs.DEMO_TRAIN_CONFIG
 
 
 def load_demo_choices() -> tuple[state.ModelChoice, state.DataChoice]:
@@ -42,13 +35,10 @@ def load_demo_choices() -> tuple[state.ModelChoice, state.DataChoice]:
             "Build them with `make sample-models`, then reload this page.",
         )
     _, card = resources.sample_model(name)
-    size = int(card.get("kwargs", {}).get("image_size", 32) or 32)
-    splits = resources.builtin_data(
-        resources.DEMO_DATASET, tuple(DEFAULT_DEMO_DOMAINS), size, resources.demo_samples_per_class()
-    )
+    spec = replace(DEMO_DATA, samples_per_class=resources.demo_samples_per_class())
     model_choice = state.ModelChoice(label=name, sample=name, card=card)
     data_choice = state.DataChoice(
-        label=f"{resources.DEMO_DATASET} × {len(DEFAULT_DEMO_DOMAINS)}", splits=splits
+        label=f"{spec.name} × {len(spec.domains)}", splits=resources.builtin_data(spec), spec=spec
     )
     state.set_model(model_choice)
     state.set_data(data_choice)
@@ -60,10 +50,11 @@ def start_demo() -> bool:
     model_choice, data_choice = load_demo_choices()
     cfg = demo_train_config()
     tasks = [runs.TrainTask(method=m, rank=runs.DEMO_RANK, train=cfg) for m in runs.DEMO_METHODS]
+    frozen = model_choice.frozen()
     job = TrainingJob(
         tasks=tasks,
-        make_base=functools.partial(copy.deepcopy, model_choice.frozen()),
-        splits=data_choice.splits,
+        make_base=lambda: frozen,
+        data=data_choice.source,
         model_label=model_choice.label,
         data_label=data_choice.label,
         device=cfg.device,

@@ -246,7 +246,7 @@ def per_domain_accuracy(runs: list) -> tuple[go.Figure, Caption]:
     """Test accuracy per kind of input, one bar group per run."""
     fig = go.Figure()
     for j, run in enumerate(runs):
-        per = run.result.test.per_domain if run.result.test else {}
+        per = run.per_domain
         fig.add_bar(x=list(per), y=list(per.values()), name=run.name, marker_color=PALETTE[j % len(PALETTE)])
     _layout(fig, 380, barmode="group", yaxis_range=[0, 1.02], yaxis_title="test accuracy")
     return fig, {

@@ -23,6 +23,8 @@ from metalora.data import DataSplits
 from metalora.device import pick_device
 from metalora.errors import CancelledError, MetaLoRAError
 from metalora.training import Progress
+from metalora.training.registry import RunRegistry
+from metalora.training.runner import DataSpec
 
 log = logging.getLogger("metalora.app")
 
@@ -55,8 +57,8 @@ class TrainingJob:
     """Trains ``tasks`` one after the other on ``device``; read its fields from any thread."""
 
     tasks: list[TrainTask]
-    make_base: Callable[[], nn.Module]  # returns a fresh copy of the base model for each run
-    splits: DataSplits
+    make_base: Callable[[], nn.Module]  # the base model (the library trains a copy of it)
+    data: DataSplits | DataSpec
     model_label: str
     data_label: str
     device: str = "auto"
@@ -120,15 +122,17 @@ class TrainingJob:
                     return
             try:
                 self.status = RUNNING
+                registry = RunRegistry()
                 for i, task in enumerate(self.tasks):
                     with self._lock:
                         self.task_index, self.fraction = i, 0.0
                     record = train_one(
                         self.make_base(),
-                        self.splits,
+                        self.data,
                         task,
                         model_label=self.model_label,
                         data_label=self.data_label,
+                        registry=registry,
                         callback=self._progress,
                         cancel_event=self.cancel_event,
                     )

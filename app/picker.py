@@ -8,12 +8,15 @@ from runs import RunRecord
 from ui import tr
 
 
-def pick_run(seeded: bool = True, key: str = "run_pick") -> RunRecord:
-    """A run picker (newest first); stops the page with a plain hint when there is none to show."""
+def pick_run(kind: str = "seeded", key: str = "run_pick") -> RunRecord:
+    """A run picker (newest first) over ``"seeded"``, ``"adapters"`` or ``"all"`` runs.
+
+    Stops the page with a plain hint when there is none to show.
+    """
     all_runs = state.runs()
-    choices = state.seeded_runs() if seeded else all_runs
+    choices = {"seeded": state.seeded_runs, "adapters": state.adapter_runs}.get(kind, state.runs)()
     if not choices:
-        st.info(tr("need_seeded_runs" if all_runs and seeded else "need_runs"), icon="👈")
+        st.info(tr("need_runs" if not all_runs else f"need_{kind}_runs"), icon="👈")
         st.stop()
     choices = list(reversed(choices))
     return st.selectbox(tr("pick_run"), choices, format_func=lambda r: r.name, key=key)

@@ -40,6 +40,18 @@ def adapter_zip(model, run_card: Mapping | None = None) -> bytes:
     return buf.getvalue()
 
 
+def folder_zip(folder: str | Path, run_card: Mapping | None = None) -> bytes:
+    """Every file of a run folder (the adapter and the runner's ``run.json``) as a zip."""
+    root = Path(folder)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            zf.write(path, path.relative_to(root).as_posix())
+        if run_card is not None and not (root / "run.json").exists():
+            zf.writestr("run.json", json.dumps(run_card, indent=2, default=str))
+    return buf.getvalue()
+
+
 def table_csv(rows: Sequence[Mapping]) -> str:
     """Rows of plain values as CSV text (the header from the first row's keys)."""
     out = io.StringIO()

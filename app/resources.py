@@ -11,8 +11,9 @@ import os
 import streamlit as st
 from torch import nn
 
-from metalora.data import DataSplits, load_builtin
+from metalora.data import DataSplits
 from metalora.models import list_sample_models, load_sample_model
+from metalora.training.runner import DataSpec
 
 #: Preferred sample model of the demo, then any digits model, then the first one.
 DEMO_MODEL = "resnet-mini-digits"
@@ -28,17 +29,9 @@ def sample_model(name: str) -> tuple[nn.Module, dict]:
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def builtin_data(
-    name: str,
-    domains: tuple[str, ...],
-    image_size: int = 32,
-    samples_per_class: int | None = None,
-    seed: int = 0,
-) -> DataSplits:
+def builtin_data(spec: DataSpec) -> DataSplits:
     """A built-in data set with its domain shifts, split 70/15/15. Never modify it."""
-    return load_builtin(
-        name, image_size=image_size, domains=domains, seed=seed, samples_per_class=samples_per_class
-    )
+    return spec.load()
 
 
 def sample_model_names() -> list[str]:

@@ -1,14 +1,13 @@
 """The runs of this session and the one function that trains one run.
 
 :func:`train_one` is the single place the dashboard turns (base model, data, settings) into a
-trained adapter. It calls :func:`metalora.fit` directly; when the library's run registry and
-comparison runner land, only this module changes. A :class:`RunRecord` keeps the trained model in
-the user's session (never in a shared cache) together with what the analysis pages need.
+trained run: it calls :func:`metalora.training.runner.train_run`, which measures the run, saves
+what it trained into a run folder and records it in the SQLite run registry. A :class:`RunRecord`
+keeps the trained model in the user's session (never in a shared cache) with what the views need.
 """
 
 from __future__ import annotations
 
-import itertools
 import threading
 import time
 from collections.abc import Callable
@@ -17,50 +16,53 @@ from typing import Any
 
 from torch import nn
 
-from metalora import MetaLoRAConfig, get_model
 from metalora.config import METHOD_LABELS
 from metalora.data import DataSplits
 from metalora.errors import DataError
-from metalora.training import FitResult, Progress, TrainConfig, fit
+from metalora.training import Progress, TrainConfig
+from metalora.training.methods import ADAPTER_METHODS
+from metalora.training.registry import RunRegistry
+from metalora.training.runner import DEMO_RANK, DEMO_TRAIN_CONFIG, DataSpec, RunResult, train_run
 
-_ids = itertools.count(1)
-_ids_lock = threading.Lock()
-
-#: Demo settings, used until ``metalora.training.runner.DEMO_TRAIN_CONFIG`` exists.
-DEMO_EPOCHS = 3
+#: The demo compares plain LoRA with MetaLoRA (Tensor Ring) at the library's demo settings.
 DEMO_METHODS = ("lora", "meta-tr")
-DEMO_RANK = 4
+LABELS = {**METHOD_LABELS, "head": "head only", "full": "full fine-tuning"}
+SEEDED_METHODS = ("cp", "tr", "meta-cp", "meta-tr")
+
+__all__ = ["DEMO_METHODS", "DEMO_RANK", "DEMO_TRAIN_CONFIG", "RunRecord", "TrainTask", "train_one"]
 
 
 @dataclass
 class TrainTask:
-    """One run to train: the adapter settings and the training settings."""
+    """One run to train: the method and its settings."""
 
     method: str
-    rank: int = 4
+    rank: int = DEMO_RANK
     targets: str | tuple[str, ...] = "all"
-    train: TrainConfig = field(default_factory=TrainConfig)
+    train: TrainConfig = field(default_factory=lambda: DEMO_TRAIN_CONFIG)
 
     @property
     def label(self) -> str:
-        return f"{METHOD_LABELS.get(self.method, self.method)} · r={self.rank} · seed {self.train.seed}"
+        rank = f" · r={self.rank}" if self.method in ADAPTER_METHODS else ""
+        return f"{LABELS.get(self.method, self.method)}{rank} · seed {self.train.seed}"
 
 
 @dataclass(eq=False)
 class RunRecord:
-    """A finished run of this session, with its model for the analysis pages."""
+    """A finished run of this session: the library's :class:`RunResult` plus what the views need."""
 
     id: int
     task: TrainTask
-    model: Any  # MetaLoRAModel, in eval mode
-    result: FitResult
+    result: RunResult
     splits: DataSplits
     model_label: str
     data_label: str
-    trainable: int
-    total: int
     created: float = field(default_factory=time.time)
     cache: dict = field(default_factory=dict)  # analysis results computed on demand, per run
+
+    @property
+    def model(self) -> nn.Module:
+        return self.result.model
 
     @property
     def method(self) -> str:
@@ -70,22 +72,35 @@ class RunRecord:
     def name(self) -> str:
         return f"#{self.id} {self.task.label}"
 
+    @property
+    def has_seeds(self) -> bool:
+        """CP / TR / MetaLoRA runs have a core (a seed) per layer; LoRA and the baselines do not."""
+        return self.method in SEEDED_METHODS
+
+    @property
+    def has_adapters(self) -> bool:
+        return self.method in ADAPTER_METHODS
+
+    @property
+    def per_domain(self) -> dict[str, float]:
+        return self.result.per_domain
+
     def row(self) -> dict[str, Any]:
         """One row of the runs table (plain values, for a DataFrame or CSV)."""
-        test = self.result.test
+        r = self.result
         return {
             "run": self.id,
-            "method": METHOD_LABELS.get(self.method, self.method),
-            "rank": self.task.rank,
-            "seed": self.task.train.seed,
+            "method": LABELS.get(self.method, self.method),
+            "rank": r.rank,
+            "seed": r.seed,
             "epochs": self.task.train.epochs,
             "model": self.model_label,
             "data": self.data_label,
-            "val_acc": round(self.result.val.accuracy, 4) if self.result.val else None,
-            "test_acc": round(test.accuracy, 4) if test else None,
-            "trainable_params": self.trainable,
-            "train_time_s": round(self.result.train_time_s, 2),
-            "device": self.result.device,
+            "test_acc": round(r.accuracy, 4),
+            "trainable_params": r.trainable_params,
+            "flops": r.flops,
+            "train_time_s": round(r.train_time_s, 2),
+            "device": r.device,
         }
 
 
@@ -103,44 +118,48 @@ def check_compatible(base: nn.Module, splits: DataSplits) -> None:
             f"The model predicts {classes} classes but the data has {splits.train.num_classes}.",
             "Pick a data set with as many classes as the model, or another model.",
         )
-    size = kwargs.get("image_size")
-    if size is not None and tuple(splits.train.image_size) != (size, size):
-        raise DataError(
-            f"The model reads {size}x{size} images but the data has {splits.train.image_size}.",
-            f"Load the data at {size}x{size} pixels.",
-        )
 
 
 def train_one(
     base: nn.Module,
-    splits: DataSplits,
+    data: DataSplits | DataSpec,
     task: TrainTask,
     *,
     model_label: str,
     data_label: str,
+    registry: RunRegistry | None = None,
     callback: Callable[[Progress], None] | None = None,
     cancel_event: threading.Event | None = None,
 ) -> RunRecord:
-    """Wrap a fresh copy of ``base`` with adapters, train it, and return the finished run.
-
-    ``base`` is changed in place (adapters are inserted), so pass a copy you own.
-    """
+    """Train ``task`` on a copy of ``base`` (the library copies it), record it, return the finished run."""
+    splits = data.load() if isinstance(data, DataSpec) else data
     check_compatible(base, splits)
-    config = MetaLoRAConfig(method=task.method, rank=int(task.rank), target_modules=task.targets)
-    model = get_model(base, config)
-    result = fit(model, splits, task.train, callback=callback, cancel_event=cancel_event)
-    model.cpu().eval()
-    trainable, total = model.count_parameters()
-    with _ids_lock:
-        run_id = next(_ids)
+    result = train_run(
+        base,
+        data,
+        task.method,
+        task.train,
+        rank=int(task.rank),
+        target_modules=task.targets,
+        registry=registry,
+        callback=callback,
+        cancel_event=cancel_event,
+        model_name=model_label,
+    )
+    result.model.cpu().eval()
     return RunRecord(
-        id=run_id,
+        id=int(result.id) if result.id is not None else _local_id(),
         task=task,
-        model=model,
         result=result,
         splits=splits,
         model_label=model_label,
         data_label=data_label,
-        trainable=trainable,
-        total=total,
     )
+
+
+_local = iter(range(1_000_000, 2_000_000))
+
+
+def _local_id() -> int:
+    """An id for a run that was not recorded in a registry."""
+    return next(_local)

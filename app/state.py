@@ -6,6 +6,7 @@ read it through these helpers so the keys are spelled in one place.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ from runs import RunRecord
 from torch import nn
 
 from metalora.data import DataSplits
+from metalora.training.runner import DataSpec
 
 JOB, RUNS, MODEL, DATA = "job", "runs", "model_choice", "data_choice"
 
@@ -47,6 +49,12 @@ class DataChoice:
 
     label: str
     splits: DataSplits
+    spec: DataSpec | None = None  # a built-in set: recorded with each run so it can be rebuilt
+
+    @property
+    def source(self) -> DataSplits | DataSpec:
+        """What training reads: the spec when there is one, else the splits."""
+        return self.spec if self.spec is not None else self.splits
 
 
 def get(key: str, default: Any = None) -> Any:
@@ -100,9 +108,19 @@ def start_job(new: TrainingJob) -> bool:
 
 
 def delete_run(run_id: int) -> None:
+    """Forget a run in this session and delete it from the run registry (row and folder)."""
+    from metalora.training.registry import RunNotFoundError, RunRegistry
+
     st.session_state[RUNS] = [r for r in runs() if r.id != run_id]
+    with contextlib.suppress(RunNotFoundError):  # never recorded, or already deleted elsewhere
+        RunRegistry().delete(run_id)
 
 
 def seeded_runs() -> list[RunRecord]:
     """Runs whose method has a core (CP / TR / MetaLoRA): LoRA has no seeds to look at."""
-    return [r for r in runs() if r.method != "lora"]
+    return [r for r in runs() if r.has_seeds]
+
+
+def adapter_runs() -> list[RunRecord]:
+    """Runs with low-rank adapters (every method but the head-only and full baselines)."""
+    return [r for r in runs() if r.has_adapters]

@@ -45,6 +45,10 @@ STRINGS: dict[str, dict[str, str]] = {
         en="This view needs a run with a CP or Tensor-Ring adapter (for example MetaLoRA-TR); plain LoRA has no seeds.",
         ja="この画面には CP またはテンソルリングのアダプター（例：MetaLoRA-TR）の実行が必要です。通常の LoRA にはシードがありません。",
     ),
+    "need_adapters_runs": S(
+        en="This view needs a run with low-rank adapters (LoRA, CP, Tensor Ring or MetaLoRA).",
+        ja="この画面には、低ランクアダプター（LoRA、CP、テンソルリング、MetaLoRA）を使った実行が必要です。",
+    ),
     "pick_run": S(en="Run", ja="実行"),
     "view_unavailable": S(
         en="This view is not available in this version of the library yet.",

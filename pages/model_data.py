@@ -12,6 +12,7 @@ from ui import choice, guard, page_title, show_caption, technical, tr
 from metalora.adapters import adaptable_modules
 from metalora.data import BUILTIN_DATASETS, DEFAULT_DEMO_DOMAINS, DOMAINS, preview_grid
 from metalora.models import get_architecture, list_architectures
+from metalora.training.runner import DataSpec
 
 page_title("page_model_data")
 left, right = st.columns(2)
@@ -58,8 +59,9 @@ with right:
             size = st.select_slider(tr("image_size"), [16, 24, 32, 48, 64], value=32)
         if st.button(tr("use_data"), key="use_builtin"):
             with guard():
-                splits = resources.builtin_data(name, tuple(domains or ["clean"]), int(size))
-                state.set_data(state.DataChoice(label=f"{name} × {len(domains or ['clean'])}", splits=splits))
+                spec = DataSpec(name=name, domains=tuple(domains or ["clean"]), image_size=int(size))
+                label = f"{name} × {len(spec.domains)}"
+                state.set_data(state.DataChoice(label=label, splits=resources.builtin_data(spec), spec=spec))
     else:
         st.caption(tr("upload_data_help"))
         upload = st.file_uploader(tr("upload_data"), type=list(uploads.DATA_TYPES), key="data_file")

@@ -11,7 +11,7 @@ from ui import chart, guard, page_title, show_caption, technical, tr
 
 page_title("page_ranks")
 st.markdown(tr("ranks_intro"))
-run = pick_run(seeded=False)
+run = pick_run("adapters")
 layers = list(run.model.adapted_layers())
 with technical():
     chosen = st.multiselect(

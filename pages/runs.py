@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 import pandas as pd
 import report
@@ -26,10 +27,16 @@ st.subheader(tr("one_run_header"))
 run = st.selectbox(tr("pick_run"), list(reversed(all_runs)), format_func=lambda r: r.name, key="runs_pick")
 c1, c2 = st.columns(2)
 with guard():
-    card = {**run.row(), "history": run.result.history, "train_config": run.task.train.as_dict()}
+    card = {**run.row(), "config": run.result.config, "metrics": run.result.metrics}
+    folder = run.result.adapter_path
+    make_zip = (
+        functools.partial(report.folder_zip, folder, card)
+        if folder and Path(folder).is_dir()
+        else functools.partial(report.adapter_zip, run.model, card)
+    )
     c1.download_button(
         tr("download_adapter"),
-        functools.partial(report.adapter_zip, run.model, card),
+        make_zip,
         f"metalora-run-{run.id}-{run.method}.zip",
         "application/zip",
         key="adapter_zip",

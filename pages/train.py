@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import functools
 
 import progress
@@ -12,11 +11,10 @@ import streamlit as st
 from jobs import TrainingJob
 from ui import guard, page_title, technical, tr
 
-from metalora import METHODS
 from metalora.adapters import adaptable_modules
-from metalora.config import METHOD_LABELS
 from metalora.device import DEVICE_CHOICES
 from metalora.training import TrainConfig
+from metalora.training.methods import ALL_METHODS
 
 page_title("page_train")
 model, data = state.model_choice(), state.data_choice()
@@ -31,7 +29,7 @@ layers = list(adaptable_modules(model.frozen()))
 
 with st.form("train_form"):
     method = st.selectbox(
-        tr("method"), METHODS, index=METHODS.index("meta-tr"), format_func=lambda m: METHOD_LABELS[m]
+        tr("method"), ALL_METHODS, index=ALL_METHODS.index("meta-tr"), format_func=lambda m: runs.LABELS[m]
     )
     rank = st.slider(tr("rank"), 1, 16, 4, help=tr("rank_help"))
     epochs = st.slider(tr("epochs"), 1, 30, 3)
@@ -50,8 +48,8 @@ if submitted:
         task = runs.TrainTask(method=method, rank=int(rank), targets=tuple(targets) or "all", train=cfg)
         new = TrainingJob(
             tasks=[task],
-            make_base=functools.partial(copy.deepcopy, model.frozen()),
-            splits=data.splits,
+            make_base=functools.partial(model.frozen),
+            data=data.source,
             model_label=model.label,
             data_label=data.label,
             device=device,
