@@ -178,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", help="what to do")
 
     def command(parent, name: str, summary: str, description: str) -> argparse.ArgumentParser:
         return parent.add_parser(name, help=summary, description=description)
@@ -219,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     rsub = command(
         sub, "runs", "list, show, export or delete recorded runs", "The run registry."
-    ).add_subparsers(dest="runs_command", required=True, metavar="ACTION")
+    ).add_subparsers(dest="runs_command", required=True, metavar="ACTION", help="what to do with the runs")
     p = command(rsub, "list", "list runs, newest first", "List recorded runs, newest first.")
     for name in ("method", "model", "dataset", "status"):
         p.add_argument(f"--{name}", help=f"only runs with this {name}")
