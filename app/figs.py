@@ -42,8 +42,7 @@ def seed_heatmap(table, layer: str) -> tuple[go.Figure, Caption]:
             y=list(range(len(order))),
             text=[[lab] * s.shape[1] for lab in labels],
             hovertemplate="%{text}<br>%{x} = %{z:.3f}<extra></extra>",
-            colorscale="RdBu",
-            zmid=0,
+            colorscale="Viridis",
         )
     )
     ticks = [int(np.flatnonzero(table.domain[order] == d)[0]) for d in np.unique(table.domain)]

@@ -15,16 +15,15 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from runs import RunRecord, TrainTask, train_one
-from torch import nn
+if TYPE_CHECKING:  # the heavy imports (torch) happen in the thread, so the first page renders fast
+    from runs import RunRecord, TrainTask
+    from torch import nn
 
-from metalora.data import DataSplits
-from metalora.device import pick_device
-from metalora.errors import CancelledError, MetaLoRAError
-from metalora.training import Progress
-from metalora.training.registry import RunRegistry
-from metalora.training.runner import DataSpec
+    from metalora.data import DataSplits
+    from metalora.training import Progress
+    from metalora.training.runner import DataSpec
 
 log = logging.getLogger("metalora.app")
 
@@ -36,6 +35,8 @@ WAITING, RUNNING, DONE, FAILED, CANCELLED = "waiting", "running", "done", "faile
 
 def device_lock(device: str) -> threading.Lock:
     """The process-wide lock of a device (``"cpu"``, ``"cuda"``...): one training at a time on it."""
+    from metalora.device import pick_device
+
     key = str(pick_device(device)).split(":")[0]
     with _LOCKS_GUARD:
         return _DEVICE_LOCKS.setdefault(key, threading.Lock())
@@ -114,6 +115,11 @@ class TrainingJob:
             self.points.append(CurvePoint(self.task_index, x, p.loss, p.train_acc, p.val_acc))
 
     def _run(self) -> None:
+        from runs import train_one
+
+        from metalora.errors import CancelledError, MetaLoRAError
+        from metalora.training.registry import RunRegistry
+
         lock = device_lock(self.device)
         try:
             while not lock.acquire(timeout=0.2):  # another job holds the device: wait, visibly

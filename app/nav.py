@@ -11,14 +11,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 #: key -> (file in pages/, icon). The order is the order of the navigation menu.
 PAGE_FILES = {
-    "home": ("home.py", "🏠"),
-    "model_data": ("model_data.py", "🧱"),
-    "train": ("train.py", "🏋️"),
-    "scaling": ("scaling.py", "🎚️"),
-    "ranks": ("ranks.py", "🧮"),
-    "clusters": ("clusters.py", "🗺️"),
-    "accuracy": ("accuracy.py", "🎯"),
-    "runs": ("runs.py", "🗂️"),
+    "home": ("home.py", ":material/home:"),
+    "model_data": ("model_data.py", ":material/database:"),
+    "train": ("train.py", ":material/model_training:"),
+    "scaling": ("scaling.py", ":material/tune:"),
+    "ranks": ("ranks.py", ":material/stacked_bar_chart:"),
+    "clusters": ("clusters.py", ":material/scatter_plot:"),
+    "accuracy": ("accuracy.py", ":material/target:"),
+    "runs": ("runs.py", ":material/folder_open:"),
 }
 
 _pages: dict[str, st.Page] = {}

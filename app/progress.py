@@ -7,17 +7,23 @@ every page see the new runs.
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
+from typing import TYPE_CHECKING
+
 import state
 import streamlit as st
 from jobs import CANCELLED, DONE, FAILED, WAITING, TrainingJob
 from ui import chart, meeting, tr
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 POLL_S = 1.0
 
 
 def curves_figure(job: TrainingJob) -> go.Figure:
     """Training loss and accuracy so far, one line per run of the job."""
+    import plotly.graph_objects as go
+
     _, _, _, points = job.snapshot()
     fig = go.Figure()
     for i, task in enumerate(job.tasks):
@@ -25,12 +31,14 @@ def curves_figure(job: TrainingJob) -> go.Figure:
         if not pts:
             continue
         xs = [p.x for p in pts]
-        fig.add_scatter(x=xs, y=[p.loss for p in pts], name=f"{task.label} · {tr('loss')}", mode="lines")
+        fig.add_scatter(
+            x=xs, y=[p.loss for p in pts], name=f"{task.label} · {tr('loss')}", mode="lines+markers"
+        )
         fig.add_scatter(
             x=xs,
             y=[p.train_acc for p in pts],
             name=f"{task.label} · {tr('accuracy')}",
-            mode="lines",
+            mode="lines+markers",
             yaxis="y2",
             line={"dash": "dot"},
         )

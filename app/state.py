@@ -9,16 +9,17 @@ from __future__ import annotations
 import contextlib
 import copy
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import resources
 import streamlit as st
-from jobs import TrainingJob
-from runs import RunRecord
-from torch import nn
 
-from metalora.data import DataSplits
-from metalora.training.runner import DataSpec
+if TYPE_CHECKING:  # imported lazily: the first page must render before torch is loaded
+    from jobs import TrainingJob
+    from runs import RunRecord
+    from torch import nn
+
+    from metalora.data import DataSplits
+    from metalora.training.runner import DataSpec
 
 JOB, RUNS, MODEL, DATA = "job", "runs", "model_choice", "data_choice"
 
@@ -35,6 +36,8 @@ class ModelChoice:
     def frozen(self) -> nn.Module:
         """The base model for looking at (do not train it; use :meth:`fresh`)."""
         if self.sample is not None:
+            import resources
+
             return resources.sample_model(self.sample)[0]
         return self.uploaded
 

@@ -67,3 +67,64 @@ def find_chromium() -> str | None:
 
 def apply_env(env: dict[str, str]) -> None:
     os.environ.update(env)
+
+
+# ----------------------------------------------------------------------------- a real server
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(env: dict[str, str], port: int | None = None):
+    """Start ``streamlit run app/main.py`` on 127.0.0.1; return ``(process, url)`` (not yet ready)."""
+    import subprocess
+
+    port = port or free_port()
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", str(MAIN),
+        "--server.port", str(port), "--server.headless", "true", "--server.address", "127.0.0.1",
+        "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def wait_healthy(proc, url: str, timeout: float = 60.0) -> None:
+    """Wait until the server answers its health check (or raise with its output)."""
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited early:\n{proc.stdout.read()}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"streamlit did not answer on {url} within {timeout:.0f} s")
+
+
+def stop_server(proc) -> None:
+    """Stop the server this process started."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except Exception:
+        proc.kill()
+
+
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+
+
+def wait_idle(page, timeout_ms: int = 60_000, settle_ms: int = 250) -> None:
+    """Wait until the app is connected and no script run is in progress."""
+    page.wait_for_timeout(settle_ms)  # let a just-triggered rerun start
+    page.wait_for_selector(IDLE, timeout=timeout_ms)

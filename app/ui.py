@@ -14,8 +14,6 @@ from collections.abc import Iterator, Mapping
 import streamlit as st
 from strings import t
 
-from metalora.errors import MetaLoRAError
-
 log = logging.getLogger("metalora.app")
 
 MEETING_CSS = """
@@ -25,6 +23,7 @@ html, body, [data-testid="stAppViewContainer"] { font-size: 20px; }
 [data-testid="stCaptionContainer"] p { font-size: 1.1rem; color: #1B1F24; }
 h1 { font-size: 2.6rem !important; } h2 { font-size: 2.0rem !important; }
 [data-testid="stMetricValue"] { font-size: 2.6rem; }
+[data-testid="stToolbar"] { display: none; }
 </style>
 """
 
@@ -85,6 +84,8 @@ def chart(fig, caption, *, key: str, title_key: str | None = None, **kwargs):
 
 def show_error(err: BaseException) -> None:
     """Show ``err`` as a plain message. MetaLoRAError messages already say what to do."""
+    from metalora.errors import MetaLoRAError  # lazily: importing metalora loads torch
+
     if isinstance(err, MetaLoRAError):
         st.error(str(err), icon="⚠️")
         return

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import demo
 import nav
 import progress
 import state
@@ -27,6 +26,8 @@ job = state.job()
 busy = job is not None and job.active
 if st.button(tr("demo_button"), type="primary", disabled=busy, key="run_demo"):
     with guard():
+        import demo  # loads torch and the library: only when asked for
+
         if demo.start_demo():
             st.rerun()
 progress.job_panel()
