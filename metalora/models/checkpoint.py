@@ -14,7 +14,7 @@ import json
 import os
 import pickle
 import re
-import tempfile
+import uuid
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -38,8 +38,7 @@ CARD_FORMAT = "metalora-checkpoint/1"
 def _atomic_write(path: Path, write: Any) -> None:
     """Call ``write(tmp_path)`` then move the temp file onto ``path`` (never a half-written file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    tmp = str(path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp"))  # same folder: atomic rename
     try:
         write(tmp)
         os.replace(tmp, path)
