@@ -30,7 +30,6 @@ with st.sidebar:
     )
     progress.job_panel(compact=True)
 
-if ui.meeting():
-    st.markdown(ui.MEETING_CSS, unsafe_allow_html=True)
+st.markdown(ui.BASE_CSS + (ui.MEETING_CSS if ui.meeting() else ""), unsafe_allow_html=True)
 
 st.navigation(nav.build_pages(st.session_state.lang)).run()

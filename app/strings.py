@@ -289,6 +289,20 @@ STRINGS: dict[str, dict[str, str]] = {
     "download_report": S(en="Download the report (HTML)", ja="レポートをダウンロード（HTML）"),
     "report_title": S(en="MetaLoRA Studio — results", ja="MetaLoRA Studio — 結果"),
     "training_curves": S(en="Training curves", ja="学習曲線"),
+    # -- table columns ---------------------------------------------------------------------------------
+    "col_run": S(en="Run", ja="実行"),
+    "col_method": S(en="Method", ja="手法"),
+    "col_rank": S(en="Rank", ja="ランク"),
+    "col_seed": S(en="Seed", ja="シード"),
+    "col_epochs": S(en="Epochs", ja="エポック"),
+    "col_model": S(en="Model", ja="モデル"),
+    "col_data": S(en="Data", ja="データ"),
+    "col_test_acc": S(en="Accuracy (unseen images)", ja="正解率（未学習の画像）"),
+    "col_trainable_params": S(en="Trained parameters", ja="学習したパラメーター数"),
+    "col_flops": S(en="Computation per image (FLOPs)", ja="画像 1 枚あたりの計算量（FLOPs）"),
+    "col_train_time_s": S(en="Training time (s)", ja="学習時間（秒）"),
+    "col_device": S(en="Device", ja="デバイス"),
+    "col_layer": S(en="Layer", ja="層"),
 }
 
 

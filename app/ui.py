@@ -12,9 +12,15 @@ import logging
 from collections.abc import Iterator, Mapping
 
 import streamlit as st
-from strings import t
+from strings import STRINGS, t
 
 log = logging.getLogger("metalora.app")
+
+BASE_CSS = """
+<style>
+[data-testid="stMain"] img { image-rendering: pixelated; }  /* small images stay crisp when enlarged */
+</style>
+"""
 
 MEETING_CSS = """
 <style>
@@ -124,3 +130,12 @@ def choice(label_key: str, keys: list[str], prefix: str, *, widget=None, **kwarg
     widget = widget or st.radio
     picked = widget(tr(label_key), labels, **kwargs)
     return keys[labels.index(picked)]
+
+
+def table(rows: list[dict], **kwargs) -> None:
+    """A table whose column headers come from the string table (``col_<name>``) when there is one."""
+    import pandas as pd
+
+    df = pd.DataFrame(rows)
+    df.columns = [tr(f"col_{c}") if f"col_{c}" in STRINGS else c for c in df.columns]
+    st.dataframe(df, hide_index=True, width="stretch", **kwargs)

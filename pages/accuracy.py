@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import figs
-import pandas as pd
 import state
 import streamlit as st
-from ui import chart, choice, guard, page_title, show_caption, tr
+from ui import chart, choice, guard, page_title, show_caption, table, tr
 
 page_title("page_accuracy")
 runs = state.runs()
@@ -16,7 +15,7 @@ if not runs:
 
 rows = [r.row() for r in runs]
 with guard():
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    table(rows)
     show_caption("caption_runs_table")
 
     st.subheader(tr("acc_cost_header"))

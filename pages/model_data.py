@@ -79,7 +79,7 @@ if data is not None:
     st.subheader(tr("preview_header"))
     with guard():
         sheet, rows, cols = preview_grid(data.splits.train, per_cell=1)
-        st.image(sheet, width="stretch")
+        st.image(sheet, width=min(1000, sheet.shape[1] * 4))
         show_caption("caption_preview", rows=", ".join(rows))
         counts = {
             tr("split"): ["train", "val", "test"],

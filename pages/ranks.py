@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import figs
-import pandas as pd
 import results
 import streamlit as st
 from picker import pick_run
-from ui import chart, guard, page_title, show_caption, technical, tr
+from ui import chart, guard, page_title, show_caption, table, technical, tr
 
 page_title("page_ranks")
 st.markdown(tr("ranks_intro"))
@@ -27,7 +26,7 @@ with guard():
     chart(*figs.rank_curves(sweeps), key="rank_curves", title_key="rank_curves_header")
 
     st.subheader(tr("effective_rank_header"))
-    st.dataframe(pd.DataFrame(figs.effective_rank_rows(sweeps)), hide_index=True, width="stretch")
+    table(figs.effective_rank_rows(sweeps))
     show_caption("caption_effective_rank")
 
     st.subheader(tr("spectra_header"))

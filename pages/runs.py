@@ -5,12 +5,11 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-import pandas as pd
 import report
 import state
 import streamlit as st
 from strings import STRINGS
-from ui import REPORT, caption_text, guard, lang, page_title, show_caption, tr
+from ui import REPORT, caption_text, guard, lang, page_title, show_caption, table, tr
 
 page_title("page_runs")
 all_runs = state.runs()
@@ -19,7 +18,7 @@ if not all_runs:
     st.stop()
 
 rows = [r.row() for r in all_runs]
-st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+table(rows)
 show_caption("caption_runs_table")
 st.download_button(tr("download_csv"), report.table_csv(rows), "metalora-runs.csv", "text/csv", key="csv")
 

@@ -1,0 +1,140 @@
+"""The dashboard in a real browser: the demo, every page, uploads, languages, meeting mode, cancel.
+
+The tests of this module share one tab (one session) and run in order. Screenshots land in
+``artifacts/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "app"))
+
+import testkit
+from strings import STRINGS
+
+pytestmark = pytest.mark.browser
+
+EXCEPTION = '[data-testid="stException"]'
+ERROR = '[data-testid="stAlertContentError"]'
+PLOT = ".js-plotly-plot"
+VIEWS = ["scaling", "ranks", "clusters", "accuracy", "runs", "model_data", "train"]
+
+
+def s(key: str, lang: str = "en") -> str:
+    return STRINGS[key][lang]
+
+
+def go_to(page, key: str, lang: str = "en") -> None:
+    """Click the page's entry in the sidebar menu (a URL change would start a new session)."""
+    page.locator('[data-testid="stSidebarNav"] a', has_text=s(f"page_{key}", lang)).click()
+    title = s("home_title" if key == "home" else f"page_{key}", lang)
+    page.get_by_role("heading", name=title).first.wait_for()
+    testkit.wait_idle(page)
+
+
+def assert_clean(page) -> None:
+    assert page.locator(EXCEPTION).count() == 0, page.locator(EXCEPTION).first.inner_text()
+    assert page.locator(ERROR).count() == 0, page.locator(ERROR).first.inner_text()
+
+
+def test_home_renders(page, shots):
+    page.get_by_role("heading", name=s("home_title")).wait_for()
+    assert_clean(page)
+    page.screenshot(path=str(shots / "01_home.png"))
+
+
+def test_uploads_good_and_bad(page, shots, tmp_path):
+    go_to(page, "model_data")
+    page.get_by_text(s("source_upload")).nth(1).click()  # the data column's radio
+    testkit.wait_idle(page)
+    good = tmp_path / "tiny.npz"
+    rng = np.random.default_rng(0)
+    buf = io.BytesIO()
+    np.savez(buf, x=rng.integers(0, 256, (60, 16, 16), dtype=np.uint8), y=np.repeat(np.arange(3), 20))
+    good.write_bytes(buf.getvalue())
+    uploader = page.locator('[data-testid="stFileUploaderDropzoneInput"]').last
+    uploader.set_input_files(str(good))
+    testkit.wait_idle(page)
+    page.get_by_role("button", name=s("use_data")).click()
+    page.get_by_text("tiny.npz").first.wait_for()
+    testkit.wait_idle(page)
+    assert_clean(page)
+    assert page.locator('[data-testid="stMain"] img').count() >= 1  # the preview grid
+    page.screenshot(path=str(shots / "02_upload_good.png"))
+
+    bad = tmp_path / "broken.npz"
+    bad.write_bytes(b"this is not a numpy archive")
+    uploader.set_input_files(str(bad))
+    testkit.wait_idle(page)
+    page.get_by_role("button", name=s("use_data")).click()
+    page.locator(ERROR).first.wait_for()
+    assert page.locator(EXCEPTION).count() == 0
+    assert "npz" in page.locator(ERROR).first.inner_text().lower()
+    page.screenshot(path=str(shots / "03_upload_bad.png"))
+
+
+def test_demo_runs_and_guides(page, shots):
+    go_to(page, "home")
+    page.get_by_role("button", name=s("demo_button")).click()
+    page.get_by_text(s("job_done").split("{")[0][:20]).wait_for(timeout=180_000)
+    testkit.wait_idle(page)
+    assert_clean(page)
+    assert page.locator(PLOT).count() >= 1  # the training curves
+    page.screenshot(path=str(shots / "04_demo_done.png"))
+
+
+@pytest.mark.parametrize("key", VIEWS)
+def test_every_view_after_the_demo(page, shots, key):
+    go_to(page, key)
+    if key in ("scaling", "ranks", "clusters", "accuracy"):
+        page.locator(PLOT).first.wait_for()
+        testkit.wait_idle(page)
+    assert_clean(page)
+    page.screenshot(path=str(shots / f"05_{key}.png"))
+
+
+def test_japanese_and_meeting_mode(page, shots):
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.locator('[data-testid="stSelectbox"]').click()
+    page.get_by_role("option", name="日本語").click()
+    page.get_by_role("heading", name=s("page_train", "ja")).wait_for()
+    sidebar.get_by_text(s("meeting_mode", "ja")).click()
+    testkit.wait_idle(page)
+    go_to(page, "clusters", "ja")
+    page.locator(PLOT).first.wait_for()
+    testkit.wait_idle(page)
+    assert_clean(page)
+    assert page.get_by_text(s("clusters_intro", "ja")[:15]).count() == 1
+    page.screenshot(path=str(shots / "06_clusters_ja_meeting.png"))
+    go_to(page, "accuracy", "ja")
+    page.locator(PLOT).first.wait_for()
+    page.screenshot(path=str(shots / "07_accuracy_ja_meeting.png"))
+    sidebar.locator('[data-testid="stSelectbox"]').click()
+    page.get_by_role("option", name="English").click()
+    page.get_by_role("heading", name=s("page_accuracy")).wait_for()
+    sidebar.get_by_text(s("meeting_mode")).click()
+    testkit.wait_idle(page)
+
+
+def test_cancel_a_training(page, shots):
+    go_to(page, "model_data")
+    page.get_by_role("button", name=s("use_model")).click()  # the sample model
+    testkit.wait_idle(page)
+    page.get_by_role("button", name=s("use_data")).click()  # the full digits: a long epoch
+    testkit.wait_idle(page)
+    go_to(page, "train")
+    page.get_by_role("button", name=s("start_training")).click()
+    cancel = page.get_by_role("button", name=s("cancel")).first
+    cancel.wait_for()
+    page.screenshot(path=str(shots / "08_training.png"))
+    cancel.click()
+    page.get_by_text(s("job_cancelled")).wait_for(timeout=60_000)
+    testkit.wait_idle(page)
+    assert_clean(page)
+    page.screenshot(path=str(shots / "09_cancelled.png"))
