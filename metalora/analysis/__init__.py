@@ -1,0 +1,74 @@
+"""Analyses of an adapted model: scaling factors, tensor ranks, per-input clusters, accuracy and cost.
+
+Every result is a plain dataclass of NumPy arrays, lists and dicts (``to_dict()`` gives JSON), so the
+same analysis runs from Python, the command line and the dashboard; :mod:`metalora.figures` draws them.
+
+>>> table = collect_seeds(model, data)                      # doctest: +SKIP
+>>> sweeps = model_rank_sweeps(model, table)                # doctest: +SKIP
+>>> clusters = cluster_seeds(table)                         # doctest: +SKIP
+"""
+
+from .clusters import ClusterResult, cluster_seeds
+from .cost import (
+    CostReport,
+    aggregate_runs,
+    cost_report,
+    count_flops,
+    flops_per_input,
+    measure_latency,
+    measure_peak_memory,
+    measure_storage,
+    pareto_front,
+    pareto_mask,
+)
+from .ranks import DEFAULT_TOL, RankSweep, compress, effective_rank, knee_rank, rank_sweep
+from .seeds import (
+    GroupStats,
+    SeedDistance,
+    SeedTable,
+    collect_seeds,
+    component_usage,
+    nearest_inputs,
+    seed_distance,
+    seed_stats,
+)
+from .spectra import ComponentEnergy, Spectrum, component_energy, core_spectra, unfolding_spectra
+from .updates import analysis_view, layer_rank_sweep, model_rank_sweeps, update_tensor
+
+__all__ = [
+    "DEFAULT_TOL",
+    "ClusterResult",
+    "ComponentEnergy",
+    "CostReport",
+    "GroupStats",
+    "RankSweep",
+    "SeedDistance",
+    "SeedTable",
+    "Spectrum",
+    "aggregate_runs",
+    "analysis_view",
+    "cluster_seeds",
+    "collect_seeds",
+    "component_energy",
+    "component_usage",
+    "compress",
+    "core_spectra",
+    "cost_report",
+    "count_flops",
+    "effective_rank",
+    "flops_per_input",
+    "knee_rank",
+    "layer_rank_sweep",
+    "measure_latency",
+    "measure_peak_memory",
+    "measure_storage",
+    "model_rank_sweeps",
+    "nearest_inputs",
+    "pareto_front",
+    "pareto_mask",
+    "rank_sweep",
+    "seed_distance",
+    "seed_stats",
+    "unfolding_spectra",
+    "update_tensor",
+]

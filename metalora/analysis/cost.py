@@ -1,0 +1,268 @@
+"""What an adapter costs: parameters, FLOPs, latency, peak memory and storage, plus run tables.
+
+* FLOPs are counted by ``torch.utils.flop_counter.FlopCounterMode``: 2 × the multiply-accumulates of
+  convolutions and matrix products (the usual convention); element-wise work (bias, activations,
+  normalisation) is not counted. For a MetaLoRA model the adapted count includes the feature pass that
+  produces the seeds, so the "extra" FLOPs are the real inference overhead.
+* Latency is the median of repeated forward passes of one batch (after warm-up).
+* Peak memory is the CUDA allocator's peak on a GPU; on a CPU the process's resident memory, sampled
+  during the pass (the increase over the level before it is reported as the pass's own cost).
+* Storage compares the adapter's files (``save_adapter``) with a full fine-tuned copy of the model
+  saved as safetensors: what each extra task costs on disk.
+* :func:`pareto_front` and :func:`aggregate_runs` (from :mod:`.runs`) turn run rows into the
+  accuracy-versus-cost view.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ._common import model_device, to_jsonable
+from .runs import aggregate_runs, flatten_row, pareto_front, pareto_mask
+
+__all__ = [
+    "CostReport",
+    "aggregate_runs",
+    "cost_report",
+    "count_flops",
+    "flatten_row",
+    "flops_per_input",
+    "measure_latency",
+    "measure_peak_memory",
+    "measure_storage",
+    "pareto_front",
+    "pareto_mask",
+]
+
+
+def _is_adapted(model) -> bool:
+    return hasattr(model, "adapted_layers") and hasattr(model, "adapters_disabled")
+
+
+@torch.no_grad()
+def count_flops(module: nn.Module, x: torch.Tensor, *args, **kwargs) -> int:
+    """Total FLOPs of one forward pass of ``module`` on the batch ``x`` (FlopCounterMode's count)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    was_training = module.training
+    module.eval()
+    try:
+        with FlopCounterMode(display=False) as counter:
+            module(x, *args, **kwargs)
+    finally:
+        module.train(was_training)
+    return int(counter.get_total_flops())
+
+
+@torch.no_grad()
+def flops_per_input(model: nn.Module, x: torch.Tensor) -> dict[str, float]:
+    """FLOPs per input of the frozen base and of the adapted model (feature pass included).
+
+    Returns ``{"base", "adapted", "extra", "feature_pass"}`` (a plain module: base = adapted).
+    """
+    b = max(1, x.shape[0])
+    x = x.to(model_device(model))
+    adapted = count_flops(model, x) / b
+    if not _is_adapted(model):
+        return {"base": adapted, "adapted": adapted, "extra": 0.0, "feature_pass": 0.0}
+    with model.adapters_disabled():
+        base = count_flops(model.base_model, x) / b
+    feature = 0.0
+    if model.config.meta:
+        from torch.utils.flop_counter import FlopCounterMode
+
+        with FlopCounterMode(display=False) as counter:
+            model.features(x)
+        feature = counter.get_total_flops() / b
+    return {"base": base, "adapted": adapted, "extra": adapted - base, "feature_pass": feature}
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+@torch.no_grad()
+def measure_latency(model: nn.Module, x: torch.Tensor, repeats: int = 10, warmup: int = 2) -> dict:
+    """Median (and spread) of the wall time of one forward pass on the batch ``x``."""
+    device = model_device(model)
+    x = x.to(device)
+    was_training = model.training
+    model.eval()
+    times = []
+    try:
+        for i in range(max(0, warmup) + max(1, repeats)):
+            _sync(device)
+            t0 = time.perf_counter()
+            model(x)
+            _sync(device)
+            if i >= warmup:
+                times.append(time.perf_counter() - t0)
+    finally:
+        model.train(was_training)
+    times.sort()
+    med = statistics.median(times)
+    return {
+        "median_s": med,
+        "min_s": times[0],
+        "max_s": times[-1],
+        "repeats": len(times),
+        "batch_size": int(x.shape[0]),
+        "per_input_ms": 1000.0 * med / max(1, x.shape[0]),
+        "device": str(device),
+    }
+
+
+def _rss_bytes() -> int | None:
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+@torch.no_grad()
+def measure_peak_memory(model: nn.Module, x: torch.Tensor, interval_s: float = 0.001) -> dict:
+    """Peak memory of one forward pass on ``x``.
+
+    CUDA: ``torch.cuda.max_memory_allocated`` (weights included) and its increase over the level before
+    the pass. CPU (Linux): the resident set size sampled every ``interval_s`` during the pass.
+    """
+    device = model_device(model)
+    x = x.to(device)
+    was_training = model.training
+    model.eval()
+    try:
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+            torch.cuda.reset_peak_memory_stats(device)
+            before = torch.cuda.memory_allocated(device)
+            model(x)
+            torch.cuda.synchronize(device)
+            peak = torch.cuda.max_memory_allocated(device)
+            return {"peak_bytes": int(peak), "extra_bytes": int(peak - before), "kind": "cuda allocator"}
+        before = _rss_bytes()
+        if before is None:
+            model(x)
+            return {"peak_bytes": None, "extra_bytes": None, "kind": "unavailable on this system"}
+        peak = [before]
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.is_set():
+                peak[0] = max(peak[0], _rss_bytes() or 0)
+                done.wait(interval_s)
+
+        thread = threading.Thread(target=sample, daemon=True)
+        thread.start()
+        try:
+            model(x)
+        finally:
+            done.set()
+            thread.join()
+        peak[0] = max(peak[0], _rss_bytes() or 0)
+        return {"peak_bytes": int(peak[0]), "extra_bytes": int(peak[0] - before), "kind": "process RSS"}
+    finally:
+        model.train(was_training)
+
+
+def _dir_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def measure_storage(model: nn.Module) -> dict:
+    """Bytes on disk of the adapter (``save_adapter``) and of a full fine-tuned copy (safetensors)."""
+    from safetensors.torch import save_file
+
+    with tempfile.TemporaryDirectory(prefix="metalora-size-") as tmp:
+        tmp = Path(tmp)
+        base = model.base_model if _is_adapted(model) else model
+        state = {
+            k: v.detach().contiguous().clone().cpu()
+            for k, v in base.state_dict().items()
+            if ".adapter_" not in k and not k.startswith("adapter_")
+        }
+        save_file(state, str(tmp / "full.safetensors"))
+        full = (tmp / "full.safetensors").stat().st_size
+        adapter = None
+        if _is_adapted(model):
+            model.save_adapter(tmp / "adapter")
+            adapter = _dir_bytes(tmp / "adapter")
+    return {
+        "adapter_bytes": adapter,
+        "full_bytes": full,
+        "ratio": (adapter / full) if adapter else None,
+    }
+
+
+@dataclass
+class CostReport:
+    """All the costs of one model on one batch (see the module docstring for how each is measured)."""
+
+    trainable: int
+    total: int
+    flops_base: float
+    flops_adapted: float
+    flops_extra: float
+    flops_feature_pass: float
+    latency_s: float
+    latency_base_s: float | None
+    peak_memory_bytes: int | None
+    peak_memory_extra_bytes: int | None
+    memory_kind: str
+    adapter_bytes: int | None
+    full_bytes: int
+    batch_size: int
+    device: str
+
+    def row(self) -> dict:
+        """A flat dict for a run table (``flops`` = adapted FLOPs per input)."""
+        d = to_jsonable(self)
+        d["flops"] = self.flops_adapted
+        return d
+
+    def to_dict(self) -> dict:
+        return to_jsonable(self)
+
+
+def cost_report(model: nn.Module, x: torch.Tensor, repeats: int = 10, warmup: int = 2) -> CostReport:
+    """Measure every cost of ``model`` on the batch ``x`` (parameters, FLOPs, latency, memory, storage)."""
+    if _is_adapted(model):
+        trainable, total = model.count_parameters()
+    else:
+        total = sum(p.numel() for p in model.parameters())
+        trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    flops = flops_per_input(model, x)
+    latency = measure_latency(model, x, repeats, warmup)
+    base_latency = None
+    if _is_adapted(model):
+        with model.adapters_disabled():
+            base_latency = measure_latency(model.base_model, x, repeats, warmup)["median_s"]
+    memory = measure_peak_memory(model, x)
+    storage = measure_storage(model)
+    return CostReport(
+        trainable=int(trainable),
+        total=int(total),
+        flops_base=flops["base"],
+        flops_adapted=flops["adapted"],
+        flops_extra=flops["extra"],
+        flops_feature_pass=flops["feature_pass"],
+        latency_s=latency["median_s"],
+        latency_base_s=base_latency,
+        peak_memory_bytes=memory["peak_bytes"],
+        peak_memory_extra_bytes=memory["extra_bytes"],
+        memory_kind=memory["kind"],
+        adapter_bytes=storage["adapter_bytes"],
+        full_bytes=storage["full_bytes"],
+        batch_size=int(x.shape[0]),
+        device=latency["device"],
+    )

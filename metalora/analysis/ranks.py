@@ -1,0 +1,365 @@
+"""Rank sweeps with TensorLy: how many rank components does a tensor really need?
+
+:func:`rank_sweep` decomposes one tensor at a sweep of ranks with TensorLy's CP (``parafac``, ALS),
+Tucker (``tucker``, HOOI) and Tensor-Ring (``tensor_ring``, TR-SVD; Zhao et al. 2016,
+arXiv:1606.05535) and records the relative reconstruction error ``‖X − X̂‖_F / ‖X‖_F`` at each rank.
+:mod:`metalora.analysis.updates` feeds it the stack of per-input updates ΔW(x) of an adapted layer.
+
+Speed: every decomposition runs on a lossless compression of the tensor. The orthonormal bases U_k
+of each mode unfolding's column space (an exact HOSVD truncated at numerical rank, De Lathauwer et
+al. 2000) give a small core Y with X = Y ×_k U_k; a CP / Tucker / TR model of Y mapped back by the
+U_k is one of X with the same ranks and the same error, and the best model of X lies in that
+subspace (projecting its factors never increases the error) — the classical compression before
+CP-ALS (Bro & Andersson 1998, CANDELINC). The stack of a rank-R MetaLoRA layer over N inputs has at
+most R independent directions across inputs, so N hardly matters.
+
+Effective rank (documented rule): the smallest rank of the sweep whose relative error is at most
+``tol`` (default 0.1, i.e. the approximation keeps about 99 % of the tensor's energy). If no rank of
+the sweep reaches ``tol``, the knee of the error curve is used instead (the Kneedle rule of Satopää
+et al. 2011: after scaling ranks and errors to [0, 1], the point furthest below the straight line
+from the first to the last point), and ``rule`` says ``"knee"``.
+
+Tensor Ring: TensorLy's TR-SVD (``tensor_ring``) is fast but not optimal at a fixed rank, silently
+lowers bond ranks that a mode is too small to carry, and refuses a first core whose two bonds multiply
+to more than its mode size. Here the first core is put on the largest mode, its two bonds are lowered
+explicitly when needed, the bond ranks really used are read back from the cores and reported
+(``used_ranks["tr"]``, ``notes``), and TR-ALS (``tensor_ring_als``) at exactly the requested ranks is
+also run; the better of the two is kept. Errors are made non-increasing in the rank (a rank-r model is
+also a rank-(r+1) model, padded with zeros), so each point is the best model found up to that rank.
+
+TensorLy runs on its NumPy backend, set for this thread only (never ``tl.set_backend`` globally).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import ConfigError, DataError
+from ._common import numpy_backend, to_jsonable
+
+__all__ = [
+    "DEFAULT_TOL",
+    "METHODS",
+    "RankSweep",
+    "compress",
+    "effective_rank",
+    "knee_rank",
+    "rank_sweep",
+]
+
+METHODS = ("cp", "tucker", "tr")
+DEFAULT_TOL = 0.1
+_SV_RTOL = 1e-7  # singular values below this fraction of the largest are numerical zeros
+_HOOI_ITER = 1  # Tucker: the (quasi-optimal) HOSVD start refined by one HOOI sweep
+
+
+@dataclass
+class RankSweep:
+    """Relative reconstruction error against rank for one tensor, per decomposition.
+
+    Attributes
+    ----------
+    name : str
+        What was decomposed (a layer name, or ``"tensor"``).
+    shape : tuple[int, ...]
+        Shape of the tensor decomposed; ``mode_labels`` names its modes.
+    ranks : list[int]
+        The ranks of the sweep.
+    errors : dict[str, np.ndarray]
+        ``{method: (len(ranks),) relative error}``; NaN where a rank could not be used at all.
+    used_ranks : dict[str, list]
+        The rank really used for each requested rank: CP the rank, Tucker the multilinear rank tuple
+        (capped by each mode's size), TR the tuple of bond ranks read back from TensorLy's cores.
+    effective_rank : dict[str, int | None]
+        The effective rank per method (see the module docstring); 0 for an all-zero tensor.
+    rule : dict[str, str]
+        How it was found: ``"tolerance"``, ``"knee"``, ``"zero"`` or ``"none"``.
+    mode_spectra : list[np.ndarray]
+        Singular values of every mode unfolding (descending), from the compression step.
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    mode_labels: list[str]
+    ranks: list[int]
+    errors: dict[str, np.ndarray]
+    used_ranks: dict[str, list]
+    effective_rank: dict[str, int | None]
+    rule: dict[str, str]
+    tol: float
+    mode_spectra: list[np.ndarray] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def methods(self) -> list[str]:
+        return list(self.errors)
+
+    def rows(self) -> list[dict]:
+        """Tidy rows: one per (method, rank)."""
+        return [
+            {
+                "name": self.name,
+                "method": m,
+                "rank": r,
+                "rel_error": float(e[k]),
+                "used": self.used_ranks[m][k],
+            }
+            for m, e in self.errors.items()
+            for k, r in enumerate(self.ranks)
+        ]
+
+    def to_dict(self) -> dict:
+        return to_jsonable(self.__dict__)
+
+
+# ----------------------------------------------------------------------------- compression
+def _unfold(x: np.ndarray, k: int) -> np.ndarray:
+    return np.moveaxis(x, k, 0).reshape(x.shape[k], -1)
+
+
+def _mode_basis(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Left singular vectors (d_k, r) at numerical rank and all singular values of unfolding k."""
+    m = _unfold(x, k)  # (d_k, rest)
+    if m.shape[0] <= m.shape[1]:
+        lam, vec = np.linalg.eigh(m @ m.T)  # Gram of the short side: cheap for a wide unfolding
+        lam, vec = lam[::-1], vec[:, ::-1]
+        sv = np.sqrt(np.clip(lam, 0.0, None))
+        keep = max(1, int(np.sum(sv > _SV_RTOL * max(sv[0], 1e-300))))
+        return vec[:, :keep], sv
+    u, sv, _ = np.linalg.svd(m, full_matrices=False)
+    keep = max(1, int(np.sum(sv > _SV_RTOL * max(sv[0], 1e-300))))
+    return u[:, :keep], sv
+
+
+def compress(x: np.ndarray) -> tuple[np.ndarray, list[np.ndarray], float, list[np.ndarray]]:
+    """Lossless HOSVD compression: ``(core, bases, residual², mode spectra)`` with X ≈ core ×_k U_k.
+
+    ``residual²`` is the (numerically tiny) energy dropped by the truncation, added back into every error.
+    """
+    bases, spectra = [], []
+    core = x
+    for k in range(x.ndim):
+        u, sv = _mode_basis(x, k)
+        bases.append(u)
+        spectra.append(sv)
+    for k, u in enumerate(bases):
+        core = np.moveaxis(np.tensordot(u.T, np.moveaxis(core, k, 0), axes=1), 0, k)
+    residual = max(0.0, float(np.sum(x * x) - np.sum(core * core)))
+    return core, bases, residual, spectra
+
+
+# ----------------------------------------------------------------------------- effective rank
+def knee_rank(ranks: Sequence[int], errors: Sequence[float]) -> int | None:
+    """The knee of a decreasing error curve (Kneedle): furthest point below the first-to-last chord."""
+    pts = [(r, e) for r, e in zip(ranks, errors, strict=True) if np.isfinite(e)]
+    if not pts:
+        return None
+    if len(pts) < 3:
+        return int(pts[-1][0])
+    r = np.array([p[0] for p in pts], float)
+    e = np.array([p[1] for p in pts], float)
+    xs = (r - r[0]) / max(r[-1] - r[0], 1e-12)
+    span = e[0] - e.min()
+    if span <= 0:
+        return int(r[0])
+    ys = (e - e.min()) / span
+    return int(r[int(np.argmax((1.0 - xs) - ys))])
+
+
+def effective_rank(
+    ranks: Sequence[int], errors: Sequence[float], tol: float = DEFAULT_TOL
+) -> tuple[int | None, str]:
+    """``(rank, rule)``: the smallest rank with error ≤ ``tol`` ("tolerance"), else the knee ("knee")."""
+    hits = [r for r, e in zip(ranks, errors, strict=True) if np.isfinite(e) and e <= tol]
+    if hits:
+        return int(min(hits)), "tolerance"
+    knee = knee_rank(ranks, errors)
+    return (knee, "knee") if knee is not None else (None, "none")
+
+
+# ----------------------------------------------------------------------------- the sweep
+def gram_svd(matrix, n_eigenvecs: int | None = None, **_kwargs):
+    """Truncated SVD through the Gram matrix of the short side, passed to TensorLy as ``svd=``.
+
+    TensorLy's default calls LAPACK's full SVD, which is slow for the very wide unfoldings met here
+    (seconds for 64 × 36,864), and its ``symeig_svd`` forms the Gram of the *long* side. Here U·S·V is
+    always the exact projection of ``matrix`` onto the kept left (or right) singular vectors.
+    """
+    m = np.asarray(matrix)
+    d1, d2 = m.shape
+    k = min(d1, d2) if n_eigenvecs is None else min(int(n_eigenvecs), d1, d2)
+    if d1 <= d2:
+        lam, u = np.linalg.eigh(m @ m.T)
+        u, s = u[:, ::-1][:, :k], np.sqrt(np.clip(lam[::-1][:k], 0.0, None))
+        return u, s, (u.T @ m) / np.maximum(s, 1e-300)[:, None]
+    lam, v = np.linalg.eigh(m.T @ m)
+    v, s = v[:, ::-1][:, :k], np.sqrt(np.clip(lam[::-1][:k], 0.0, None))
+    return (m @ v) / np.maximum(s, 1e-300)[None, :], s, v.T
+
+
+def rank_sweep(
+    tensor,
+    ranks: Sequence[int] | None = None,
+    methods: Sequence[str] = METHODS,
+    *,
+    tol: float = DEFAULT_TOL,
+    n_iter_max: int = 10,
+    tr_als_iter: int = 5,
+    random_state: int = 0,
+    name: str = "tensor",
+    mode_labels: Sequence[str] | None = None,
+) -> RankSweep:
+    """Relative error of CP / Tucker / TR approximations of ``tensor`` at each rank of ``ranks``.
+
+    Parameters
+    ----------
+    tensor : array-like
+        Any tensor of order ≥ 2 (converted to float64).
+    ranks : sequence of int
+        Ranks to try; default 1..8.
+    methods : sequence of {"cp", "tucker", "tr"}
+    tol : float
+        Relative error that counts as "reconstructed" for the effective rank.
+    n_iter_max : int
+        Iteration cap of CP-ALS (warm-started from the previous rank's factors) and of Tucker-HOOI
+        (from the HOSVD); both stop earlier once the error changes by less than 1e-6.
+    tr_als_iter : int
+        Iteration cap of TR-ALS after TR-SVD; 0 keeps TR-SVD alone (fast, but only an upper bound).
+    random_state : int
+        Seed of TensorLy's random parts: same seed, same result.
+    """
+    x = np.asarray(tensor, dtype=np.float64)
+    if x.ndim < 2:
+        raise DataError(f"A tensor of shape {x.shape} has nothing to decompose.", "Pass a matrix or higher.")
+    if not np.all(np.isfinite(x)):
+        raise DataError("The tensor holds NaN or infinite values.", "Check the model's weights.")
+    ranks = list(range(1, 9) if ranks is None else ranks)
+    if not ranks or any(int(r) != r or r < 1 for r in ranks):
+        raise ConfigError(f"ranks={ranks!r} must be positive integers.", "E.g. ranks=range(1, 9).")
+    ranks = sorted({int(r) for r in ranks})
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown or not methods:
+        raise ConfigError(f"Unknown decomposition(s) {unknown}.", f"Use any of {', '.join(METHODS)}.")
+    labels = list(mode_labels) if mode_labels is not None else [f"mode {k}" for k in range(x.ndim)]
+    norm2 = float(np.sum(x * x))
+    result = RankSweep(name, tuple(x.shape), labels, ranks, {}, {}, {}, {}, float(tol))
+    if norm2 == 0.0:
+        for m in methods:
+            result.errors[m] = np.full(len(ranks), np.nan)
+            result.used_ranks[m] = [None] * len(ranks)
+            result.effective_rank[m], result.rule[m] = 0, "zero"
+        result.mode_spectra = [np.zeros(min(d, x.size // d)) for d in x.shape]
+        result.notes.append("The tensor is all zeros (an untrained adapter's update is zero): rank 0.")
+        return result
+    t0 = time.perf_counter()
+    core, _, residual, spectra = compress(x)
+    result.mode_spectra = spectra
+    result.seconds["compress"] = time.perf_counter() - t0
+    with numpy_backend(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for m in methods:
+            t0 = time.perf_counter()
+            if m == "cp":
+                runs = _cp_sweep(core, ranks, n_iter_max, random_state)
+            elif m == "tucker":
+                runs = [_tucker(core, r, n_iter_max, random_state) for r in ranks]
+            else:
+                runs = [_tr(core, r, tr_als_iter, random_state) for r in ranks]
+            errs = np.array(
+                [np.sqrt((e + residual) / norm2) if np.isfinite(e) else np.nan for e, _, _ in runs]
+            )
+            result.notes.extend(note for _, _, note in runs if note)
+            best = np.minimum.accumulate(np.where(np.isfinite(errs), errs, np.inf))
+            result.errors[m] = np.where(np.isfinite(errs), best, np.nan)
+            result.used_ranks[m] = [u for _, u, _ in runs]
+            result.effective_rank[m], result.rule[m] = effective_rank(ranks, result.errors[m], tol)
+            result.seconds[m] = time.perf_counter() - t0
+    return result
+
+
+def _cp_sweep(core: np.ndarray, ranks: list[int], n_iter_max: int, seed: int) -> list[tuple]:
+    """CP-ALS (TensorLy ``parafac``) at each rank; rank r starts from rank r-1's factors plus the
+    r-th column of the SVD start, which converges in far fewer iterations than a cold start."""
+    from tensorly.cp_tensor import CPTensor, cp_to_tensor
+    from tensorly.decomposition import parafac
+    from tensorly.decomposition._cp import initialize_cp
+
+    out, prev = [], None
+    for r in ranks:
+        init = initialize_cp(core, r, init="svd", svd=gram_svd, random_state=seed)
+        if prev is not None and prev.rank < r:
+            w, fs = prev
+            factors = [f.copy() for f in init.factors]
+            for k, f in enumerate(fs):
+                factors[k][:, : prev.rank] = f * (w[None, :] if k == 0 else 1.0)
+            init = CPTensor((np.ones(r), factors))
+        cp = parafac(
+            core, rank=r, n_iter_max=n_iter_max, init=init, svd=gram_svd, tol=1e-6, random_state=seed
+        )
+        out.append((float(np.sum((core - cp_to_tensor(cp)) ** 2)), r, None))
+        prev = cp
+    return out
+
+
+def _tucker(core: np.ndarray, r: int, n_iter_max: int, seed: int):
+    from tensorly.decomposition import tucker
+    from tensorly.tucker_tensor import tucker_to_tensor
+
+    multi = [min(r, d) for d in core.shape]
+    if all(m == d for m, d in zip(multi, core.shape, strict=True)):
+        return 0.0, tuple(multi), None  # full multilinear rank: exact
+    tk = tucker(
+        core,
+        rank=multi,
+        n_iter_max=_HOOI_ITER,
+        init="svd",
+        svd=gram_svd,
+        tol=1e-6,
+        random_state=seed,
+    )
+    return float(np.sum((core - tucker_to_tensor(tk)) ** 2)), tuple(multi), None
+
+
+def _tr(core: np.ndarray, r: int, als_iter: int, seed: int):
+    """Best of TensorLy's TR-SVD (``tensor_ring``) and TR-ALS (``tensor_ring_als``) at ring rank ``r``.
+
+    TR-SVD is one pass but not optimal at a fixed rank (its first SVD mixes the two bonds of the first
+    core), and it lowers bonds that a mode cannot carry; TR-ALS keeps the requested ranks and refines
+    from a random start. The first core goes on the largest mode, where both bonds fit best.
+    """
+    from tensorly.decomposition import tensor_ring, tensor_ring_als
+    from tensorly.tr_tensor import tr_to_tensor
+
+    first = int(np.argmax(core.shape))
+    order = list(range(first, core.ndim)) + list(range(first))
+    y = np.transpose(core, order)
+    room = min(y.shape[0], y.size // y.shape[0])
+    left = min(r, max(1, room // r))
+    right = min(r, max(1, room // left))
+    rank = [left, right] + [r] * (y.ndim - 2) + [left]
+    svd = tensor_ring(y, rank=rank, svd=gram_svd, random_state=seed)
+    bonds = tuple(int(f.shape[0]) for f in svd.factors)  # bond before each core; core 0 = mode `first`
+    err_svd = float(np.sum((y - tr_to_tensor(svd)) ** 2))
+    note = None
+    if min(bonds) < r:
+        note = f"TR rank {r}: TensorLy's tensor_ring used bond ranks {bonds} (modes too small for {r})."
+    if als_iter <= 0 or err_svd <= 1e-20 * float(np.sum(y * y)):
+        return err_svd, bonds, note
+    try:  # normal equations: fast; fall back on least squares when a rank overfills the modes
+        als = tensor_ring_als(
+            y, rank=r, n_iter_max=als_iter, tol=1e-7, ls_solve="normal_eq", random_state=seed
+        )
+    except np.linalg.LinAlgError:
+        als = tensor_ring_als(y, rank=r, n_iter_max=als_iter, tol=1e-7, ls_solve="lstsq", random_state=seed)
+    err_als = float(np.sum((y - tr_to_tensor(als)) ** 2))
+    if not np.isfinite(err_als):
+        return err_svd, bonds, note
+    if err_als < err_svd:
+        return err_als, (r,) * y.ndim, None
+    return err_svd, bonds, note

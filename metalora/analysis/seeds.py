@@ -1,0 +1,417 @@
+"""Scaling factors: the seeds s_l(x) that MetaLoRA's mapping network generates per input and layer.
+
+:func:`collect_seeds` runs a model over a set of inputs once (batched, no gradients, on the model's
+device) and keeps, for every input, the seed of every adapted layer together with its class, domain,
+prediction and correctness, in one tidy :class:`SeedTable`. The summaries below read only that table,
+so they are cheap and can be recomputed as a user clicks around a dashboard.
+
+See ``METHOD.md`` ("What the analysis views read": scaling factors) for what a seed is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from ..errors import ConfigError, DataError, ModelError, bullet_list
+from ._common import as_inputs, model_device, subsample, to_jsonable
+
+__all__ = [
+    "GroupStats",
+    "SeedDistance",
+    "SeedTable",
+    "collect_seeds",
+    "component_usage",
+    "nearest_inputs",
+    "seed_distance",
+    "seed_stats",
+]
+
+
+@dataclass
+class SeedTable:
+    """The seeds of every adapted layer for N inputs, with the inputs' labels.
+
+    Attributes
+    ----------
+    seeds : dict[str, np.ndarray]
+        ``{layer name: (N, R_l) float32}`` in the model's layer order.
+    y, domain, pred : np.ndarray
+        ``(N,)`` int64 class, domain and predicted class (``-1`` where unknown).
+    correct : np.ndarray
+        ``(N,)`` bool, ``pred == y``.
+    index : np.ndarray
+        ``(N,)`` int64 position of each input in the data set it came from (to show the image).
+    class_names, domain_names : list[str]
+        Names that ``y`` / ``pred`` and ``domain`` index.
+    method : str
+        The adapter method (``"meta-tr"`` ...); static methods give the same seed to every input.
+    """
+
+    seeds: dict[str, np.ndarray]
+    y: np.ndarray
+    domain: np.ndarray
+    pred: np.ndarray
+    correct: np.ndarray
+    index: np.ndarray
+    class_names: list[str]
+    domain_names: list[str]
+    method: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        n = len(self.y)
+        for name, s in self.seeds.items():
+            if s.ndim != 2 or s.shape[0] != n:
+                raise DataError(f"Seeds of {name!r} have shape {s.shape}; ({n}, R) was expected.")
+        for what in ("domain", "pred", "correct", "index"):
+            if len(getattr(self, what)) != n:
+                raise DataError(f"SeedTable.{what} has {len(getattr(self, what))} entries, not {n}.")
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    @property
+    def layers(self) -> list[str]:
+        """Adapted layer names, in the model's order."""
+        return list(self.seeds)
+
+    @property
+    def ranks(self) -> dict[str, int]:
+        """``{layer: R_l}``, the length of each layer's seed."""
+        return {n: int(s.shape[1]) for n, s in self.seeds.items()}
+
+    def check_layer(self, layer: str) -> np.ndarray:
+        """The (N, R) seeds of ``layer``; :class:`ConfigError` naming the known layers otherwise."""
+        if layer not in self.seeds:
+            raise ConfigError(f"{layer!r} is not an adapted layer.", f"Layers: {bullet_list(self.seeds)}.")
+        return self.seeds[layer]
+
+    def matrix(self, layers: Sequence[str] | str | None = None) -> np.ndarray:
+        """Seeds of ``layers`` (default all) side by side: (N, Σ R_l) float64."""
+        names = self.layers if layers is None else [layers] if isinstance(layers, str) else list(layers)
+        return np.concatenate([self.check_layer(n).astype(np.float64) for n in names], axis=1)
+
+    def column_names(self, layers: Sequence[str] | str | None = None) -> list[str]:
+        """``"layer[r]"`` for every column of :meth:`matrix`."""
+        names = self.layers if layers is None else [layers] if isinstance(layers, str) else list(layers)
+        return [f"{n}[{r}]" for n in names for r in range(self.seeds[n].shape[1])]
+
+    def describe(self, i: int) -> str:
+        """A short name for row ``i``, e.g. ``"input #12 · class 3 · domain mirror"`` (for hover text)."""
+        label = f"input #{int(self.index[i])} · class {self.class_names[self.y[i]]}"
+        label += f" · domain {self.domain_names[self.domain[i]]}"
+        if self.pred[i] >= 0:
+            label += f" · predicted {self.class_names[self.pred[i]]}"
+        return label
+
+    def rows(self) -> list[dict]:
+        """One dict per input (no seeds): index, class, domain, prediction, correct."""
+        return [
+            {
+                "row": i,
+                "index": int(self.index[i]),
+                "class": self.class_names[self.y[i]],
+                "domain": self.domain_names[self.domain[i]],
+                "pred": self.class_names[self.pred[i]] if self.pred[i] >= 0 else None,
+                "correct": bool(self.correct[i]),
+            }
+            for i in range(len(self))
+        ]
+
+    def long_rows(self, layer: str) -> list[dict]:
+        """Tidy long format of one layer: one dict per (input, component)."""
+        s = self.check_layer(layer)
+        return [
+            {"row": i, "layer": layer, "component": r, "value": float(s[i, r])}
+            for i in range(len(self))
+            for r in range(s.shape[1])
+        ]
+
+    def subset(self, rows) -> SeedTable:
+        """The table restricted to ``rows`` (indices or boolean mask)."""
+        rows = np.asarray(rows)
+        return SeedTable(
+            {n: s[rows] for n, s in self.seeds.items()},
+            self.y[rows],
+            self.domain[rows],
+            self.pred[rows],
+            self.correct[rows],
+            self.index[rows],
+            list(self.class_names),
+            list(self.domain_names),
+            self.method,
+            dict(self.extra),
+        )
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict (arrays as lists)."""
+        return to_jsonable(self.__dict__)
+
+
+@torch.no_grad()
+def collect_seeds(
+    model,
+    data,
+    *,
+    y=None,
+    domain=None,
+    batch_size: int = 256,
+    max_inputs: int | None = None,
+    seed: int = 0,
+    predict: bool = True,
+) -> SeedTable:
+    """Run ``model`` over ``data`` once and keep every adapted layer's seed per input.
+
+    Parameters
+    ----------
+    model : MetaLoRAModel
+        A model from :func:`metalora.get_model` with a CP / TR method (LoRA has no seed).
+    data : ImageDataset or array-like (N, C, H, W)
+        Inputs. An :class:`~metalora.data.ImageDataset` brings its labels and names; for a bare
+        array pass ``y`` and ``domain`` (else they are 0).
+    batch_size : int
+        Inputs per forward pass.
+    max_inputs : int or None
+        Keep a random subset of this many inputs (reproducible with ``seed``), e.g. for a dashboard.
+    predict : bool
+        Also record predictions (a full forward; for MetaLoRA methods the seeds are captured from that
+        same forward). With ``False`` only the cheaper feature pass runs and ``pred`` is -1.
+
+    Returns
+    -------
+    SeedTable
+    """
+    if not hasattr(model, "adapted_layers") or not hasattr(model, "seeds"):
+        raise ModelError(
+            f"collect_seeds needs an adapted model, got {type(model).__name__}.",
+            "Wrap the backbone with metalora.get_model(base, MetaLoRAConfig(...)) first.",
+        )
+    method = model.config.method
+    if model.config.tensor_format == "lora":
+        raise ConfigError(
+            "LoRA has no seeds: its update does not depend on a core.",
+            "Use an adapter trained with 'cp', 'tr', 'meta-cp' or 'meta-tr' to look at scaling factors.",
+        )
+    x, labels, dom, class_names, domain_names = as_inputs(data, y, domain)
+    index = subsample(len(x), max_inputs, seed)
+    device = model_device(model)
+    was_training = model.training
+    model.eval()
+    out: dict[str, list[np.ndarray]] = {n: [] for n in model.adapted_layers()}
+    preds: list[np.ndarray] = []
+    try:
+        for start in range(0, len(index), max(1, int(batch_size))):
+            rows = index[start : start + batch_size]
+            xb = torch.as_tensor(x[rows], dtype=torch.float32).to(device)
+            seeds, logits = _seeds_and_logits(model, xb, predict)
+            for n, s in seeds.items():
+                out[n].append(s.float().cpu().numpy())
+            if logits is not None:
+                preds.append(logits.argmax(dim=1).cpu().numpy())
+    finally:
+        model.train(was_training)
+    n = len(index)
+    pred = np.concatenate(preds).astype(np.int64) if preds else np.full(n, -1, np.int64)
+    yy, dd = labels[index], dom[index]
+    return SeedTable(
+        seeds={k: np.concatenate(v) if v else np.zeros((0, 0), np.float32) for k, v in out.items()},
+        y=yy,
+        domain=dd,
+        pred=pred,
+        correct=(pred == yy) & (pred >= 0),
+        index=index.astype(np.int64),
+        class_names=class_names,
+        domain_names=domain_names,
+        method=method,
+    )
+
+
+def _seeds_and_logits(model, xb: torch.Tensor, predict: bool):
+    """Seeds {layer: (B, R)} and logits (B, K) or None, from one forward when possible."""
+    gen = getattr(model, "seed_generator", None)
+    if not predict:
+        return model.seeds(xb), None
+    if not model.config.meta or gen is None:
+        return model.seeds(xb), _logits(model(xb))
+    captured: list[torch.Tensor] = []
+    handle = gen.register_forward_hook(lambda _m, _i, o: captured.append(o.detach()))
+    try:
+        logits = _logits(model(xb))
+    finally:
+        handle.remove()
+    if len(captured) != 1:  # an unusual forward: fall back to a separate seed pass
+        return model.seeds(xb), logits
+    return gen.split(captured[0]), logits
+
+
+def _logits(out) -> torch.Tensor | None:
+    if isinstance(out, torch.Tensor) and out.dim() == 2:
+        return out
+    return None
+
+
+# ----------------------------------------------------------------------------- summaries
+@dataclass
+class GroupStats:
+    """Mean and spread of one layer's seed components per group (domain or class).
+
+    ``mean``, ``std`` are (G, R); ``counts`` (G,); ``eta_squared`` (R,) is the share of each component's
+    variance across inputs that the grouping explains (the correlation ratio η², 0 = the component
+    ignores the group, 1 = it is constant within groups), and ``eta_squared_total`` that share for the
+    whole seed vector: a one-number "how domain- (or class-) specific is this layer".
+    """
+
+    layer: str
+    by: str
+    groups: list[str]
+    counts: np.ndarray
+    mean: np.ndarray
+    std: np.ndarray
+    eta_squared: np.ndarray
+    eta_squared_total: float
+
+    def rows(self) -> list[dict]:
+        """Tidy rows: one per (group, component)."""
+        return [
+            {
+                "layer": self.layer,
+                self.by: g,
+                "component": r,
+                "mean": float(self.mean[k, r]),
+                "std": float(self.std[k, r]),
+                "n": int(self.counts[k]),
+            }
+            for k, g in enumerate(self.groups)
+            for r in range(self.mean.shape[1])
+        ]
+
+    def to_dict(self) -> dict:
+        return to_jsonable(self.__dict__)
+
+
+def _grouping(table: SeedTable, by: str) -> tuple[np.ndarray, list[str]]:
+    if by == "domain":
+        return table.domain, table.domain_names
+    if by == "class":
+        return table.y, table.class_names
+    if by == "correct":
+        return table.correct.astype(np.int64), ["wrong", "correct"]
+    raise ConfigError(f"by={by!r} is not a grouping.", "Use 'domain', 'class' or 'correct'.")
+
+
+def seed_stats(
+    table: SeedTable, by: str = "domain", layers: Sequence[str] | None = None
+) -> dict[str, GroupStats]:
+    """Per-layer mean and spread (std, ddof=0) of every seed component per domain / class.
+
+    Groups with no input are left out.
+    """
+    labels, names = _grouping(table, by)
+    present = [g for g in range(len(names)) if np.any(labels == g)]
+    result = {}
+    for layer in table.layers if layers is None else layers:
+        s = table.check_layer(layer).astype(np.float64)  # (N, R)
+        mean = np.stack([s[labels == g].mean(0) for g in present])  # (G, R)
+        std = np.stack([s[labels == g].std(0) for g in present])
+        counts = np.array([int(np.sum(labels == g)) for g in present])
+        total = ((s - s.mean(0)) ** 2).sum(0)  # (R,)
+        between = (counts[:, None] * (mean - s.mean(0)) ** 2).sum(0)  # (R,)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            eta = np.where(total > 0, between / total, 0.0)
+        eta_total = float(between.sum() / total.sum()) if total.sum() > 0 else 0.0
+        result[layer] = GroupStats(layer, by, [names[g] for g in present], counts, mean, std, eta, eta_total)
+    return result
+
+
+def component_usage(table: SeedTable, row: int, k: int = 3, relative: bool = True) -> dict[str, list[dict]]:
+    """The ``k`` seed components that input ``row`` uses most, per layer.
+
+    With ``relative=True`` a component scores by how far this input's value lies from the average input
+    (a z-score: "what is special about this input"); otherwise by its absolute size ``|s_r|``.
+    Returns ``{layer: [{"component", "value", "score"}, ...]}``, highest score first.
+    """
+    _check_row(table, row)
+    out = {}
+    for layer in table.layers:
+        s = table.seeds[layer].astype(np.float64)
+        v = s[row]
+        if relative:
+            sd = s.std(0)
+            score = np.where(sd > 0, (v - s.mean(0)) / np.where(sd > 0, sd, 1), 0.0)
+        else:
+            score = v
+        order = np.argsort(-np.abs(score), kind="stable")[:k]
+        out[layer] = [{"component": int(r), "value": float(v[r]), "score": float(score[r])} for r in order]
+    return out
+
+
+@dataclass
+class SeedDistance:
+    """How far the seeds of rows ``i`` and ``j`` lie apart: per layer and over all layers."""
+
+    i: int
+    j: int
+    metric: str
+    per_layer: dict[str, float]
+    overall: float
+
+    def to_dict(self) -> dict:
+        return to_jsonable(self.__dict__)
+
+
+def _scaled(table: SeedTable, layer: str, standardise: bool) -> np.ndarray:
+    s = table.seeds[layer].astype(np.float64)
+    if not standardise:
+        return s
+    sd = s.std(0)
+    return (s - s.mean(0)) / np.where(sd > 0, sd, 1.0)
+
+
+def seed_distance(
+    table: SeedTable, i: int, j: int, metric: str = "euclidean", standardise: bool = False
+) -> SeedDistance:
+    """Distance between two inputs' seeds, per layer and overall.
+
+    ``metric`` is ``"euclidean"`` (the overall value is the distance of the concatenated seeds, i.e. the
+    root of the sum of squared per-layer distances) or ``"cosine"`` (1 - cosine similarity).
+    ``standardise`` z-scores every component over the table first, so that layers whose seeds vary
+    little are not drowned by the others.
+    """
+    if metric not in ("euclidean", "cosine"):
+        raise ConfigError(f"metric={metric!r} is not supported.", "Use 'euclidean' or 'cosine'.")
+    _check_row(table, i)
+    _check_row(table, j)
+    per, a_all, b_all = {}, [], []
+    for layer in table.layers:
+        s = _scaled(table, layer, standardise)
+        a, b = s[i], s[j]
+        per[layer] = _dist(a, b, metric)
+        a_all.append(a)
+        b_all.append(b)
+    overall = _dist(np.concatenate(a_all), np.concatenate(b_all), metric)
+    return SeedDistance(int(i), int(j), metric, per, overall)
+
+
+def _dist(a: np.ndarray, b: np.ndarray, metric: str) -> float:
+    if metric == "euclidean":
+        return float(np.linalg.norm(a - b))
+    na, nb = np.linalg.norm(a), np.linalg.norm(b)
+    return float(1.0 - a @ b / (na * nb)) if na > 0 and nb > 0 else 0.0
+
+
+def nearest_inputs(table: SeedTable, row: int, k: int = 5, standardise: bool = True) -> list[int]:
+    """The ``k`` rows whose (concatenated) seeds lie closest to row ``row``'s, nearest first."""
+    _check_row(table, row)
+    m = np.concatenate([_scaled(table, n, standardise) for n in table.layers], axis=1)
+    d = np.linalg.norm(m - m[row], axis=1)
+    d[row] = np.inf
+    return [int(r) for r in np.argsort(d, kind="stable")[: min(k, len(table) - 1)]]
+
+
+def _check_row(table: SeedTable, row: int) -> None:
+    if not 0 <= int(row) < len(table):
+        raise ConfigError(f"Row {row} does not exist; the table has {len(table)} inputs.", "Pick 0..N-1.")
