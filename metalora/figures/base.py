@@ -1,0 +1,55 @@
+"""The :class:`Figure` every builder returns, and the shared layout."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import plotly.graph_objects as go
+
+from .captions import LANGUAGES, _check_lang
+
+FONT = "Inter, 'Noto Sans JP', 'Hiragino Sans', Meiryo, 'Segoe UI', sans-serif"
+
+
+@dataclass
+class Figure:
+    """A Plotly figure with its plain-language caption in every language.
+
+    Attributes
+    ----------
+    fig : plotly.graph_objects.Figure
+    caption : dict[str, str]
+        ``{"en": ..., "ja": ...}``, one sentence each: what the figure shows and what it means.
+    key : str
+        Which view this is (the key of its caption in :data:`~metalora.figures.captions.CAPTIONS`).
+    """
+
+    fig: go.Figure
+    caption: dict[str, str]
+    key: str
+    meta: dict = field(default_factory=dict)
+
+    def caption_for(self, lang: str = "en") -> str:
+        return self.caption[_check_lang(lang)]
+
+    def trace_names(self) -> list[str]:
+        return [t.name for t in self.fig.data]
+
+
+def style(fig: go.Figure, title: str, x_title: str, y_title: str, *, height: int = 460) -> go.Figure:
+    """White template, readable fonts (Japanese included), titled axes, legend on top."""
+    fig.update_layout(
+        template="plotly_white",
+        title={"text": title, "x": 0.0, "xanchor": "left"},
+        font={"family": FONT, "size": 13},
+        height=height,
+        margin={"l": 70, "r": 30, "t": 80, "b": 60},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0.0, "title": None},
+        hoverlabel={"font": {"family": FONT}},
+    )
+    fig.update_xaxes(title_text=x_title)
+    fig.update_yaxes(title_text=y_title)
+    return fig
+
+
+__all__ = ["FONT", "LANGUAGES", "Figure", "style"]

@@ -1,0 +1,218 @@
+"""Every word a figure shows, in English and Japanese: captions, titles, axis labels, terms.
+
+A caption is one plain sentence for a non-engineer: what the figure shows and what it means.
+Placeholders (``{layer}``, ``{by}``, ...) are filled by :func:`caption` / :func:`label`; a field may be
+a plain value (the same in both languages, e.g. a layer name) or a ``{"en": ..., "ja": ...}`` dict.
+The tests check that both languages are complete and use the same placeholders.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+
+from ..errors import ConfigError
+
+LANGUAGES = ("en", "ja")
+
+CAPTIONS: dict[str, dict[str, str]] = {
+    "seed_heatmap": {
+        "en": "Each row is one image and each column one of the {rank} adjustment knobs of layer {layer}; the colour shows how far the adapter turns that knob up (red) or down (blue) for that image, so colour bands that change at a domain boundary mean the model adapts differently to each kind of image.",
+        "ja": "各行が1枚の画像、各列がレイヤー {layer} の {rank} 個の調整つまみを表し、色はその画像に対してアダプターがつまみをどれだけ上げたか（赤）下げたか（青）を示しており、ドメインの境目で色の帯が変わるなら、モデルは画像の種類ごとに異なる調整をしていることを意味します。",
+    },
+    "seed_distributions": {
+        "en": "For each adjustment knob of layer {layer}, the boxes show the range of settings the adapter chose for the images of each {by}; boxes that sit apart mean that knob reacts to the {by}.",
+        "ja": "レイヤー {layer} の各調整つまみについて、箱は{by}ごとの画像に対してアダプターが選んだ設定の範囲を示し、箱の位置が離れていればそのつまみが{by}に反応していることを意味します。",
+    },
+    "input_seeds": {
+        "en": "The bars show how the adapter set every adjustment knob, layer by layer, for {input}, next to the average image (dots); bars far from the dots show what the model does differently for this image.",
+        "ja": "棒は {input} に対してアダプターが各レイヤーの調整つまみをどう設定したかを平均的な画像（点）と並べて示し、点から離れた棒はこの画像に対してモデルが特別に変えている部分を表します。",
+    },
+    "input_seeds_compare": {
+        "en": "The two bar colours compare how the adapter set every adjustment knob for {input} and for {other}; the more the bars differ, the more differently the model treats the two images (overall distance {distance}).",
+        "ja": "2色の棒は {input} と {other} に対するアダプターの調整つまみの設定を比べたもので、棒の差が大きいほどモデルが2枚の画像を異なる扱いをしていることを意味します（全体の距離 {distance}）。",
+    },
+    "seed_specificity": {
+        "en": "Each bar shows how much of the variation in a layer's adjustment knobs is explained by the {by} of the image (0 % = not at all, 100 % = entirely); tall bars mark the layers where the adapter tailors itself to the {by}.",
+        "ja": "各棒は、レイヤーの調整つまみのばらつきのうち画像の{by}で説明できる割合（0%＝まったくない、100%＝すべて）を示し、高い棒はアダプターが{by}に合わせて調整しているレイヤーを表します。",
+    },
+    "error_vs_rank": {
+        "en": "Each line shows how much of the adapter's weight change in layer {layer} is lost when it is squeezed into fewer components (lower is better); the star marks the smallest size that keeps the change almost intact, i.e. how much capacity the layer really uses.",
+        "ja": "各線は、レイヤー {layer} のアダプターによる重みの変化を少ない成分に圧縮したときに失われる割合（低いほど良い）を示し、星印は変化をほぼ保てる最小のサイズ、つまりそのレイヤーが実際に使っている容量を表します。",
+    },
+    "spectra": {
+        "en": "Each line lists the strengths of the independent directions inside one learned building block of layer {layer}, strongest first; a line that drops to near zero early means that block uses only a few of its directions.",
+        "ja": "各線はレイヤー {layer} の学習済みの構成要素1つに含まれる独立な方向の強さを強い順に並べたもので、早い段階でほぼゼロに落ちる線は、その要素が少数の方向しか使っていないことを意味します。",
+    },
+    "component_energy": {
+        "en": "Each dark bar shows the share of layer {layer}'s weight change carried by one adjustment knob, and the light bar its share of the part that differs between images; knobs with almost no share are unused and could be removed.",
+        "ja": "濃い棒はレイヤー {layer} の重みの変化のうち1つの調整つまみが担う割合を、薄い棒は画像ごとに異なる部分のうちの割合を示し、ほとんど割合のないつまみは使われておらず削除できる可能性があります。",
+    },
+    "effective_ranks": {
+        "en": "For every layer, the bars show how many components its weight change really needs out of the rank it was given (dashed line), so bars well below the line mark layers with spare capacity.",
+        "ja": "各レイヤーについて、重みの変化が与えられたランク（破線）のうち実際に必要とする成分の数を棒で示し、破線より大きく下回る棒は容量に余裕があるレイヤーを表します。",
+    },
+    "cluster_map": {
+        "en": "Each dot is one image, placed so that images the adapter treats alike sit close together and coloured by {colour_by}; if the colours form separate islands, the model has learned on its own to handle those groups differently (agreement with the domains: ARI {ari_domain}).",
+        "ja": "各点は1枚の画像で、アダプターが似た扱いをする画像ほど近くに配置されて{colour_by}で色分けされており、色が別々の島を作っていれば、モデルがそれらのグループを自ら区別して扱うよう学習したことを意味します（ドメインとの一致度 ARI {ari_domain}）。",
+    },
+    "silhouette_vs_k": {
+        "en": "The line shows how cleanly the images split into groups for each number of groups tried (higher is cleaner); the highlighted point is the number of groups used in the map.",
+        "ja": "線は試したグループ数ごとに画像がどれだけきれいにグループに分かれるか（高いほどきれい）を示し、強調された点が地図で使われたグループ数です。",
+    },
+    "accuracy_vs_cost": {
+        "en": "Each dot is one method, placed by its accuracy and its {cost}; the line joins the methods that no other method beats on both at once, so the best choices lie on it.",
+        "ja": "各点は1つの手法で、精度と{cost}によって配置されており、線は両方を同時に上回る手法が他にない手法を結んだもので、最良の選択肢はこの線上にあります。",
+    },
+    "domain_accuracy": {
+        "en": "The bars compare the accuracy of each method on each kind of image (domain), with whiskers showing the spread over repeated runs; a method with even bars copes well with every kind of image.",
+        "ja": "棒は各手法の画像の種類（ドメイン）ごとの精度を比べ、ひげは繰り返し実行でのばらつきを示しており、棒の高さがそろっている手法はどの種類の画像にもうまく対応できています。",
+    },
+}
+
+LABELS: dict[str, dict[str, str]] = {
+    # titles
+    "title.seed_heatmap": {
+        "en": "Scaling factors of {layer}, per input",
+        "ja": "{layer} のスケーリング係数（入力ごと）",
+    },
+    "title.seed_distributions": {
+        "en": "Scaling factors of {layer} by {by}",
+        "ja": "{layer} のスケーリング係数（{by}別）",
+    },
+    "title.input_seeds": {"en": "Scaling factors of {input}", "ja": "{input} のスケーリング係数"},
+    "title.input_seeds_compare": {
+        "en": "Scaling factors: {input} vs {other}",
+        "ja": "スケーリング係数：{input} と {other}",
+    },
+    "title.seed_specificity": {
+        "en": "How much each layer adapts to the {by}",
+        "ja": "各レイヤーが{by}に合わせて調整する度合い",
+    },
+    "title.error_vs_rank": {
+        "en": "Reconstruction error vs rank: {layer}",
+        "ja": "再構成誤差とランク：{layer}",
+    },
+    "title.spectra": {
+        "en": "Singular values of the learned factors: {layer}",
+        "ja": "学習済み因子の特異値：{layer}",
+    },
+    "title.component_energy": {
+        "en": "Energy share of each seed component: {layer}",
+        "ja": "シード成分ごとのエネルギーの割合：{layer}",
+    },
+    "title.effective_ranks": {
+        "en": "Effective rank of every layer's update",
+        "ja": "各レイヤーの更新の実効ランク",
+    },
+    "title.cluster_map": {
+        "en": "Inputs by their adaptation ({embedding}), coloured by {colour_by}",
+        "ja": "適応の仕方による入力の配置（{embedding}、{colour_by}で色分け）",
+    },
+    "title.silhouette_vs_k": {"en": "Choosing the number of clusters", "ja": "クラスター数の選択"},
+    "title.accuracy_vs_cost": {"en": "Accuracy vs {cost}", "ja": "精度と{cost}"},
+    "title.domain_accuracy": {"en": "Accuracy per domain", "ja": "ドメインごとの精度"},
+    # axes
+    "axis.component": {"en": "Rank component (index)", "ja": "ランク成分（番号）"},
+    "axis.inputs_by_domain": {"en": "Inputs, grouped by domain (row)", "ja": "入力（ドメイン順、行）"},
+    "axis.seed_value": {"en": "Seed value (unitless scale factor)", "ja": "シード値（単位なしの倍率）"},
+    "axis.layer_component": {"en": "Layer [component]", "ja": "レイヤー［成分］"},
+    "axis.layer": {"en": "Adapted layer", "ja": "適応レイヤー"},
+    "axis.explained": {"en": "Variation explained by the {by} (%)", "ja": "{by}で説明されるばらつき（%）"},
+    "axis.rank": {"en": "Rank (number of components)", "ja": "ランク（成分数）"},
+    "axis.rel_error": {"en": "Relative reconstruction error (%)", "ja": "相対再構成誤差（%）"},
+    "axis.sv_index": {"en": "Singular value index (1 = strongest)", "ja": "特異値の番号（1＝最大）"},
+    "axis.sv_value": {
+        "en": "Singular value relative to the largest (log scale, unitless)",
+        "ja": "最大値に対する特異値（対数目盛、単位なし）",
+    },
+    "axis.share": {"en": "Share of the update's energy (%)", "ja": "更新のエネルギーに占める割合（%）"},
+    "axis.effective_rank": {"en": "Effective rank (components)", "ja": "実効ランク（成分数）"},
+    "axis.pc": {"en": "Principal component {n} ({var}% of variance)", "ja": "主成分 {n}（分散の {var}%）"},
+    "axis.tsne": {"en": "t-SNE dimension {n} (no unit)", "ja": "t-SNE 次元 {n}（単位なし）"},
+    "axis.k": {"en": "Number of clusters (k)", "ja": "クラスター数（k）"},
+    "axis.silhouette": {
+        "en": "Silhouette score (−1 to 1, higher is cleaner)",
+        "ja": "シルエット係数（−1〜1、高いほど明確）",
+    },
+    "axis.accuracy": {"en": "Accuracy (%)", "ja": "精度（%）"},
+    "axis.domain": {"en": "Domain", "ja": "ドメイン"},
+    # legends
+    "legend.average": {"en": "Average input", "ja": "平均的な入力"},
+    "legend.tolerance": {"en": "Tolerance ({tol}%)", "ja": "許容誤差（{tol}%）"},
+    "legend.effective": {"en": "Effective rank", "ja": "実効ランク"},
+    "legend.given_rank": {"en": "Rank given", "ja": "与えられたランク"},
+    "legend.energy": {"en": "Energy share", "ja": "エネルギーの割合"},
+    "legend.variation": {"en": "Share of the input-dependent part", "ja": "入力に依存する部分の割合"},
+    "legend.typical": {"en": "Most typical inputs", "ja": "最も典型的な入力"},
+    "legend.pareto": {"en": "Pareto front", "ja": "パレートフロント"},
+    "legend.chosen": {"en": "Chosen k", "ja": "選ばれた k"},
+    "colorbar.seed": {"en": "Seed (centre = median)", "ja": "シード（中央＝中央値）"},
+}
+
+#: Words substituted into captions and labels.
+TERMS: dict[str, dict[str, str]] = {
+    "domain": {"en": "domain", "ja": "ドメイン"},
+    "class": {"en": "class", "ja": "クラス"},
+    "cluster": {"en": "cluster", "ja": "クラスター"},
+    "correct": {"en": "correctness", "ja": "正誤"},
+    "input": {"en": "input #{n}", "ja": "入力 #{n}"},
+    "pca": {"en": "PCA", "ja": "PCA"},
+    "tsne": {"en": "t-SNE", "ja": "t-SNE"},
+    "cp": {"en": "CP", "ja": "CP"},
+    "tucker": {"en": "Tucker", "ja": "Tucker"},
+    "tr": {"en": "Tensor Ring", "ja": "テンソルリング"},
+    "cost.flops": {"en": "compute per input", "ja": "入力あたりの計算量"},
+    "cost.flops_extra": {"en": "extra compute per input", "ja": "入力あたりの追加計算量"},
+    "cost.trainable": {"en": "number of trained parameters", "ja": "学習するパラメータ数"},
+    "cost.latency_s": {"en": "response time", "ja": "応答時間"},
+    "cost.peak_memory_bytes": {"en": "memory use", "ja": "メモリ使用量"},
+    "cost.train_time_s": {"en": "training time", "ja": "学習時間"},
+    "cost.adapter_bytes": {"en": "storage per task", "ja": "タスクごとの保存容量"},
+    "axis.flops": {"en": "Compute per input (GFLOPs)", "ja": "入力あたりの計算量（GFLOPs）"},
+    "axis.flops_extra": {"en": "Extra compute per input (GFLOPs)", "ja": "入力あたりの追加計算量（GFLOPs）"},
+    "axis.trainable": {"en": "Trained parameters (count)", "ja": "学習するパラメータ数（個）"},
+    "axis.latency_s": {"en": "Latency per batch (ms)", "ja": "バッチあたりの遅延（ms）"},
+    "axis.peak_memory_bytes": {"en": "Peak memory (MiB)", "ja": "ピークメモリ（MiB）"},
+    "axis.train_time_s": {"en": "Training time (s)", "ja": "学習時間（秒）"},
+    "axis.adapter_bytes": {"en": "Storage per task (KiB)", "ja": "タスクごとの保存容量（KiB）"},
+}
+
+
+def _check_lang(lang: str) -> str:
+    if lang not in LANGUAGES:
+        raise ConfigError(f"lang={lang!r} is not supported.", f"Use one of {', '.join(LANGUAGES)}.")
+    return lang
+
+
+def placeholders(text: str) -> set[str]:
+    """The ``{field}`` names used in ``text``."""
+    return {f for _, f, _, _ in string.Formatter().parse(text) if f}
+
+
+def _fill(template: str, lang: str, fields: Mapping) -> str:
+    values = {k: (v.get(lang, v.get("en")) if isinstance(v, Mapping) else v) for k, v in fields.items()}
+    return template.format(**values)
+
+
+def term(key: str, lang: str = "en", **fields) -> str:
+    """One translated word (``term("domain", "ja") == "ドメイン"``); unknown keys come back unchanged."""
+    entry = TERMS.get(key)
+    return key if entry is None else _fill(entry[_check_lang(lang)], lang, fields)
+
+
+def term_both(key: str, **fields) -> dict[str, str]:
+    """``{"en": ..., "ja": ...}`` of :func:`term`, ready to pass as a field."""
+    return {lang: term(key, lang, **fields) for lang in LANGUAGES}
+
+
+def label(key: str, lang: str = "en", **fields) -> str:
+    """A title, axis or legend label in ``lang`` with its placeholders filled."""
+    return _fill(LABELS[key][_check_lang(lang)], lang, fields)
+
+
+def caption(key: str, **fields) -> dict[str, str]:
+    """The caption of figure ``key`` in every language: ``{"en": ..., "ja": ...}``."""
+    if key not in CAPTIONS:
+        raise ConfigError(f"No caption for figure {key!r}.")
+    return {lang: _fill(CAPTIONS[key][lang], lang, fields) for lang in LANGUAGES}

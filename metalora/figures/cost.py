@@ -1,0 +1,176 @@
+"""Figures of accuracy and cost: accuracy-versus-cost scatter with the Pareto front, per-domain bars.
+
+Both take *run rows* (see :mod:`metalora.analysis.runs`): raw runs (``accuracy``, ``flops``, ...,
+``per_domain`` dict; accuracies as fractions in [0, 1]) or rows already aggregated by
+:func:`~metalora.analysis.runs.aggregate_runs` (``accuracy_mean``, ``accuracy_std``, ``n``), in which
+case error bars show the standard deviation over runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from ..analysis.runs import aggregate_runs, flatten_row, pareto_mask
+from ..config import METHOD_LABELS
+from ..errors import DataError
+from .base import Figure, style
+from .captions import TERMS, caption, label, term, term_both
+from .palette import categorical, symbols
+
+__all__ = ["COST_SCALE", "accuracy_vs_cost", "domain_accuracy"]
+
+#: Factor from the stored unit to the axis unit (FLOPs -> GFLOPs, s -> ms, bytes -> MiB / KiB).
+COST_SCALE = {
+    "flops": 1e-9,
+    "flops_extra": 1e-9,
+    "trainable": 1.0,
+    "latency_s": 1e3,
+    "peak_memory_bytes": 1.0 / 2**20,
+    "train_time_s": 1.0,
+    "adapter_bytes": 1.0 / 1024,
+}
+
+
+def _name(row: dict, key: str) -> str:
+    v = row.get(key)
+    name = METHOD_LABELS.get(v, str(v)) if isinstance(v, str) else str(v)
+    if key != "rank" and row.get("rank") is not None:
+        name += f" · rank {row['rank']}"
+    return name
+
+
+def _field(rows: Sequence[dict], key: str) -> tuple[str, str | None]:
+    """The key holding the value (``key`` or ``key_mean``) and its spread key (``key_std``) if any."""
+    if any(f"{key}_mean" in r for r in rows):
+        return f"{key}_mean", f"{key}_std"
+    return key, None
+
+
+def _num(row: dict, key: str | None) -> float:
+    try:
+        return float(row.get(key)) if key else float("nan")
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def accuracy_vs_cost(
+    rows: Sequence[dict],
+    cost: str = "flops",
+    accuracy: str = "accuracy",
+    label_key: str = "method",
+    lang: str = "en",
+) -> Figure:
+    """Accuracy (%) against one cost, a trace per method, error bars for aggregated rows, Pareto line."""
+    rows = [flatten_row(dict(r)) for r in rows]
+    if not rows:
+        raise DataError("There are no runs to plot.", "Train and evaluate at least one model first.")
+    acc_key, acc_sd = _field(rows, accuracy)
+    cost_key, cost_sd = _field(rows, cost)
+    scale = COST_SCALE.get(cost, 1.0)
+    groups: dict[str, list[int]] = {}
+    for i, r in enumerate(rows):
+        groups.setdefault(str(r.get(label_key)), []).append(i)
+    colours, marks = categorical(len(groups)), symbols(len(groups))
+    fig = go.Figure()
+    for colour, mark, (_, idx) in zip(colours, marks, groups.items(), strict=True):
+        sub = [rows[i] for i in idx]
+        x = [scale * _num(r, cost_key) for r in sub]
+        y = [100 * _num(r, acc_key) for r in sub]
+        hover = []
+        for r, xv, yv in zip(sub, x, y, strict=True):
+            extra = f" · n={r['n']} runs" if "n" in r else f" · seed {r['seed']}" if "seed" in r else ""
+            hover.append(f"{_name(r, label_key)}{extra}<br>accuracy {yv:.2f}% · {cost} {xv:.4g}")
+        trace = {
+            "x": x,
+            "y": y,
+            "mode": "markers",
+            "name": METHOD_LABELS.get(sub[0].get(label_key), str(sub[0].get(label_key))),
+            "marker": {"color": colour, "symbol": mark, "size": 11, "line": {"color": "black", "width": 0.5}},
+            "hovertext": hover,
+            "hoverinfo": "text",
+        }
+        if acc_sd:
+            trace["error_y"] = {
+                "type": "data",
+                "array": [100 * _num(r, acc_sd) for r in sub],
+                "visible": True,
+            }
+        if cost_sd:
+            trace["error_x"] = {
+                "type": "data",
+                "array": [scale * _num(r, cost_sd) for r in sub],
+                "visible": True,
+            }
+        fig.add_trace(go.Scatter(**trace))
+    mask = pareto_mask(rows, maximise=acc_key, minimise=cost_key)
+    front = sorted(
+        (scale * _num(r, cost_key), 100 * _num(r, acc_key), _name(r, label_key))
+        for r, m in zip(rows, mask, strict=True)
+        if m
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=[f[0] for f in front],
+            y=[f[1] for f in front],
+            mode="lines",
+            line={"color": "black", "dash": "dot", "shape": "hv"},
+            name=label("legend.pareto", lang),
+            hovertext=[f"Pareto front: {f[2]}" for f in front],
+            hoverinfo="text",
+        )
+    )
+    cost_term = term_both(f"cost.{cost}") if f"cost.{cost}" in TERMS else {"en": cost, "ja": cost}
+    x_title = term(f"axis.{cost}", lang) if f"axis.{cost}" in TERMS else cost
+    style(fig, label("title.accuracy_vs_cost", lang, cost=cost_term), x_title, label("axis.accuracy", lang))
+    xs = np.array([scale * _num(r, cost_key) for r in rows])
+    xs = xs[np.isfinite(xs) & (xs > 0)]
+    if len(xs) and xs.max() / xs.min() > 100:
+        fig.update_xaxes(type="log")
+    return Figure(
+        fig, caption("accuracy_vs_cost", cost=cost_term), "accuracy_vs_cost", {"cost": cost, "front": front}
+    )
+
+
+def domain_accuracy(rows: Sequence[dict], label_key: str = "method", lang: str = "en") -> Figure:
+    """Grouped bars: accuracy (%) per domain, one bar per method, whiskers = std over runs."""
+    rows = [flatten_row(dict(r)) for r in rows]
+    if not rows:
+        raise DataError("There are no runs to plot.", "Train and evaluate at least one model first.")
+    if not any(k.endswith("_mean") for r in rows for k in r):
+        by = (label_key, "rank") if any("rank" in r for r in rows) else (label_key,)
+        rows = aggregate_runs(rows, by=by)
+    domains = []
+    for r in rows:
+        for k in r:
+            if k.startswith("per_domain.") and k.endswith("_mean"):
+                d = k[len("per_domain.") : -len("_mean")]
+                if d not in domains:
+                    domains.append(d)
+    if not domains:
+        raise DataError("The runs carry no per-domain accuracy.", "Evaluate with domain labels (per_domain).")
+    fig = go.Figure()
+    for colour, r in zip(categorical(len(rows)), rows, strict=True):
+        name = _name(r, label_key)
+        means = [100 * _num(r, f"per_domain.{d}_mean") for d in domains]
+        sds = [100 * _num(r, f"per_domain.{d}_std") for d in domains]
+        n = [int(r.get(f"per_domain.{d}_n", r.get("n", 1)) or 0) for d in domains]
+        fig.add_trace(
+            go.Bar(
+                x=domains,
+                y=means,
+                name=name,
+                marker_color=colour,
+                error_y={"type": "data", "array": [0 if np.isnan(s) else s for s in sds], "visible": True},
+                hovertext=[
+                    f"{name} · {d}: {m:.2f}%" + (f" ± {s:.2f}" if not np.isnan(s) else "") + f" (n={k} runs)"
+                    for d, m, s, k in zip(domains, means, sds, n, strict=True)
+                ],
+                hoverinfo="text",
+            )
+        )
+    fig.update_layout(barmode="group")
+    style(fig, label("title.domain_accuracy", lang), label("axis.domain", lang), label("axis.accuracy", lang))
+    return Figure(fig, caption("domain_accuracy"), "domain_accuracy")
