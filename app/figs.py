@@ -82,23 +82,16 @@ def seed_distribution(table, layer: str, by: str = "domain") -> tuple[go.Figure,
 
 
 def input_seeds(table, rows: list[int], names: list[str]) -> tuple[go.Figure, Caption]:
-    """The seeds of one or two inputs across every layer (one panel per layer)."""
-    layers = table.layers
-    cols = min(4, len(layers))
-    fig = make_subplots(rows=int(np.ceil(len(layers) / cols)), cols=cols, subplot_titles=layers)
-    for k, layer in enumerate(layers):
-        s = table.seeds[layer]
-        for j, (row, name) in enumerate(zip(rows, names, strict=True)):
-            fig.add_bar(
-                x=[f"s{r + 1}" for r in range(s.shape[1])],
-                y=s[row],
-                name=name,
-                marker_color=PALETTE[j],
-                showlegend=k == 0,
-                row=k // cols + 1,
-                col=k % cols + 1,
-            )
-    _layout(fig, 200 + 180 * int(np.ceil(len(layers) / cols)), barmode="group")
+    """The seeds of one or two inputs across every layer, side by side on one axis."""
+    x = [
+        [layer for layer in table.layers for _ in range(table.ranks[layer])],
+        [f"s{r + 1}" for layer in table.layers for r in range(table.ranks[layer])],
+    ]
+    fig = go.Figure()
+    for j, (row, name) in enumerate(zip(rows, names, strict=True)):
+        y = np.concatenate([table.seeds[layer][row] for layer in table.layers])
+        fig.add_bar(x=x, y=y, name=name, marker_color=PALETTE[j])
+    _layout(fig, 380, barmode="group", xaxis={"tickangle": -45})
     return fig, {
         "en": "The seed each chosen input generates in every adapted layer; different bars mean the "
         "layer is adapted differently for these inputs.",

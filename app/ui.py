@@ -82,7 +82,7 @@ def chart(fig, caption, *, key: str, title_key: str | None = None, **kwargs):
     The figure is also remembered (latest version per ``key``) for the session's HTML report, under
     the heading ``title_key`` (a string-table key, translated when the report is written).
     """
-    event = st.plotly_chart(fig, key=key, width="stretch", **kwargs)
+    event = st.plotly_chart(fig, key=key, width="stretch", theme=None, **kwargs)
     show_caption(caption)
     st.session_state.setdefault(REPORT, {})[key] = (title_key, fig, caption)
     return event

@@ -1,0 +1,99 @@
+"""Dashboard speed in a real browser: cold start to the first page, and page switches after the demo.
+
+    .venv/bin/python benchmarks/bench_app.py [--epochs 1] [--samples 6] [--rounds 2]
+
+Cold start is measured from launching ``streamlit run app/main.py`` to the home page rendered and idle
+in headless Chromium (the browser is started beforehand). A page switch is a click in the sidebar menu
+until the new page's title is shown, its charts are drawn and the script is idle. The first visit of an
+analysis page computes its results (then kept with the run); later visits only draw. Targets on 2 CPU
+cores: cold start < 5 s, page switch < 1 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app"))
+
+import testkit
+from strings import STRINGS
+
+PAGES = ["model_data", "train", "scaling", "ranks", "clusters", "accuracy", "runs", "home"]
+CHARTS = {"scaling", "ranks", "clusters", "accuracy"}
+
+
+def switch(page, key: str) -> float:
+    """Seconds from the click on ``key``'s menu entry to the page drawn and idle."""
+    title = STRINGS["home_title" if key == "home" else f"page_{key}"]["en"]
+    t0 = time.perf_counter()
+    page.locator('[data-testid="stSidebarNav"] a', has_text=STRINGS[f"page_{key}"]["en"]).click()
+    page.get_by_role("heading", name=title).first.wait_for()
+    if key in CHARTS:
+        try:
+            page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+        except Exception:
+            page.screenshot(path=str(testkit.ROOT / "artifacts" / f"bench_{key}_failed.png"))
+            raise
+    testkit.wait_idle(page, settle_ms=50)
+    return time.perf_counter() - t0 - 0.05
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--epochs", type=int, default=1, help="demo epochs per run (small: we time the app)")
+    ap.add_argument("--samples", type=int, default=6, help="demo images per class")
+    ap.add_argument("--rounds", type=int, default=2, help="visits of every page after the first")
+    args = ap.parse_args()
+    chromium = testkit.find_chromium()
+    if chromium is None:
+        sys.exit("No Chromium found (apt-get install chromium).")
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw:
+        env = testkit.tiny_env(Path(tmp), epochs=args.epochs, samples=args.samples)
+        browser = pw.chromium.launch(executable_path=chromium, args=testkit.CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(180_000)
+        t0 = time.perf_counter()
+        proc, url = testkit.start_server(env)
+        try:
+            testkit.wait_healthy(proc, url)
+            t_health = time.perf_counter() - t0
+            page.goto(url)
+            page.get_by_role("heading", name=STRINGS["home_title"]["en"]).wait_for()
+            testkit.wait_idle(page, settle_ms=50)
+            cold = time.perf_counter() - t0 - 0.05
+
+            t1 = time.perf_counter()
+            page.get_by_role("button", name=STRINGS["demo_button"]["en"]).click()
+            page.get_by_text(STRINGS["job_done"]["en"][:17]).wait_for()
+            testkit.wait_idle(page)
+            demo = time.perf_counter() - t1
+
+            first = {k: switch(page, k) for k in PAGES}
+            later = {k: [switch(page, k) for _ in range(args.rounds)] for k in PAGES}
+        finally:
+            testkit.stop_server(proc)
+            browser.close()
+
+    print(
+        f"cold start (server launch -> home page idle): {cold:.2f} s  [target < 5 s]  (health {t_health:.2f} s)"
+    )
+    print(f"tiny demo ({args.epochs} epoch, {args.samples}/class, 2 runs): {demo:.1f} s")
+    print(f"{'page':<12}{'first visit':>13}{'later (median)':>16}")
+    for k in PAGES:
+        print(f"{k:<12}{first[k]:>12.2f}s{statistics.median(later[k]):>15.2f}s")
+    all_later = [x for v in later.values() for x in v]
+    print(
+        f"page switch after the demo: median {statistics.median(all_later):.2f} s, "
+        f"max {max(all_later):.2f} s  [target < 1 s]"
+    )
+
+
+if __name__ == "__main__":
+    main()
