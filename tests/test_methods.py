@@ -19,6 +19,15 @@ from metalora.training.methods import (
 )
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny models gain nothing from threads, and a busy 2-core machine makes them spin: use one."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def small_base() -> torch.nn.Module:
     torch.manual_seed(123)
     return build_model("resnet-mini", in_channels=1, num_classes=10, widths=(8, 16, 16))

@@ -29,6 +29,15 @@ SPEC = DataSpec(samples_per_class=10, image_size=16)  # 70 / 15 / 15 images
 TINY = TrainConfig(epochs=1, batch_size=16, lr=1e-2, device="cpu")
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny models gain nothing from threads, and a busy 2-core machine makes them spin: use one."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def small_base(channels: int = 1) -> torch.nn.Module:
     torch.manual_seed(0)
     return build_model("resnet-mini", in_channels=channels, num_classes=10, widths=(8, 16, 16))

@@ -114,7 +114,7 @@ DEMO_MODEL = "sample:resnet-mini-digits"
 DEMO_DATA = DataSpec()
 DEMO_METHOD = "meta-tr"
 DEMO_RANK = 4
-DEMO_TRAIN_CONFIG = TrainConfig(epochs=2, lr=1e-2, batch_size=64, seed=0)
+DEMO_TRAIN_CONFIG = TrainConfig(epochs=3, lr=2e-2, batch_size=64, seed=0)
 
 
 @dataclass
