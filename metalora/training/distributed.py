@@ -31,7 +31,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from ..device import seed_everything
-from ..errors import CancelledError, DataError, ModelError, TrainingError
+from ..errors import CancelledError, ConfigError, DataError, ModelError, TrainingError
 from .loop import (  # the single-process loop's building blocks, shared so the two paths agree
     EvalResult,
     FitResult,
@@ -80,9 +80,19 @@ def from_env(env: dict | None = None) -> DistInfo | None:
 
 def setup(info: DistInfo, device: str = "auto") -> torch.device:
     """Join the process group (once) and return this rank's device: ``cuda:LOCAL_RANK`` with nccl when
-    CUDA is asked for or available under ``"auto"``, else the CPU with gloo."""
-    use_cuda = torch.cuda.is_available() and str(device).split(":")[0] in ("auto", "cuda")
-    dev = torch.device("cuda", info.local_rank % max(torch.cuda.device_count(), 1)) if use_cuda else None
+    CUDA is asked for (or available under ``"auto"``) and every local process has a GPU of its own,
+    else the CPU with gloo (``"auto"`` with fewer GPUs than processes falls back to the CPU on all ranks)."""
+    kind = str(device).split(":")[0]
+    local_world = int(os.environ.get("LOCAL_WORLD_SIZE", info.world_size))
+    enough = torch.cuda.is_available() and torch.cuda.device_count() >= local_world
+    if kind == "cuda" and not enough:
+        raise ConfigError(
+            f"{local_world} processes on this machine need {local_world} GPUs; "
+            f"{torch.cuda.device_count()} are visible.",
+            "Start as many processes as GPUs (--nproc_per_node), or use --device cpu.",
+        )
+    use_cuda = enough and kind in ("auto", "cuda")
+    dev = torch.device("cuda", info.local_rank) if use_cuda else None
     if dev is not None:
         torch.cuda.set_device(dev)
     if not dist.is_initialized():
