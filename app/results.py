@@ -15,6 +15,7 @@ from runs import RunRecord
 #: Inputs kept for the seed views (a random, reproducible subset of the test split).
 MAX_INPUTS = 400
 RANK_INPUTS = 48
+LATENCY_BATCH = 16
 
 
 def cached(run: RunRecord, key: Hashable, compute: Callable[[], Any]) -> Any:
@@ -26,14 +27,21 @@ def cached(run: RunRecord, key: Hashable, compute: Callable[[], Any]) -> Any:
 
 def seed_table(run: RunRecord):
     """The seeds of every adapted layer for up to :data:`MAX_INPUTS` test images."""
-    from metalora.analysis.seeds import collect_seeds
+    from metalora.analysis import collect_seeds
 
     return cached(run, "seeds", lambda: collect_seeds(run.model, run.splits.test, max_inputs=MAX_INPUTS))
 
 
+def seed_stats(run: RunRecord, by: str):
+    """Per layer, how much of the seeds' variation the domain (or class) explains."""
+    from metalora.analysis import seed_stats as stats
+
+    return cached(run, ("seed_stats", by), lambda: stats(seed_table(run), by=by))
+
+
 def rank_sweeps(run: RunRecord, layers: tuple[str, ...]):
     """Error-against-rank sweeps (CP, Tucker, Tensor Ring) of the updates of ``layers``."""
-    from metalora.analysis.updates import model_rank_sweeps
+    from metalora.analysis import model_rank_sweeps
 
     table = seed_table(run) if run.model.config.meta else None
     return cached(
@@ -43,38 +51,43 @@ def rank_sweeps(run: RunRecord, layers: tuple[str, ...]):
     )
 
 
-class ClusterView:
-    """A 2-D map of the inputs' seeds with cluster labels and agreement scores (stand-in shape)."""
+def spectra(run: RunRecord, layers: tuple[str, ...]):
+    """Singular values of every unfolding of every learned factor of ``layers``."""
+    from metalora.analysis import core_spectra
 
-    def __init__(self, table, xy, clusters, ari: float, nmi: float):
-        self.table, self.xy, self.clusters, self.ari, self.nmi = table, xy, clusters, ari, nmi
+    return cached(run, ("spectra", layers), lambda: core_spectra(run.model, list(layers)))
 
 
-def clusters(run: RunRecord) -> ClusterView:
-    """The seeds embedded in 2-D and clustered into as many groups as there are domains.
+def clusters(run: RunRecord):
+    """The inputs clustered by their seeds (k chosen by silhouette) and placed on a 2-D map."""
+    from metalora.analysis import cluster_seeds
 
-    Stand-in until ``metalora.analysis.clusters`` lands: PCA to 2-D, k-means on the standardised
-    seeds, and ARI / NMI of the clusters against the domains (scikit-learn).
-    """
-    import numpy as np
-    from sklearn.cluster import KMeans
-    from sklearn.decomposition import PCA
-    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+    return cached(run, "clusters", lambda: cluster_seeds(seed_table(run)))
 
-    def compute() -> ClusterView:
-        table = seed_table(run)
-        m = table.matrix()
-        sd = m.std(0)
-        z = (m - m.mean(0)) / np.where(sd > 0, sd, 1.0)
-        k = max(2, len(np.unique(table.domain)))
-        labels = KMeans(n_clusters=k, n_init=10, random_state=0).fit_predict(z)
-        xy = PCA(n_components=2, random_state=0).fit_transform(z)
-        return ClusterView(
-            table,
-            xy,
-            labels,
-            float(adjusted_rand_score(table.domain, labels)),
-            float(normalized_mutual_info_score(table.domain, labels)),
-        )
 
-    return cached(run, "clusters", compute)
+def cost_row(run: RunRecord, latency: bool = False) -> dict:
+    """The run as a row for the cost figures; ``latency`` measures it (once) on a small batch."""
+    r = run.result
+    row = {
+        "run": run.id,
+        "method": run.method,
+        "rank": r.rank,
+        "seed": r.seed,
+        "accuracy": r.accuracy,
+        "trainable": r.trainable_params,
+        "flops": r.flops,
+        "train_time_s": r.train_time_s,
+        "per_domain": r.per_domain,
+    }
+    if latency:
+        row["latency_s"] = cached(run, "latency", lambda: _latency(run))
+    return row
+
+
+def _latency(run: RunRecord) -> float:
+    import torch
+
+    from metalora.analysis import measure_latency
+
+    x = torch.as_tensor(run.splits.test.x[:LATENCY_BATCH])
+    return float(measure_latency(run.model, x, repeats=5, warmup=1)["median_s"])  # per batch

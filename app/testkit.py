@@ -44,7 +44,7 @@ def ensure_sample_model(scratch: Path) -> str | None:
     return str(scratch)
 
 
-def tiny_env(scratch: Path, epochs: int = 1, samples: int = 6) -> dict[str, str]:
+def tiny_env(scratch: Path, epochs: int = 1, samples: int = 10) -> dict[str, str]:
     """Environment variables for a tiny, fast demo (and a sample model if the repository lacks one)."""
     env = {"METALORA_DEMO_EPOCHS": str(epochs), "METALORA_DEMO_SAMPLES": str(samples)}
     env["METALORA_HOME"] = str(scratch / "home")

@@ -76,12 +76,15 @@ def show_caption(caption, **fmt) -> None:
 REPORT = "report_figures"
 
 
-def chart(fig, caption, *, key: str, title_key: str | None = None, **kwargs):
-    """Draw a Plotly figure with its caption; returns what ``st.plotly_chart`` returns (selections).
+def chart(figure, caption=None, *, key: str, title_key: str | None = None, **kwargs):
+    """Draw a figure with its one-sentence caption; returns what ``st.plotly_chart`` returns.
 
-    The figure is also remembered (latest version per ``key``) for the session's HTML report, under
-    the heading ``title_key`` (a string-table key, translated when the report is written).
+    ``figure`` is a :class:`metalora.figures.Figure` (which brings its caption) or a Plotly figure
+    with ``caption`` given. The figure is also remembered (latest version per ``key``) for the
+    session's HTML report, under the heading ``title_key`` (translated when the report is written).
     """
+    fig = getattr(figure, "fig", figure)
+    caption = getattr(figure, "caption", None) or caption
     event = st.plotly_chart(fig, key=key, width="stretch", theme=None, **kwargs)
     show_caption(caption)
     st.session_state.setdefault(REPORT, {})[key] = (title_key, fig, caption)

@@ -46,7 +46,7 @@ def switch(page, key: str) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=1, help="demo epochs per run (small: we time the app)")
-    ap.add_argument("--samples", type=int, default=6, help="demo images per class")
+    ap.add_argument("--samples", type=int, default=10, help="demo images per class")
     ap.add_argument("--rounds", type=int, default=2, help="visits of every page after the first")
     args = ap.parse_args()
     chromium = testkit.find_chromium()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import figs
 import results
 import streamlit as st
 from picker import image_of, pick_run
-from ui import chart, choice, guard, page_title, show_caption, tr
+from ui import chart, choice, guard, lang, page_title, show_caption, tr
+
+import metalora.figures as mf
+from metalora.analysis import seed_distance
 
 page_title("page_scaling")
 st.markdown(tr("scaling_intro"))
@@ -17,38 +19,34 @@ with guard():
     layer = st.selectbox(tr("layer"), table.layers, key="seed_layer")
 
     st.subheader(tr("seed_heatmap_header"))
-    chart(*figs.seed_heatmap(table, layer), key="seed_heatmap", title_key="seed_heatmap_header")
+    chart(mf.seed_heatmap(table, layer, lang=lang()), key="seed_heatmap", title_key="seed_heatmap_header")
 
     st.subheader(tr("seed_dist_header"))
     by = choice("group_by", ["domain", "class"], "by_", horizontal=True)
-    chart(*figs.seed_distribution(table, layer, by), key="seed_dist", title_key="seed_dist_header")
+    chart(mf.seed_distributions(table, layer, by, lang=lang()), key="seed_dist", title_key="seed_dist_header")
+    chart(
+        mf.seed_specificity(results.seed_stats(run, by), lang=lang()),
+        key="seed_specific",
+        title_key="seed_dist_header",
+    )
 
     st.subheader(tr("seed_input_header"))
     rows = list(range(len(table)))
     c1, c2 = st.columns(2)
     a = c1.selectbox(tr("input_a"), rows, format_func=table.describe, key="input_a")
     compare = c2.checkbox(tr("compare_two"), key="compare_two")
-    b = (
-        c2.selectbox(
+    b = None
+    if compare:
+        b = c2.selectbox(
             tr("input_b"), rows, index=min(1, len(rows) - 1), format_func=table.describe, key="input_b"
         )
-        if compare
-        else None
-    )
-    picked = [a] if b is None else [a, b]
     cols = st.columns(6)
-    for k, row in enumerate(picked):
+    for k, row in enumerate([a] if b is None else [a, b]):
         cols[k].image(
             image_of(run, table.index[row]), caption=tr("input_label", k="AB"[k]), clamp=True, width=120
         )
-    chart(
-        *figs.input_seeds(table, picked, [tr("input_label", k="AB"[k]) for k in range(len(picked))]),
-        key="seed_inputs",
-        title_key="seed_input_header",
-    )
+    chart(mf.input_seeds(table, a, b, lang=lang()), key="seed_inputs", title_key="seed_input_header")
     if b is not None:
-        from metalora.analysis.seeds import seed_distance
-
         dist = seed_distance(table, a, b, standardise=True)
         st.metric(tr("seed_distance"), f"{dist.overall:.2f}")
         show_caption("caption_distance")
