@@ -1,0 +1,122 @@
+"""Cost: analytic FLOPs, Pareto front, aggregation over seeds, and the measured costs of a model."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from metalora import MetaLoRAConfig, get_model
+from metalora.analysis.cost import (
+    aggregate_runs,
+    cost_report,
+    count_flops,
+    flops_per_input,
+    measure_latency,
+    measure_peak_memory,
+    measure_storage,
+    pareto_front,
+    pareto_mask,
+)
+from metalora.errors import DataError
+from metalora.models import build_model
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Tiny models run far faster on one thread (and the suite stays quick on shared cores)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_conv_flops_are_analytic(bias):
+    conv = nn.Conv2d(4, 8, 3, stride=2, padding=1, groups=2, bias=bias)
+    b, h_out, w_out = 3, 8, 8
+    expected = 2 * b * 8 * (4 // 2) * 3 * 3 * h_out * w_out  # 2 × MACs; bias not counted
+    assert count_flops(conv, torch.rand(b, 4, 16, 16)) == expected
+
+
+def test_linear_flops_are_analytic():
+    assert count_flops(nn.Linear(64, 10), torch.rand(5, 64)) == 2 * 5 * 64 * 10
+    assert count_flops(nn.Sequential(nn.Linear(6, 4), nn.ReLU(), nn.Linear(4, 2)), torch.rand(1, 6)) == 2 * (
+        6 * 4 + 4 * 2
+    )
+
+
+def _tiny(method="meta-tr"):
+    torch.manual_seed(0)
+    base = build_model("resnet-mini", in_channels=1, num_classes=10, widths=(8, 16))
+    return get_model(base, MetaLoRAConfig(method=method, rank=2)).eval()
+
+
+def test_flops_of_an_adapted_model():
+    model = _tiny()
+    x = torch.rand(2, 1, 16, 16)
+    f = flops_per_input(model, x)
+    with model.adapters_disabled():
+        base = count_flops(model.base_model, x) / 2
+    assert f["base"] == base and f["extra"] > 0 and f["adapted"] == pytest.approx(f["base"] + f["extra"])
+    assert 0 < f["feature_pass"] <= f["base"]
+    static = flops_per_input(_tiny("lora"), x)
+    assert static["feature_pass"] == 0 and static["extra"] > 0
+
+
+def test_pareto_front_on_a_hand_made_table():
+    rows = [
+        {"name": "A", "accuracy": 0.90, "flops": 10},
+        {"name": "B", "accuracy": 0.80, "flops": 5},
+        {"name": "C", "accuracy": 0.85, "flops": 12},  # worse and dearer than A
+        {"name": "D", "accuracy": 0.70, "flops": 5},  # as cheap as B, worse
+        {"name": "E", "accuracy": 0.90, "flops": 10},  # a tie with A: both stay
+        {"name": "F", "accuracy": 0.95, "flops": 30},
+        {"name": "G", "accuracy": math.nan, "flops": 1},
+        {"name": "H", "accuracy": 0.99},  # no cost
+    ]
+    assert pareto_mask(rows).tolist() == [True, True, False, False, True, True, False, False]
+    assert [r["name"] for r in pareto_front(rows)] == ["B", "A", "E", "F"]
+    assert [r["name"] for r in pareto_front(rows, minimise="missing")] == []
+
+
+def test_aggregation_gives_mean_and_spread_not_best():
+    rows = [
+        {"method": "lora", "rank": 4, "seed": s, "accuracy": a, "train_time_s": t, "per_domain": {"clean": a}}
+        for s, (a, t) in enumerate([(0.8, 10.0), (0.9, 12.0), (0.7, 11.0)])
+    ] + [{"method": "meta-tr", "rank": 4, "seed": 0, "accuracy": 0.95, "per_domain": {"clean": 0.9}}]
+    agg = aggregate_runs(rows)
+    lora, meta = agg
+    assert (lora["method"], lora["n"]) == ("lora", 3)
+    assert lora["accuracy_mean"] == pytest.approx(0.8)
+    assert lora["accuracy_std"] == pytest.approx(np.std([0.8, 0.9, 0.7], ddof=1))
+    assert lora["accuracy_n"] == 3 and lora["per_domain.clean_mean"] == pytest.approx(0.8)
+    assert lora["train_time_s_mean"] == pytest.approx(11.0)
+    assert "seed_mean" not in lora
+    assert meta["n"] == 1 and math.isnan(meta["accuracy_std"]) and meta["train_time_s_n"] == 0
+    with pytest.raises(DataError):
+        aggregate_runs([])
+
+
+def test_measured_costs(tmp_path):
+    model = _tiny()
+    x = torch.rand(4, 1, 16, 16)
+    lat = measure_latency(model, x, repeats=3, warmup=1)
+    assert lat["repeats"] == 3 and 0 < lat["min_s"] <= lat["median_s"] <= lat["max_s"]
+    mem = measure_peak_memory(model, x)
+    assert mem["kind"] in ("process RSS", "cuda allocator", "unavailable on this system")
+    storage = measure_storage(model)
+    model.save_adapter(tmp_path)
+    on_disk = sum(p.stat().st_size for p in Path(tmp_path).iterdir())
+    assert storage["adapter_bytes"] == on_disk
+    n_base = sum(p.numel() for n, p in model.base_model.named_parameters() if "adapter_" not in n)
+    assert storage["full_bytes"] >= 4 * n_base
+    report = cost_report(model, x, repeats=2, warmup=1)
+    trainable, total = model.count_parameters()
+    assert (report.trainable, report.total) == (trainable, total)
+    assert report.row()["flops"] == report.flops_adapted > report.flops_base
+    assert report.latency_base_s is not None and report.batch_size == 4

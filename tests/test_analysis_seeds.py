@@ -1,0 +1,136 @@
+"""Scaling-factor analysis: collecting seeds into a SeedTable and its summaries."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from metalora import MetaLoRAConfig, get_model
+from metalora.analysis.seeds import (
+    SeedTable,
+    collect_seeds,
+    component_usage,
+    nearest_inputs,
+    seed_distance,
+    seed_stats,
+)
+from metalora.data import load_builtin
+from metalora.errors import ConfigError, ModelError
+from metalora.models import build_model
+from tests.helpers import randomise_adapters
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Tiny models run far faster on one thread (and the suite stays quick on shared cores)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_builtin("digits", image_size=16, domains=("clean", "inverted"), samples_per_class=6).train
+
+
+def _model(method: str = "meta-tr", rank: int = 4):
+    torch.manual_seed(0)
+    base = build_model("resnet-mini", in_channels=1, num_classes=10, widths=(8, 16))
+    model = get_model(base, MetaLoRAConfig(method=method, rank=rank)).eval()
+    randomise_adapters(model, 0.3)
+    return model
+
+
+def _table(seeds: dict, domain, y=None) -> SeedTable:
+    n = len(domain)
+    y = np.zeros(n, np.int64) if y is None else np.asarray(y)
+    return SeedTable(
+        {k: np.asarray(v, np.float32) for k, v in seeds.items()},
+        y,
+        np.asarray(domain),
+        np.full(n, -1),
+        np.zeros(n, bool),
+        np.arange(n),
+        [str(i) for i in range(int(y.max()) + 1)],
+        [f"d{i}" for i in range(int(np.max(domain)) + 1)],
+    )
+
+
+def test_collect_matches_the_model(digits):
+    model = _model()
+    digits = digits.subset(np.arange(20))
+    table = collect_seeds(model, digits, batch_size=8)
+    assert len(table) == len(digits)
+    assert table.layers == list(model.adapted_layers())
+    x = torch.as_tensor(digits.x)
+    with torch.no_grad():
+        expected = model.seeds(x)
+        pred = model(x).argmax(1).numpy()
+    for name, s in expected.items():
+        assert table.seeds[name].shape == (len(digits), 4)
+        np.testing.assert_allclose(table.seeds[name], s.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(table.pred, pred)
+    np.testing.assert_array_equal(table.correct, pred == digits.y)
+    np.testing.assert_array_equal(table.y, digits.y)
+    np.testing.assert_array_equal(table.domain, digits.domain)
+    assert table.domain_names == digits.domain_names
+    json.dumps(table.to_dict())
+
+
+def test_subsample_is_reproducible_and_restores_mode(digits):
+    model = _model().train()
+    a = collect_seeds(model, digits, max_inputs=10, seed=3, predict=False)
+    b = collect_seeds(model, digits, max_inputs=10, seed=3, predict=False)
+    assert model.training
+    np.testing.assert_array_equal(a.index, b.index)
+    assert list(a.index) == sorted(a.index) and len(a) == 10
+    assert np.all(a.pred == -1) and not a.correct.any()
+    np.testing.assert_array_equal(a.y, digits.y[a.index])
+
+
+def test_static_methods_give_constant_seeds_and_lora_has_none(digits):
+    model = _model("cp")
+    table = collect_seeds(model, digits.x[:8])
+    for name, adapter in model.adapted_layers().items():
+        np.testing.assert_allclose(table.seeds[name], np.tile(adapter.adapter_core.detach().numpy(), (8, 1)))
+    with pytest.raises(ConfigError, match="LoRA"):
+        collect_seeds(_model("lora"), digits)
+    with pytest.raises(ModelError):
+        collect_seeds(torch.nn.Linear(3, 2), digits)
+
+
+def test_group_stats_and_specificity():
+    rng = np.random.default_rng(0)
+    domain = np.repeat([0, 1, 2], 20)
+    centres = np.array([[0.0, 1.0], [1.0, 1.0], [2.0, 1.0]])
+    seeds = {"a": centres[domain] + 0.01 * rng.standard_normal((60, 2)), "b": rng.standard_normal((60, 3))}
+    stats = seed_stats(_table(seeds, domain))
+    a = stats["a"]
+    assert a.groups == ["d0", "d1", "d2"] and list(a.counts) == [20, 20, 20]
+    np.testing.assert_allclose(a.mean[:, 0], [0, 1, 2], atol=0.01)
+    np.testing.assert_allclose(a.std[1], seeds["a"][domain == 1].astype(np.float32).std(0), rtol=1e-4)
+    assert a.eta_squared[0] > 0.99 and a.eta_squared_total > 0.9
+    assert stats["b"].eta_squared_total < 0.3
+    assert len(a.rows()) == 3 * 2
+
+
+def test_component_usage_and_distances():
+    rng = np.random.default_rng(1)
+    s = 1 + 0.1 * rng.standard_normal((30, 4))
+    s[5, 2] = 3.0  # input 5 turns component 2 far up
+    table = _table({"a": s, "b": np.ones((30, 2))}, np.zeros(30, int))
+    top = component_usage(table, 5, k=2)["a"]
+    assert top[0]["component"] == 2 and top[0]["score"] > 3
+    assert component_usage(table, 5, k=1, relative=False)["a"][0]["component"] == 2
+    d = seed_distance(table, 5, 6)
+    a = table.seeds["a"].astype(np.float64)
+    assert d.per_layer["b"] == 0.0
+    assert d.overall == pytest.approx(np.linalg.norm(a[5] - a[6]))
+    assert seed_distance(table, 3, 3, metric="cosine").overall == pytest.approx(0.0, abs=1e-9)
+    assert 5 not in nearest_inputs(table, 5, k=4) and len(nearest_inputs(table, 5, k=4)) == 4
+    with pytest.raises(ConfigError):
+        seed_distance(table, 0, 99)
