@@ -37,7 +37,7 @@ CAPTIONS: dict[str, dict[str, str]] = {
         "ja": "各棒は、レイヤーの調整つまみのばらつきのうち画像の{by}で説明できる割合（0%＝まったくない、100%＝すべて）を示し、高い棒はアダプターが{by}に合わせて調整しているレイヤーを表します。",
     },
     "error_vs_rank": {
-        "en": "Each line shows how much of the adapter's weight change in layer {layer} is lost when it is squeezed into fewer components (lower is better); the star marks the smallest size that keeps the change almost intact, i.e. how much capacity the layer really uses.",
+        "en": "Each line shows how much of the adapter's weight change in layer {layer} is lost when it is squeezed into fewer components (lower is better); the star marks the smallest size that keeps the change almost intact, which is how much capacity the layer really uses.",
         "ja": "各線は、レイヤー {layer} のアダプターによる重みの変化を少ない成分に圧縮したときに失われる割合（低いほど良い）を示し、星印は変化をほぼ保てる最小のサイズ、つまりそのレイヤーが実際に使っている容量を表します。",
     },
     "spectra": {

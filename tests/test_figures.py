@@ -1,0 +1,180 @@
+"""Every figure builder runs on small real results and has the expected traces; captions are complete."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+import torch
+
+from metalora import MetaLoRAConfig, get_model
+from metalora import figures as F
+from metalora.analysis import (
+    aggregate_runs,
+    cluster_seeds,
+    collect_seeds,
+    component_energy,
+    core_spectra,
+    model_rank_sweeps,
+    seed_stats,
+)
+from metalora.data import load_builtin
+from metalora.errors import ConfigError
+from metalora.figures.captions import CAPTIONS, LABELS, LANGUAGES, TERMS, placeholders
+from metalora.figures.palette import OKABE_ITO, categorical
+from metalora.models import build_model
+from tests.helpers import randomise_adapters
+
+JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+
+
+@pytest.fixture(scope="module")
+def results():
+    """A tiny MetaLoRA-TR model (random adapters) on 40 real digits in two domains, and its analyses."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        torch.manual_seed(0)
+        ds = load_builtin("digits", image_size=16, domains=("clean", "inverted"), samples_per_class=4).train
+        base = build_model("resnet-mini", in_channels=1, num_classes=10, widths=(8, 16))
+        model = get_model(base, MetaLoRAConfig(method="meta-tr", rank=3)).eval()
+        randomise_adapters(model, 0.3)
+        table = collect_seeds(model, ds)
+        layers = ["stages.0.0.conv1", "fc"]
+        sweeps = model_rank_sweeps(model, table, layers=layers, n_inputs=12)
+    finally:
+        torch.set_num_threads(n)
+    runs = [
+        {
+            "method": m,
+            "rank": 4,
+            "seed": s,
+            "accuracy": 0.6 + 0.1 * k + 0.01 * s,
+            "flops": 1e6 * (k + 1),
+            "trainable": 1000 * (k + 1),
+            "per_domain": {"clean": 0.7 + 0.05 * k, "inverted": 0.5 + 0.02 * s},
+        }
+        for k, m in enumerate(["lora", "cp", "meta-tr"])
+        for s in range(3)
+    ]
+    return {
+        "model": model,
+        "table": table,
+        "sweeps": sweeps,
+        "spectra": core_spectra(model, layers),
+        "energy": component_energy(model, table, layers),
+        "clusters": cluster_seeds(table, k_range=(2, 4)),
+        "runs": runs,
+    }
+
+
+def _check(f: F.Figure, key: str) -> None:
+    assert isinstance(f, F.Figure) and isinstance(f.fig, go.Figure) and f.key == key
+    layout = f.fig.layout
+    assert layout.title.text and layout.xaxis.title.text and layout.yaxis.title.text
+    assert set(f.caption) == set(LANGUAGES) and all(f.caption[lang] for lang in LANGUAGES)
+    assert "{" not in f.caption["en"] and JAPANESE.search(f.caption["ja"])
+    for trace in f.fig.data:
+        if trace.type not in ("heatmap",) and trace.hoverinfo != "skip":
+            assert trace.hovertext is not None and len(trace.hovertext)
+
+
+def test_seed_figures(results):
+    table = results["table"]
+    f = F.seed_heatmap(table, "fc")
+    _check(f, "seed_heatmap")
+    z = np.asarray(f.fig.data[0].z)
+    assert z.shape == (len(table), 3)
+    assert sorted(np.asarray(f.fig.data[0].customdata)[:, 0]) == sorted(table.index)
+    dom = table.domain[np.lexsort((table.index, table.y, table.domain))]
+    assert np.all(np.diff(dom) >= 0)  # rows sorted by domain
+    f = F.seed_distributions(table, "fc", by="domain")
+    _check(f, "seed_distributions")
+    assert f.trace_names() == ["clean", "inverted"] and f.fig.data[0].type == "box"
+    assert F.seed_distributions(table, "fc", by="class", kind="violin").fig.data[0].type == "violin"
+    f = F.input_seeds(table, 0)
+    _check(f, "input_seeds")
+    assert len(f.fig.data) == 2 and len(f.fig.data[0].x) == sum(table.ranks.values())
+    f = F.input_seeds(table, 0, 5)
+    _check(f, "input_seeds_compare")
+    assert [t.type for t in f.fig.data] == ["bar", "bar"]
+    f = F.seed_specificity(seed_stats(table, "domain"))
+    _check(f, "seed_specificity")
+    assert list(f.fig.data[0].x) == table.layers
+
+
+def test_rank_figures(results):
+    sweep = results["sweeps"]["fc"]
+    f = F.error_vs_rank(sweep)
+    _check(f, "error_vs_rank")
+    names = f.trace_names()
+    assert {"CP", "Tucker", "Tensor Ring"} <= set(names) and any("Tolerance" in n for n in names)
+    assert max(f.fig.data[0].y) <= 100.0 + 1e-9
+    f = F.spectra_figure(results["spectra"]["stages.0.0.conv1"])
+    _check(f, "spectra")
+    assert len(f.fig.data) == len(results["spectra"]["stages.0.0.conv1"]) and f.fig.layout.yaxis.type == "log"
+    f = F.component_energy_figure(results["energy"]["fc"])
+    _check(f, "component_energy")
+    assert sum(f.fig.data[0].y) == pytest.approx(100.0)
+    f = F.effective_ranks(results["sweeps"], given={"stages.0.0.conv1": 3, "fc": 3})
+    _check(f, "effective_ranks")
+    assert len(f.fig.data) == 4
+
+
+def test_cluster_figures(results):
+    table, res = results["table"], results["clusters"]
+    for colour_by, n in (("cluster", res.k), ("domain", 2)):
+        f = F.cluster_map(res, table, colour_by)
+        _check(f, "cluster_map")
+        assert len(f.fig.data) == n + 1  # one trace per group + the typical inputs
+        data = np.concatenate([np.asarray(t.customdata) for t in f.fig.data[:-1]])
+        assert sorted(data[:, 0]) == sorted(table.index) and sorted(data[:, 1]) == list(range(len(table)))
+        assert "Principal component 1" in f.fig.layout.xaxis.title.text
+    f = F.silhouette_vs_k(res)
+    _check(f, "silhouette_vs_k")
+    assert list(f.fig.data[0].x) == [2, 3, 4] and f.fig.data[1].x[0] == res.k
+
+
+def test_cost_figures(results):
+    runs = results["runs"]
+    f = F.accuracy_vs_cost(runs, cost="flops")
+    _check(f, "accuracy_vs_cost")
+    assert f.trace_names()[-1] == "Pareto front" and len(f.fig.data) == 4
+    assert "GFLOPs" in f.fig.layout.xaxis.title.text
+    agg = aggregate_runs(runs)
+    f = F.accuracy_vs_cost(agg, cost="trainable")
+    assert f.fig.data[0].error_y.array is not None and "n=3" in f.fig.data[0].hovertext[0]
+    front = f.meta["front"]
+    assert [round(p[1], 6) for p in front] == [round(100 * r["accuracy_mean"], 6) for r in agg]  # all on it
+    f = F.domain_accuracy(runs)
+    _check(f, "domain_accuracy")
+    assert len(f.fig.data) == 3 and list(f.fig.data[0].x) == ["clean", "inverted"]
+    np.testing.assert_allclose(
+        f.fig.data[0].error_y.array, [0.0, 100 * np.std([0.5, 0.52, 0.54], ddof=1)], atol=1e-9
+    )
+
+
+def test_japanese_labels(results):
+    f = F.error_vs_rank(results["sweeps"]["fc"], lang="ja")
+    assert JAPANESE.search(f.fig.layout.title.text) and JAPANESE.search(f.fig.layout.xaxis.title.text)
+    with pytest.raises(ConfigError):
+        F.silhouette_vs_k(results["clusters"], lang="fr")
+
+
+def test_captions_are_complete_in_both_languages():
+    assert set(F.BUILDERS) == set(CAPTIONS)
+    for table in (CAPTIONS, LABELS, TERMS):
+        for key, entry in table.items():
+            assert set(entry) == set(LANGUAGES), key
+            assert all(entry[lang].strip() for lang in LANGUAGES), key
+            assert placeholders(entry["en"]) == placeholders(entry["ja"]), key
+    for key, entry in CAPTIONS.items():
+        assert JAPANESE.search(entry["ja"]) and entry["ja"] != entry["en"], key
+        assert entry["en"].count(". ") == 0 and entry["ja"].count("。") == 1, f"{key}: one sentence"
+
+
+def test_palette_is_colour_blind_safe_first():
+    colours = categorical(12)
+    assert colours[:8] == list(OKABE_ITO) and len(set(colours)) == 12
