@@ -7,6 +7,7 @@ import json
 import pathlib
 import pickle
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import save_file
@@ -203,3 +204,10 @@ def test_sample_models_dir_defaults_to_the_repository_and_can_be_overridden(tmp_
     assert load_checkpoint("tiny-sample")[1] == card  # bare names fall back to the sample folder
     with pytest.raises(FileFormatError, match="tiny-sample"):
         load_sample_model("does-not-exist")
+
+
+def test_card_values_from_numpy_and_torch_become_plain_json(tmp_path):
+    card = {"acc": np.float32(0.25), "n": np.int64(3), "t": torch.tensor(1.5), "sizes": (1, 2)}
+    save_checkpoint(_trained_looking(), tmp_path / "m", card)
+    saved = read_card(tmp_path / "m")
+    assert (saved["acc"], saved["n"], saved["t"], saved["sizes"]) == (0.25, 3, 1.5, [1, 2])

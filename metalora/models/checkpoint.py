@@ -71,7 +71,7 @@ def save_checkpoint(model: nn.Module, path: str | os.PathLike, card: Mapping[str
             "Build the model with metalora.models.build_model, or pass card={'architecture': ..., 'kwargs': {...}}.",
         )
     state = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
-    text = json.dumps(to_jsonable(full), indent=2, sort_keys=True) + "\n"
+    text = json.dumps(to_jsonable(full), indent=2, sort_keys=True, default=str) + "\n"
     weights = stem.with_name(stem.name + ".safetensors")
     meta = {"format": CARD_FORMAT, "architecture": str(full["architecture"])}
     _atomic_write(weights, lambda tmp: st_save_file(state, tmp, metadata=meta))

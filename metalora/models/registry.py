@@ -118,9 +118,11 @@ def build_model(arch: str, **kwargs: Any) -> nn.Module:
 
 
 def to_jsonable(value: Any) -> Any:
-    """Tuples to lists (recursively), so kwargs survive a JSON round trip unchanged."""
+    """Tuples to lists and NumPy/torch scalars to numbers (recursively), for a faithful JSON round trip."""
     if isinstance(value, dict):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [to_jsonable(v) for v in value]
+    if hasattr(value, "item") and getattr(value, "ndim", None) == 0:  # NumPy / torch scalars
+        return value.item()
     return value

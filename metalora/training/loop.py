@@ -252,10 +252,12 @@ def evaluate(
 ) -> EvalResult:
     """Accuracy and mean cross-entropy of ``model`` on ``dataset``, overall and per domain/class.
 
-    The model is put in eval mode for the pass and its previous mode is restored afterwards
-    (through ``model.train(mode)``, so a model overriding ``train`` keeps its own rules).
+    The model is moved to ``device`` when one is given (else it stays where it is), put in eval
+    mode for the pass, and its previous mode is restored afterwards (through ``model.train(mode)``,
+    so a model overriding ``train`` keeps its own rules).
     """
     dev = _model_device(model) if device is None else pick_device(device)
+    model.to(dev)  # a no-op when it is already there
     x, y, dom = _tensors(dataset, getattr(dataset, "name", "") or "evaluation")
     n = len(y)
     n_cls, n_dom = len(dataset.class_names), len(dataset.domain_names)
