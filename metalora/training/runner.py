@@ -242,7 +242,7 @@ def train_run(
     method: str,
     train_config: TrainConfig | None = None,
     *,
-    rank: int = 8,
+    rank: int | None = 8,
     alpha: float | None = None,
     target_modules: str | Sequence[str] = "all",
     adapter_kwargs: Mapping[str, Any] | None = None,
@@ -292,11 +292,11 @@ def train_run(
     name = model_name or name
     base.to(device).eval()
     flops_base, probe = _probe(base, splits, device)
-    rank_used = int(rank) if method in ADAPTER_METHODS else None
+    rank_used = int(rank or 8) if method in ADAPTER_METHODS else None
     net, params = prepare(
         base,
         method,
-        rank=int(rank),
+        rank=rank_used or 8,
         alpha=alpha,
         target_modules=target_modules,
         seed=config.seed,
@@ -308,7 +308,7 @@ def train_run(
         "data": spec.to_dict() if spec else {"name": getattr(splits.train, "name", "custom")},
         "method": method,
         "rank": rank_used,
-        "alpha": (float(2 * rank if alpha is None else alpha)) if rank_used else None,
+        "alpha": float(2 * rank_used if alpha is None else alpha) if rank_used else None,
         "target_modules": target_modules if isinstance(target_modules, str) else list(target_modules),
         "adapter": getattr(getattr(net, "config", None), "to_dict", dict)(),
         "train": config.as_dict(),
