@@ -75,6 +75,7 @@ def test_zero_tensor_compression_and_rules():
     assert effective_rank([1, 2, 3], [0.5, 0.05, 0.0]) == (2, "tolerance")
     assert knee_rank([1, 2, 3, 4, 5, 6], [1.0, 0.3, 0.25, 0.2, 0.18, 0.16]) == 2
     assert effective_rank([1, 2, 3, 4, 5, 6], [1.0, 0.3, 0.25, 0.2, 0.18, 0.16])[1] == "knee"
+    assert effective_rank([1, 2, 3, 4], [0.9, 0.7, 0.5, 0.3]) == (4, "max")  # no bend: all ranks used
     with pytest.raises(ConfigError):
         rank_sweep(x, methods=("svd",))
     with pytest.raises(DataError):

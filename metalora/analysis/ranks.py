@@ -17,14 +17,18 @@ Effective rank (documented rule): the smallest rank of the sweep whose relative 
 ``tol`` (default 0.1, i.e. the approximation keeps about 99 % of the tensor's energy). If no rank of
 the sweep reaches ``tol``, the knee of the error curve is used instead (the Kneedle rule of Satopää
 et al. 2011: after scaling ranks and errors to [0, 1], the point furthest below the straight line
-from the first to the last point), and ``rule`` says ``"knee"``.
+from the first to the last point), and ``rule`` says ``"knee"``. A curve that stays within
+``KNEE_MIN`` (0.1, in those scaled units) of that straight line has no bend: then the update uses every
+rank of the sweep, the effective rank is the largest rank tried and ``rule`` says ``"max"``.
 
 Tensor Ring: TensorLy's TR-SVD (``tensor_ring``) is fast but not optimal at a fixed rank, silently
 lowers bond ranks that a mode is too small to carry, and refuses a first core whose two bonds multiply
 to more than its mode size. Here the first core is put on the largest mode, its two bonds are lowered
 explicitly when needed, the bond ranks really used are read back from the cores and reported
-(``used_ranks["tr"]``, ``notes``), and TR-ALS (``tensor_ring_als``) at exactly the requested ranks is
-also run; the better of the two is kept. Errors are made non-increasing in the rank (a rank-r model is
+(``used_ranks["tr"]``, ``notes``), and TR-ALS (``tensor_ring_als``, a few iterations from a random
+start) at exactly the requested ranks is also run, below the first rank where TR-SVD already meets
+``tol``; the better of the two is kept. Both are upper bounds on the best TR error at a rank (fitting a
+fixed-rank ring is non-convex), so a TR effective rank may be overestimated, never underestimated. Errors are made non-increasing in the rank (a rank-r model is
 also a rank-(r+1) model, padded with zeros), so each point is the best model found up to that rank.
 
 TensorLy runs on its NumPy backend, set for this thread only (never ``tl.set_backend`` globally).
@@ -44,6 +48,7 @@ from ._common import numpy_backend, to_jsonable
 
 __all__ = [
     "DEFAULT_TOL",
+    "KNEE_MIN",
     "METHODS",
     "RankSweep",
     "compress",
@@ -55,6 +60,7 @@ __all__ = [
 METHODS = ("cp", "tucker", "tr")
 DEFAULT_TOL = 0.1
 _SV_RTOL = 1e-7  # singular values below this fraction of the largest are numerical zeros
+KNEE_MIN = 0.1  # scaled distance below the chord that counts as a bend
 _HOOI_ITER = 1  # Tucker: the (quasi-optimal) HOSVD start refined by one HOOI sweep
 
 
@@ -78,7 +84,8 @@ class RankSweep:
     effective_rank : dict[str, int | None]
         The effective rank per method (see the module docstring); 0 for an all-zero tensor.
     rule : dict[str, str]
-        How it was found: ``"tolerance"``, ``"knee"``, ``"zero"`` or ``"none"``.
+        How it was found: ``"tolerance"``, ``"knee"``, ``"max"`` (no bend: every rank is used),
+        ``"zero"`` (an all-zero tensor) or ``"none"``.
     mode_spectra : list[np.ndarray]
         Singular values of every mode unfolding (descending), from the compression step.
     """
@@ -155,8 +162,11 @@ def compress(x: np.ndarray) -> tuple[np.ndarray, list[np.ndarray], float, list[n
 
 
 # ----------------------------------------------------------------------------- effective rank
-def knee_rank(ranks: Sequence[int], errors: Sequence[float]) -> int | None:
-    """The knee of a decreasing error curve (Kneedle): furthest point below the first-to-last chord."""
+def knee_rank(ranks: Sequence[int], errors: Sequence[float], min_bend: float = 0.0) -> int | None:
+    """The knee of a decreasing error curve (Kneedle): furthest point below the first-to-last chord.
+
+    None when the curve bends less than ``min_bend`` (scaled units) below the chord anywhere.
+    """
     pts = [(r, e) for r, e in zip(ranks, errors, strict=True) if np.isfinite(e)]
     if not pts:
         return None
@@ -169,18 +179,24 @@ def knee_rank(ranks: Sequence[int], errors: Sequence[float]) -> int | None:
     if span <= 0:
         return int(r[0])
     ys = (e - e.min()) / span
-    return int(r[int(np.argmax((1.0 - xs) - ys))])
+    bend = (1.0 - xs) - ys
+    k = int(np.argmax(bend))
+    return int(r[k]) if bend[k] >= min_bend and bend[k] > 0 else None
 
 
 def effective_rank(
     ranks: Sequence[int], errors: Sequence[float], tol: float = DEFAULT_TOL
 ) -> tuple[int | None, str]:
-    """``(rank, rule)``: the smallest rank with error ≤ ``tol`` ("tolerance"), else the knee ("knee")."""
-    hits = [r for r, e in zip(ranks, errors, strict=True) if np.isfinite(e) and e <= tol]
+    """``(rank, rule)``: the smallest rank with error ≤ ``tol`` ("tolerance"), else the knee ("knee"),
+    else, for a curve without a bend, the largest rank tried ("max"); ``(None, "none")`` without data."""
+    finite = [(r, e) for r, e in zip(ranks, errors, strict=True) if np.isfinite(e)]
+    if not finite:
+        return None, "none"
+    hits = [r for r, e in finite if e <= tol]
     if hits:
         return int(min(hits)), "tolerance"
-    knee = knee_rank(ranks, errors)
-    return (knee, "knee") if knee is not None else (None, "none")
+    knee = knee_rank(ranks, errors, KNEE_MIN)
+    return (knee, "knee") if knee is not None else (int(max(r for r, _ in finite)), "max")
 
 
 # ----------------------------------------------------------------------------- the sweep
@@ -270,7 +286,8 @@ def rank_sweep(
             elif m == "tucker":
                 runs = [_tucker(core, r, n_iter_max, random_state) for r in ranks]
             else:
-                runs = [_tr(core, r, tr_als_iter, random_state) for r in ranks]
+                target = max(0.0, tol**2 * norm2 - residual)  # squared error on the core that meets tol
+                runs = _tr_sweep(core, ranks, tr_als_iter, random_state, target)
             errs = np.array(
                 [np.sqrt((e + residual) / norm2) if np.isfinite(e) else np.nan for e, _, _ in runs]
             )
@@ -326,40 +343,51 @@ def _tucker(core: np.ndarray, r: int, n_iter_max: int, seed: int):
     return float(np.sum((core - tucker_to_tensor(tk)) ** 2)), tuple(multi), None
 
 
-def _tr(core: np.ndarray, r: int, als_iter: int, seed: int):
-    """Best of TensorLy's TR-SVD (``tensor_ring``) and TR-ALS (``tensor_ring_als``) at ring rank ``r``.
+def _tr_sweep(core: np.ndarray, ranks: list[int], als_iter: int, seed: int, target: float) -> list[tuple]:
+    """TR-SVD at every rank; TR-ALS only below the first rank where TR-SVD already meets ``tol``
+    (ALS could lower the error there, but not the effective rank)."""
+    first = int(np.argmax(core.shape))
+    y = np.transpose(core, list(range(first, core.ndim)) + list(range(first)))  # first core: largest mode
+    out, met = [], False
+    for r in ranks:
+        err2, bonds, note = _tr_svd(y, r, seed)
+        met = met or err2 <= target
+        if not met and als_iter > 0:
+            err_als = _tr_als(y, r, als_iter, seed)
+            if err_als < err2:
+                err2, bonds, note = err_als, (r,) * y.ndim, None
+                met = err2 <= target
+        out.append((err2, bonds, note))
+    return out
 
-    TR-SVD is one pass but not optimal at a fixed rank (its first SVD mixes the two bonds of the first
-    core), and it lowers bonds that a mode cannot carry; TR-ALS keeps the requested ranks and refines
-    from a random start. The first core goes on the largest mode, where both bonds fit best.
-    """
-    from tensorly.decomposition import tensor_ring, tensor_ring_als
+
+def _tr_svd(y: np.ndarray, r: int, seed: int) -> tuple[float, tuple[int, ...], str | None]:
+    """TensorLy's TR-SVD (``tensor_ring``) at ring rank ``r``; the first core's two bonds are lowered
+    explicitly when they cannot fit its mode, and the bonds really used are read back."""
+    from tensorly.decomposition import tensor_ring
     from tensorly.tr_tensor import tr_to_tensor
 
-    first = int(np.argmax(core.shape))
-    order = list(range(first, core.ndim)) + list(range(first))
-    y = np.transpose(core, order)
     room = min(y.shape[0], y.size // y.shape[0])
     left = min(r, max(1, room // r))
     right = min(r, max(1, room // left))
-    rank = [left, right] + [r] * (y.ndim - 2) + [left]
-    svd = tensor_ring(y, rank=rank, svd=gram_svd, random_state=seed)
-    bonds = tuple(int(f.shape[0]) for f in svd.factors)  # bond before each core; core 0 = mode `first`
-    err_svd = float(np.sum((y - tr_to_tensor(svd)) ** 2))
+    tr = tensor_ring(y, rank=[left, right] + [r] * (y.ndim - 2) + [left], svd=gram_svd, random_state=seed)
+    bonds = tuple(int(f.shape[0]) for f in tr.factors)  # the bond before each core
     note = None
     if min(bonds) < r:
         note = f"TR rank {r}: TensorLy's tensor_ring used bond ranks {bonds} (modes too small for {r})."
-    if als_iter <= 0 or err_svd <= 1e-20 * float(np.sum(y * y)):
-        return err_svd, bonds, note
-    try:  # normal equations: fast; fall back on least squares when a rank overfills the modes
-        als = tensor_ring_als(
-            y, rank=r, n_iter_max=als_iter, tol=1e-7, ls_solve="normal_eq", random_state=seed
-        )
-    except np.linalg.LinAlgError:
-        als = tensor_ring_als(y, rank=r, n_iter_max=als_iter, tol=1e-7, ls_solve="lstsq", random_state=seed)
-    err_als = float(np.sum((y - tr_to_tensor(als)) ** 2))
-    if not np.isfinite(err_als):
-        return err_svd, bonds, note
-    if err_als < err_svd:
-        return err_als, (r,) * y.ndim, None
-    return err_svd, bonds, note
+    return float(np.sum((y - tr_to_tensor(tr)) ** 2)), bonds, note
+
+
+def _tr_als(y: np.ndarray, r: int, n_iter: int, seed: int) -> float:
+    """Squared error of TensorLy's TR-ALS (``tensor_ring_als``) at ring rank ``r`` (inf if it fails)."""
+    from tensorly.decomposition import tensor_ring_als
+    from tensorly.tr_tensor import tr_to_tensor
+
+    for solver in ("normal_eq", "lstsq"):  # normal equations are fast; least squares if singular
+        try:
+            tr = tensor_ring_als(y, rank=r, n_iter_max=n_iter, tol=1e-7, ls_solve=solver, random_state=seed)
+        except np.linalg.LinAlgError:
+            continue
+        err = float(np.sum((y - tr_to_tensor(tr)) ** 2))
+        return err if np.isfinite(err) else float("inf")
+    return float("inf")
