@@ -28,8 +28,11 @@ with st.sidebar:
     st.toggle(
         t("meeting_mode", st.session_state.lang), key="meeting", help=t("meeting_help", st.session_state.lang)
     )
-    progress.job_panel(compact=True)
 
 st.markdown(ui.BASE_CSS + (ui.MEETING_CSS if ui.meeting() else ""), unsafe_allow_html=True)
 
-st.navigation(nav.build_pages(st.session_state.lang)).run()
+current = st.navigation(nav.build_pages(st.session_state.lang))
+if current.url_path not in nav.PAGES_WITH_JOB_PANEL:  # elsewhere the job's progress sits in the sidebar
+    with st.sidebar:
+        progress.job_panel(compact=True)
+current.run()

@@ -21,6 +21,9 @@ PAGE_FILES = {
     "runs": ("runs.py", ":material/folder_open:"),
 }
 
+#: URL paths of the pages that show the training job in full (home is "").
+PAGES_WITH_JOB_PANEL = ("", "train")
+
 _pages: dict[str, st.Page] = {}
 
 

@@ -19,6 +19,7 @@ log = logging.getLogger("metalora.app")
 BASE_CSS = """
 <style>
 [data-testid="stMain"] img { image-rendering: pixelated; }  /* small images stay crisp when enlarged */
+[data-testid="stAppDeployButton"] { display: none; }  /* a developer tool, not for the room */
 </style>
 """
 

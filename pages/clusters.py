@@ -35,8 +35,9 @@ with guard():
     )
     points = event.get("selection", {}).get("points", []) if event else []
     rows = []
-    for p in points:  # customdata = [index in the data set, row in the table]
+    for p in points:  # customdata = [index in the data set, row in the table]; may arrive as {"0":, "1":}
         data = p.get("customdata")
+        data = list(data.values()) if isinstance(data, dict) else data
         if isinstance(data, list | tuple) and len(data) >= 2:
             rows.append(int(data[1]))
     st.subheader(tr("selected_inputs", n=len(rows)))

@@ -43,6 +43,21 @@ def assert_clean(page) -> None:
     assert page.locator(ERROR).count() == 0, page.locator(ERROR).first.inner_text()
 
 
+def select_all_points(page) -> None:
+    """Box-select over the whole map, as a user would with the mouse."""
+    plot = page.locator(".js-plotly-plot").first
+    plot.hover()
+    button = plot.locator('.modebar-btn[data-val="select"]')
+    if button.count():
+        button.first.click()
+    box = plot.locator(".nsewdrag").first.bounding_box()
+    page.mouse.move(box["x"] + 3, box["y"] + 3)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, steps=5)
+    page.mouse.move(box["x"] + box["width"] - 3, box["y"] + box["height"] - 3, steps=5)
+    page.mouse.up()
+
+
 def test_home_renders(page, shots):
     page.get_by_role("heading", name=s("home_title")).wait_for()
     assert_clean(page)
@@ -96,6 +111,11 @@ def test_every_view_after_the_demo(page, shots, key):
         page.locator(PLOT).first.wait_for()
         testkit.wait_idle(page)
     assert_clean(page)
+    if key == "clusters":
+        select_all_points(page)
+        page.locator('[data-testid="stMain"] [data-testid="stImage"] img').first.wait_for()
+        testkit.wait_idle(page)
+        assert_clean(page)
     page.screenshot(path=str(shots / f"05_{key}.png"))
 
 
