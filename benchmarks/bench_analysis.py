@@ -115,7 +115,7 @@ def main() -> None:
     if args.tsne:
         timer("clusters: k-means k=4, t-SNE map", lambda: cluster_seeds(table, k=4, embed="tsne"))
     x = torch.as_tensor(data.x[:64])
-    report = timer("cost: report (FLOPs, latency, memory, storage)", lambda: cost_report(model, x, repeats=5))
+    report = timer("cost: report (FLOPs, latency, memory, storage)", lambda: cost_report(model, x))
     runs = [
         {
             **report.row(),

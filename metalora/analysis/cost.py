@@ -92,7 +92,7 @@ def _sync(device: torch.device) -> None:
 
 
 @torch.no_grad()
-def measure_latency(model: nn.Module, x: torch.Tensor, repeats: int = 10, warmup: int = 2) -> dict:
+def measure_latency(model: nn.Module, x: torch.Tensor, repeats: int = 5, warmup: int = 1) -> dict:
     """Median (and spread) of the wall time of one forward pass on the batch ``x``."""
     device = model_device(model)
     x = x.to(device)
@@ -234,14 +234,18 @@ class CostReport:
         return to_jsonable(self)
 
 
-def cost_report(model: nn.Module, x: torch.Tensor, repeats: int = 10, warmup: int = 2) -> CostReport:
-    """Measure every cost of ``model`` on the batch ``x`` (parameters, FLOPs, latency, memory, storage)."""
+def cost_report(model: nn.Module, x: torch.Tensor, repeats: int = 5, warmup: int = 1) -> CostReport:
+    """Measure every cost of ``model`` on the batch ``x`` (parameters, FLOPs, latency, memory, storage).
+
+    FLOPs are counted on the first input alone (they do not depend on the batch); latency and memory
+    on the whole batch.
+    """
     if _is_adapted(model):
         trainable, total = model.count_parameters()
     else:
         total = sum(p.numel() for p in model.parameters())
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    flops = flops_per_input(model, x)
+    flops = flops_per_input(model, x[:1])
     latency = measure_latency(model, x, repeats, warmup)
     base_latency = None
     if _is_adapted(model):

@@ -1,41 +1,40 @@
 """Rank sweeps with TensorLy: how many rank components does a tensor really need?
 
-:func:`rank_sweep` decomposes one tensor at a sweep of ranks with TensorLy's CP (``parafac``, ALS),
-Tucker (``tucker``, HOOI) and Tensor-Ring (``tensor_ring``, TR-SVD; Zhao et al. 2016,
-arXiv:1606.05535) and records the relative reconstruction error ``‖X − X̂‖_F / ‖X‖_F`` at each rank.
+:func:`rank_sweep` decomposes one tensor at a sweep of ranks with TensorLy and records the relative
+reconstruction error ``‖X − X̂‖_F / ‖X‖_F`` at each rank: CP (``parafac``, ALS warm-started from the
+previous rank), Tucker (``tucker``: the truncated HOSVD, quasi-optimal within √d of the best error) and
+Tensor Ring (``tensor_ring`` TR-SVD and ``tensor_ring_als``; Zhao et al. 2016, arXiv:1606.05535).
 :mod:`metalora.analysis.updates` feeds it the stack of per-input updates ΔW(x) of an adapted layer.
 
-Speed: every decomposition runs on a lossless compression of the tensor. The orthonormal bases U_k
-of each mode unfolding's column space (an exact HOSVD truncated at numerical rank, De Lathauwer et
-al. 2000) give a small core Y with X = Y ×_k U_k; a CP / Tucker / TR model of Y mapped back by the
-U_k is one of X with the same ranks and the same error, and the best model of X lies in that
-subspace (projecting its factors never increases the error) — the classical compression before
-CP-ALS (Bro & Andersson 1998, CANDELINC). The stack of a rank-R MetaLoRA layer over N inputs has at
-most R independent directions across inputs, so N hardly matters.
+Speed: every decomposition runs on the lossless compression of :mod:`.compression` (the HOSVD core,
+same errors, far smaller: the stack of a rank-R MetaLoRA layer over N inputs has at most R independent
+directions across inputs, so N hardly matters), with one BLAS thread and iteration caps.
 
 Effective rank (documented rule): the smallest rank of the sweep whose relative error is at most
 ``tol`` (default 0.1, i.e. the approximation keeps about 99 % of the tensor's energy). If no rank of
 the sweep reaches ``tol``, the knee of the error curve is used instead (the Kneedle rule of Satopää
 et al. 2011: after scaling ranks and errors to [0, 1], the point furthest below the straight line
 from the first to the last point), and ``rule`` says ``"knee"``. A curve that stays within
-``KNEE_MIN`` (0.1, in those scaled units) of that straight line has no bend: then the update uses every
-rank of the sweep, the effective rank is the largest rank tried and ``rule`` says ``"max"``.
+``KNEE_MIN`` (0.1, in those scaled units) of that straight line has no bend: then the update uses
+every rank of the sweep, the effective rank is the largest rank tried and ``rule`` says ``"max"``.
+Errors are made non-increasing in the rank (a rank-r model is also a rank-(r+1) model, padded with
+zeros), so each point is the best model found up to that rank.
 
 Tensor Ring: TensorLy's TR-SVD (``tensor_ring``) is fast but not optimal at a fixed rank, silently
-lowers bond ranks that a mode is too small to carry, and refuses a first core whose two bonds multiply
-to more than its mode size. Here the first core is put on the largest mode, its two bonds are lowered
-explicitly when needed, the bond ranks really used are read back from the cores and reported
-(``used_ranks["tr"]``, ``notes``), and TR-ALS (``tensor_ring_als``, a few iterations from a random
-start) at exactly the requested ranks is also run, below the first rank where TR-SVD already meets
-``tol``; the better of the two is kept. Both are upper bounds on the best TR error at a rank (fitting a
-fixed-rank ring is non-convex), so a TR effective rank may be overestimated, never underestimated. Errors are made non-increasing in the rank (a rank-r model is
-also a rank-(r+1) model, padded with zeros), so each point is the best model found up to that rank.
+lowers bond ranks that a mode is too small to carry, and refuses a first core whose two bonds
+multiply to more than its mode size. Here the first core is put on the largest mode, its two bonds
+are lowered explicitly when needed, the bond ranks really used are read back from the cores and
+reported (``used_ranks["tr"]``, ``notes``), and TR-ALS (a few iterations from a random start) at
+exactly the requested ranks is also run, below the first rank where TR-SVD already meets ``tol``;
+the better of the two is kept. Both are upper bounds on the best TR error at a rank (fitting a
+fixed-rank ring is non-convex), so a TR effective rank may be overestimated, never underestimated.
 
 TensorLy runs on its NumPy backend, set for this thread only (never ``tl.set_backend`` globally).
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 import warnings
 from collections.abc import Sequence
@@ -45,6 +44,7 @@ import numpy as np
 
 from ..errors import ConfigError, DataError
 from ._common import numpy_backend, to_jsonable
+from .compression import compress, gram_svd
 
 __all__ = [
     "DEFAULT_TOL",
@@ -53,15 +53,15 @@ __all__ = [
     "RankSweep",
     "compress",
     "effective_rank",
+    "gram_svd",
     "knee_rank",
     "rank_sweep",
 ]
 
 METHODS = ("cp", "tucker", "tr")
 DEFAULT_TOL = 0.1
-_SV_RTOL = 1e-7  # singular values below this fraction of the largest are numerical zeros
 KNEE_MIN = 0.1  # scaled distance below the chord that counts as a bend
-_HOOI_ITER = 1  # Tucker: the (quasi-optimal) HOSVD start refined by one HOOI sweep
+_HOOI_ITER = 0  # Tucker: the truncated HOSVD (TensorLy's SVD start), within √d of the best error
 
 
 @dataclass
@@ -125,42 +125,6 @@ class RankSweep:
         return to_jsonable(self.__dict__)
 
 
-# ----------------------------------------------------------------------------- compression
-def _unfold(x: np.ndarray, k: int) -> np.ndarray:
-    return np.moveaxis(x, k, 0).reshape(x.shape[k], -1)
-
-
-def _mode_basis(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Left singular vectors (d_k, r) at numerical rank and all singular values of unfolding k."""
-    m = _unfold(x, k)  # (d_k, rest)
-    if m.shape[0] <= m.shape[1]:
-        lam, vec = np.linalg.eigh(m @ m.T)  # Gram of the short side: cheap for a wide unfolding
-        lam, vec = lam[::-1], vec[:, ::-1]
-        sv = np.sqrt(np.clip(lam, 0.0, None))
-        keep = max(1, int(np.sum(sv > _SV_RTOL * max(sv[0], 1e-300))))
-        return vec[:, :keep], sv
-    u, sv, _ = np.linalg.svd(m, full_matrices=False)
-    keep = max(1, int(np.sum(sv > _SV_RTOL * max(sv[0], 1e-300))))
-    return u[:, :keep], sv
-
-
-def compress(x: np.ndarray) -> tuple[np.ndarray, list[np.ndarray], float, list[np.ndarray]]:
-    """Lossless HOSVD compression: ``(core, bases, residual², mode spectra)`` with X ≈ core ×_k U_k.
-
-    ``residual²`` is the (numerically tiny) energy dropped by the truncation, added back into every error.
-    """
-    bases, spectra = [], []
-    core = x
-    for k in range(x.ndim):
-        u, sv = _mode_basis(x, k)
-        bases.append(u)
-        spectra.append(sv)
-    for k, u in enumerate(bases):
-        core = np.moveaxis(np.tensordot(u.T, np.moveaxis(core, k, 0), axes=1), 0, k)
-    residual = max(0.0, float(np.sum(x * x) - np.sum(core * core)))
-    return core, bases, residual, spectra
-
-
 # ----------------------------------------------------------------------------- effective rank
 def knee_rank(ranks: Sequence[int], errors: Sequence[float], min_bend: float = 0.0) -> int | None:
     """The knee of a decreasing error curve (Kneedle): furthest point below the first-to-last chord.
@@ -200,25 +164,6 @@ def effective_rank(
 
 
 # ----------------------------------------------------------------------------- the sweep
-def gram_svd(matrix, n_eigenvecs: int | None = None, **_kwargs):
-    """Truncated SVD through the Gram matrix of the short side, passed to TensorLy as ``svd=``.
-
-    TensorLy's default calls LAPACK's full SVD, which is slow for the very wide unfoldings met here
-    (seconds for 64 × 36,864), and its ``symeig_svd`` forms the Gram of the *long* side. Here U·S·V is
-    always the exact projection of ``matrix`` onto the kept left (or right) singular vectors.
-    """
-    m = np.asarray(matrix)
-    d1, d2 = m.shape
-    k = min(d1, d2) if n_eigenvecs is None else min(int(n_eigenvecs), d1, d2)
-    if d1 <= d2:
-        lam, u = np.linalg.eigh(m @ m.T)
-        u, s = u[:, ::-1][:, :k], np.sqrt(np.clip(lam[::-1][:k], 0.0, None))
-        return u, s, (u.T @ m) / np.maximum(s, 1e-300)[:, None]
-    lam, v = np.linalg.eigh(m.T @ m)
-    v, s = v[:, ::-1][:, :k], np.sqrt(np.clip(lam[::-1][:k], 0.0, None))
-    return (m @ v) / np.maximum(s, 1e-300)[None, :], s, v.T
-
-
 def rank_sweep(
     tensor,
     ranks: Sequence[int] | None = None,
@@ -227,9 +172,11 @@ def rank_sweep(
     tol: float = DEFAULT_TOL,
     n_iter_max: int = 10,
     tr_als_iter: int = 5,
+    als_max_entries: int | None = None,
     random_state: int = 0,
     name: str = "tensor",
     mode_labels: Sequence[str] | None = None,
+    threads: int | None = 1,
 ) -> RankSweep:
     """Relative error of CP / Tucker / TR approximations of ``tensor`` at each rank of ``ranks``.
 
@@ -247,6 +194,13 @@ def rank_sweep(
         (from the HOSVD); both stop earlier once the error changes by less than 1e-6.
     tr_als_iter : int
         Iteration cap of TR-ALS after TR-SVD; 0 keeps TR-SVD alone (fast, but only an upper bound).
+    als_max_entries : int or None
+        Skip TR-ALS (with a note) when the compressed tensor has more entries than this: its cost grows
+        with entries × rank², and on large tensors a few iterations from a random start rarely beat
+        TR-SVD by enough to change the effective rank. None: no limit.
+    threads : int or None
+        BLAS threads during the sweep (None: leave as is). One by default: the matrices are small, and
+        OpenBLAS threads spin-wait when cores are shared (measured 4-10× faster on a busy 2-core machine).
     random_state : int
         Seed of TensorLy's random parts: same seed, same result.
     """
@@ -273,6 +227,33 @@ def rank_sweep(
         result.mode_spectra = [np.zeros(min(d, x.size // d)) for d in x.shape]
         result.notes.append("The tensor is all zeros (an untrained adapter's update is zero): rank 0.")
         return result
+    with _blas_threads(threads):
+        return _sweep(
+            x, result, methods, ranks, norm2, tol, n_iter_max, tr_als_iter, als_max_entries, random_state
+        )
+
+
+def _blas_threads(threads: int | None):
+    if threads is None:
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(int(threads), user_api="blas")
+
+
+def _sweep(
+    x: np.ndarray,
+    result: RankSweep,
+    methods: Sequence[str],
+    ranks: list[int],
+    norm2: float,
+    tol: float,
+    n_iter_max: int,
+    tr_als_iter: int,
+    als_max_entries: int | None,
+    random_state: int,
+) -> RankSweep:
+    """The sweep proper on a non-zero tensor (see :func:`rank_sweep`); fills and returns ``result``."""
     t0 = time.perf_counter()
     core, _, residual, spectra = compress(x)
     result.mode_spectra = spectra
@@ -287,7 +268,14 @@ def rank_sweep(
                 runs = [_tucker(core, r, n_iter_max, random_state) for r in ranks]
             else:
                 target = max(0.0, tol**2 * norm2 - residual)  # squared error on the core that meets tol
-                runs = _tr_sweep(core, ranks, tr_als_iter, random_state, target)
+                als = tr_als_iter
+                if als > 0 and als_max_entries is not None and core.size > als_max_entries:
+                    als = 0
+                    result.notes.append(
+                        f"TR-ALS skipped: the compressed tensor has {core.size:,} entries (limit "
+                        f"{als_max_entries:,}); the TR errors are TR-SVD upper bounds."
+                    )
+                runs = _tr_sweep(core, ranks, als, random_state, target)
             errs = np.array(
                 [np.sqrt((e + residual) / norm2) if np.isfinite(e) else np.nan for e, _, _ in runs]
             )

@@ -86,11 +86,15 @@ def layer_rank_sweep(
     tol: float = DEFAULT_TOL,
     n_iter_max: int = 10,
     tr_als_iter: int = 5,
+    als_max_entries: int | None = 100_000,
     seed: int = 0,
 ) -> RankSweep:
     """Rank sweep (CP / Tucker / TR, relative error vs rank) of one layer's update.
 
     ``ranks`` defaults to 1..R, the layer's adapter rank: does the update need its whole budget?
+    TR-ALS is skipped for compressed stacks over ``als_max_entries`` entries (wide 3×3 convs), which
+    keeps one layer to a few seconds; pass ``als_max_entries=None`` to refine those too (slow). See
+    :func:`~metalora.analysis.ranks.rank_sweep` for the other arguments.
     """
     adapter = _adapter(model, layer)
     x, labels = analysis_view(*update_tensor(model, layer, table, n_inputs, seed))
@@ -102,6 +106,7 @@ def layer_rank_sweep(
         tol=tol,
         n_iter_max=n_iter_max,
         tr_als_iter=tr_als_iter,
+        als_max_entries=als_max_entries,
         random_state=seed,
         name=layer,
         mode_labels=labels,
