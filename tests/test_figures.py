@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -13,6 +14,7 @@ from metalora import MetaLoRAConfig, get_model
 from metalora import figures as F
 from metalora.analysis import (
     aggregate_runs,
+    analyse_model,
     cluster_seeds,
     collect_seeds,
     component_energy,
@@ -178,3 +180,19 @@ def test_captions_are_complete_in_both_languages():
 def test_palette_is_colour_blind_safe_first():
     colours = categorical(12)
     assert colours[:8] == list(OKABE_ITO) and len(set(colours)) == 12
+
+
+def test_report_runs_every_analysis_and_draws_its_figures(results):
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        data = load_builtin("digits", image_size=16, domains=("clean", "inverted"), samples_per_class=3).train
+        report = analyse_model(results["model"], data, layers=["fc"], cost_batch=4)
+    finally:
+        torch.set_num_threads(n)
+    assert report.skipped == {} and set(report.seconds) == {"seeds", "ranks", "clusters", "cost"}
+    assert list(report.sweeps) == ["fc"] and report.cost.flops_adapted > report.cost.flops_base
+    json.dumps(report.to_dict())
+    figs = F.report_figures(report, lang="ja")
+    assert {f.key for f in figs} >= {"seed_heatmap", "error_vs_rank", "cluster_map", "component_energy"}
+    assert all(JAPANESE.search(f.fig.layout.title.text) for f in figs)

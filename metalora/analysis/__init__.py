@@ -22,6 +22,7 @@ from .cost import (
     pareto_mask,
 )
 from .ranks import DEFAULT_TOL, RankSweep, compress, effective_rank, knee_rank, rank_sweep
+from .report import ANALYSES, AnalysisReport, analyse_model
 from .seeds import (
     GroupStats,
     SeedDistance,
@@ -36,7 +37,9 @@ from .spectra import ComponentEnergy, Spectrum, component_energy, core_spectra, 
 from .updates import analysis_view, layer_rank_sweep, model_rank_sweeps, update_tensor
 
 __all__ = [
+    "ANALYSES",
     "DEFAULT_TOL",
+    "AnalysisReport",
     "ClusterResult",
     "ComponentEnergy",
     "CostReport",
@@ -46,6 +49,7 @@ __all__ = [
     "SeedTable",
     "Spectrum",
     "aggregate_runs",
+    "analyse_model",
     "analysis_view",
     "cluster_seeds",
     "collect_seeds",

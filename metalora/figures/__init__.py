@@ -6,6 +6,8 @@ for its title, axis and legend labels. Colours are colour-blind safe (:mod:`.pal
 names the input or the run; scatter points carry the input's index in ``customdata``.
 """
 
+import numpy as np
+
 from .base import Figure
 from .captions import CAPTIONS, LABELS, LANGUAGES, caption, label, term
 from .clusters import cluster_map, silhouette_vs_k
@@ -45,6 +47,7 @@ __all__ = [
     "error_vs_rank",
     "input_seeds",
     "label",
+    "report_figures",
     "seed_distributions",
     "seed_heatmap",
     "seed_specificity",
@@ -52,3 +55,29 @@ __all__ = [
     "spectra_figure",
     "term",
 ]
+
+
+def report_figures(report, lang: str = "en", layer: str | None = None) -> list[Figure]:
+    """Every figure that an :class:`~metalora.analysis.report.AnalysisReport` supports, for ``layer``
+    (default: the layer with the largest weight among those analysed)."""
+    out: list[Figure] = []
+    table = report.table
+    layers = list(report.sweeps) or (table.layers if table is not None else [])
+    if layer is None and layers:
+        layer = max(layers, key=lambda n: int(np.prod(report.sweeps[n].shape)) if n in report.sweeps else 0)
+    if table is not None and layer in table.seeds:
+        out += [seed_heatmap(table, layer, lang), seed_distributions(table, layer, "domain", lang=lang)]
+        out += [input_seeds(table, 0, lang=lang)]
+        if len(table) > 1:
+            out += [input_seeds(table, 0, 1, lang)]
+        if "domain" in report.stats:
+            out += [seed_specificity(report.stats["domain"], lang)]
+    if layer in report.sweeps:
+        out += [error_vs_rank(report.sweeps[layer], lang), effective_ranks(report.sweeps, lang=lang)]
+    if layer in report.spectra:
+        out += [spectra_figure(report.spectra[layer], lang)]
+    if layer in report.energy:
+        out += [component_energy_figure(report.energy[layer], lang)]
+    if report.clusters is not None and table is not None:
+        out += [cluster_map(report.clusters, table, "domain", lang), silhouette_vs_k(report.clusters, lang)]
+    return out
