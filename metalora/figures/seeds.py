@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from ..analysis.seeds import GroupStats, SeedTable, _grouping, seed_distance
+from ..analysis.seed_summaries import GroupStats, grouping, seed_distance
+from ..analysis.seeds import SeedTable
 from .base import Figure, style
 from .captions import caption, label, term, term_both
 from .palette import DIVERGING, GREY, OKABE_ITO, categorical
@@ -76,7 +77,7 @@ def seed_distributions(
 ) -> Figure:
     """Box (or violin) plots of every component of one layer, one colour per domain / class."""
     s = table.check_layer(layer)
-    labels, names = _grouping(table, by)
+    labels, names = grouping(table, by)
     present = [g for g in range(len(names)) if np.any(labels == g)]
     colours = categorical(len(present))
     fig = go.Figure()
