@@ -82,14 +82,12 @@ def numpy_backend() -> Iterator[None]:
     """Run TensorLy on its NumPy backend in this thread only, without touching other threads.
 
     ``tl.set_backend`` is global, and ``tl.backend_context`` restores the old backend globally on exit;
-    here the thread-local slot is set and then put back exactly as it was.
+    here the thread-local slot is set (even when the global backend is NumPy, so that another thread
+    switching it meanwhile cannot reach this one) and then put back exactly as it was.
     """
     import tensorly as tl
     from tensorly.backend import BackendManager
 
-    if tl.get_backend() == "numpy":
-        yield
-        return
     local = getattr(BackendManager, "_THREAD_LOCAL_DATA", None)
     if local is None:  # an unexpected TensorLy version: fall back on its own (thread-local) context
         with tl.backend_context("numpy", local_threadsafe=True):
