@@ -109,7 +109,8 @@ def _load_cached(spec: DataSpec) -> DataSplits:
 
 
 # Defaults of the dashboard's demo: the small ResNet sample model on 4-domain digits, MetaLoRA (TR).
-# Chosen so that the run takes well under 20 s on 2 CPU cores (benchmarks/bench_training.py).
+# Chosen so that the run takes under 20 s on 2 idle CPU cores (benchmarks/bench_training.py). Copy the
+# config with dataclasses.replace(DEMO_TRAIN_CONFIG, ...) before changing a field: it is shared.
 DEMO_MODEL = "sample:resnet-mini-digits"
 DEMO_DATA = DataSpec()
 DEMO_METHOD = "meta-tr"
