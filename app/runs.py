@@ -96,7 +96,7 @@ class RunRecord:
             "epochs": self.task.train.epochs,
             "model": self.model_label,
             "data": self.data_label,
-            "test_acc": round(r.accuracy, 4),
+            "test_acc": round(100 * r.accuracy, 1),
             "trainable_params": r.trainable_params,
             "flops": r.flops,
             "train_time_s": round(r.train_time_s, 2),

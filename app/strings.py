@@ -311,7 +311,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "col_epochs": S(en="Epochs", ja="エポック"),
     "col_model": S(en="Model", ja="モデル"),
     "col_data": S(en="Data", ja="データ"),
-    "col_test_acc": S(en="Accuracy (unseen images)", ja="正解率（未学習の画像）"),
+    "col_test_acc": S(en="Accuracy on unseen images (%)", ja="未学習の画像での正解率（%）"),
     "col_trainable_params": S(en="Trained parameters", ja="学習したパラメーター数"),
     "col_flops": S(en="Computation per image (FLOPs)", ja="画像 1 枚あたりの計算量（FLOPs）"),
     "col_train_time_s": S(en="Training time (s)", ja="学習時間（秒）"),

@@ -20,7 +20,9 @@ if not all_runs:
 rows = [r.row() for r in all_runs]
 table(rows)
 show_caption("caption_runs_table")
-st.download_button(tr("download_csv"), report.table_csv(rows), "metalora-runs.csv", "text/csv", key="csv")
+st.download_button(
+    tr("download_csv"), report.table_csv(rows), "metalora-runs.csv", "text/csv", key="csv", on_click="ignore"
+)
 
 st.subheader(tr("one_run_header"))
 run = st.selectbox(tr("pick_run"), list(reversed(all_runs)), format_func=lambda r: r.name, key="runs_pick")
@@ -39,6 +41,7 @@ with guard():
         f"metalora-run-{run.id}-{run.method}.zip",
         "application/zip",
         key="adapter_zip",
+        on_click="ignore",
     )
 if c2.button(tr("delete_run"), key="delete_run"):
     state.delete_run(run.id)
@@ -67,4 +70,5 @@ with guard():
         "text/html",
         key="report_html",
         type="primary",
+        on_click="ignore",
     )

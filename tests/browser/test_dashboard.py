@@ -80,7 +80,7 @@ def test_uploads_good_and_bad(page, shots, tmp_path):
     page.get_by_text("tiny.npz").first.wait_for()
     testkit.wait_idle(page)
     assert_clean(page)
-    assert page.locator('[data-testid="stMain"] img').count() >= 1  # the preview grid
+    page.locator('[data-testid="stMain"] img').first.wait_for()  # the preview grid
     page.screenshot(path=str(shots / "02_upload_good.png"))
 
     bad = tmp_path / "broken.npz"
@@ -119,11 +119,26 @@ def test_every_view_after_the_demo(page, shots, key):
     page.screenshot(path=str(shots / f"05_{key}.png"))
 
 
+def test_downloads_from_the_runs_page(page, shots, tmp_path):
+    go_to(page, "runs")
+    for label, check in (
+        ("download_csv", lambda b: b.startswith(b"run,method")),
+        ("download_adapter", lambda b: b[:2] == b"PK"),
+        ("download_report", lambda b: b"<figure>" in b and b"plotly" in b and len(b) > 1_000_000),
+    ):
+        with page.expect_download() as info:
+            page.get_by_role("button", name=s(label)).click()
+        path = tmp_path / info.value.suggested_filename
+        info.value.save_as(path)
+        assert check(path.read_bytes()), label
+    assert_clean(page)
+
+
 def test_japanese_and_meeting_mode(page, shots):
     sidebar = page.locator('[data-testid="stSidebar"]')
     sidebar.locator('[data-testid="stSelectbox"]').click()
     page.get_by_role("option", name="日本語").click()
-    page.get_by_role("heading", name=s("page_train", "ja")).wait_for()
+    page.get_by_role("heading", name=s("page_runs", "ja")).wait_for()
     sidebar.get_by_text(s("meeting_mode", "ja")).click()
     testkit.wait_idle(page)
     go_to(page, "clusters", "ja")
