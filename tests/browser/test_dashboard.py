@@ -173,3 +173,16 @@ def test_cancel_a_training(page, shots):
     testkit.wait_idle(page)
     assert_clean(page)
     page.screenshot(path=str(shots / "09_cancelled.png"))
+
+
+def test_a_japanese_browser_gets_japanese(browser, server, shots):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="ja-JP")
+    try:
+        tab = context.new_page()
+        tab.goto(server)
+        tab.get_by_role("heading", name=s("home_title", "ja")).wait_for(timeout=60_000)
+        testkit.wait_idle(tab)
+        assert_clean(tab)
+        tab.screenshot(path=str(shots / "10_home_ja.png"))
+    finally:
+        context.close()
