@@ -16,7 +16,7 @@ def pick_run(kind: str = "seeded", key: str = "run_pick") -> RunRecord:
     all_runs = state.runs()
     choices = {"seeded": state.seeded_runs, "adapters": state.adapter_runs}.get(kind, state.runs)()
     if not choices:
-        st.info(tr("need_runs" if not all_runs else f"need_{kind}_runs"), icon="👈")
+        st.info(tr("need_runs" if not all_runs else f"need_{kind}_runs"), icon=":material/arrow_back:")
         st.stop()
     choices = list(reversed(choices))
     return st.selectbox(tr("pick_run"), choices, format_func=lambda r: r.name, key=key)

@@ -44,7 +44,8 @@ def curves_figure(job: TrainingJob) -> go.Figure:
         )
     fig.update_layout(
         height=320,
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        margin={"l": 60, "r": 60, "t": 30, "b": 10},
+        template="plotly_white",
         xaxis_title=tr("epoch"),
         yaxis={"title": tr("loss")},
         yaxis2={"title": tr("accuracy"), "overlaying": "y", "side": "right", "range": [0, 1]},
@@ -59,7 +60,7 @@ def _panel(compact: bool) -> None:
         return
     status, index, overall, _ = job.snapshot()
     if status == WAITING:
-        st.warning(tr("job_waiting"), icon="⏳")
+        st.warning(tr("job_waiting"), icon=":material/hourglass_top:")
     elif job.active:
         name = job.tasks[min(index, len(job.tasks) - 1)].label
         st.progress(overall, text=tr("job_running", i=index + 1, n=len(job.tasks), name=name))
@@ -77,17 +78,17 @@ def _panel(compact: bool) -> None:
     if compact or job.active:
         return
     if status == DONE:
-        st.success(tr("job_done", n=len(job.records)), icon="✅")
+        st.success(tr("job_done", n=len(job.records)), icon=":material/check_circle:")
     elif status == CANCELLED:
-        st.info(tr("job_cancelled"), icon="🛑")
+        st.info(tr("job_cancelled"), icon=":material/stop_circle:")
     elif status == FAILED:
         if job.error_unexpected and meeting():
-            st.error(tr("error_generic"), icon="⚠️")
+            st.error(tr("error_generic"), icon=":material/error:")
         elif job.error_unexpected:
-            st.error(tr("error_unexpected", detail=job.error), icon="⚠️")
+            st.error(tr("error_unexpected", detail=job.error), icon=":material/error:")
             st.code(job.error_detail or "")
         else:
-            st.error(job.error, icon="⚠️")
+            st.error(job.error, icon=":material/error:")
 
 
 def job_panel(compact: bool = False) -> None:

@@ -69,7 +69,7 @@ def show_caption(caption, **fmt) -> None:
     if not text:
         return
     if meeting():
-        st.info(text, icon="💡")
+        st.info(text, icon=":material/lightbulb:")
     else:
         st.caption(text)
 
@@ -97,13 +97,13 @@ def show_error(err: BaseException) -> None:
     from metalora.errors import MetaLoRAError  # lazily: importing metalora loads torch
 
     if isinstance(err, MetaLoRAError):
-        st.error(str(err), icon="⚠️")
+        st.error(str(err), icon=":material/error:")
         return
     log.error("Unexpected error in the dashboard", exc_info=err)
     if meeting():
-        st.error(tr("error_generic"), icon="⚠️")
+        st.error(tr("error_generic"), icon=":material/error:")
     else:
-        st.error(tr("error_unexpected", detail=f"{type(err).__name__}: {err}"), icon="⚠️")
+        st.error(tr("error_unexpected", detail=f"{type(err).__name__}: {err}"), icon=":material/error:")
         st.exception(err)
 
 

@@ -13,7 +13,7 @@ from metalora.analysis.runs import aggregate_runs
 page_title("page_accuracy")
 runs = state.runs()
 if not runs:
-    st.info(tr("need_runs"), icon="👈")
+    st.info(tr("need_runs"), icon=":material/arrow_back:")
     st.stop()
 
 with guard():

@@ -14,7 +14,7 @@ from ui import REPORT, caption_text, guard, lang, page_title, show_caption, tabl
 page_title("page_runs")
 all_runs = state.runs()
 if not all_runs:
-    st.info(tr("need_runs"), icon="👈")
+    st.info(tr("need_runs"), icon=":material/arrow_back:")
     st.stop()
 
 rows = [r.row() for r in all_runs]

@@ -19,7 +19,7 @@ from metalora.training.methods import ALL_METHODS
 page_title("page_train")
 model, data = state.model_choice(), state.data_choice()
 if model is None or data is None:
-    st.info(tr("train_need_choice"), icon="👈")
+    st.info(tr("train_need_choice"), icon=":material/arrow_back:")
     st.stop()
 
 st.markdown(tr("train_using", model=model.label, data=data.label))
