@@ -27,11 +27,11 @@ class AdapterLayer(nn.Module):
     """Base class: wraps one ``nn.Linear`` or ``nn.Conv2d``.
 
     Subclasses define ``method``, create their ``adapter_*`` parameters in ``reset_parameters`` and
-    implement the factored update in two halves: :meth:`rank_features` maps the input to the small
-    rank space, the core already applied (``(..., K)`` for a Linear, ``(B, G·K, H', W')`` for a conv),
-    and :meth:`output_weight` is the (out, K) projection back. The base class adds that projection
-    into the frozen output in one fused call (``addmm`` / ``baddbmm``), so the update never allocates
-    an output-sized temporary. :meth:`delta_weight_from_core` gives the dense update, the reference
+    implement the factored update in three parts: :meth:`rank_features` maps the input to the small
+    rank space (``(..., K)`` for a Linear, ``(B, G·K, H', W')`` for a conv), :meth:`channel_scale`
+    says how the core scales those K channels, and :meth:`output_weight` is the (out, K) projection
+    back. The base class adds the projection into the frozen output in one fused call (``addmm`` /
+    ``baddbmm``), so the update never allocates an output-sized temporary. :meth:`delta_weight_from_core` gives the dense update, the reference
     for tests and analysis.
     """
 
@@ -85,26 +85,41 @@ class AdapterLayer(nn.Module):
         out = self.base_layer(x)
         if not self.enabled:
             return out
-        z = self.rank_features(self.adapter_dropout(x), self.current_core())
+        z = self.rank_features(self.adapter_dropout(x))  # (..., K) or (B, G·K, H', W')
+        scale = self.channel_scale(self.current_core())  # None, (K,) or (B, K)
         w = self.output_weight().to(z.dtype)  # (out, K)
-        if isinstance(self.base_layer, nn.Conv2d):
-            groups = self.base_layer.groups
-            if groups > 1:
-                return torch.add(out, F.conv2d(z, w[:, :, None, None], groups=groups), alpha=self.scaling)
-            b, c, h, wd = out.shape  # out += scaling · w @ z, per input, in one batched matmul
-            acc = torch.baddbmm(
-                out.reshape(b, c, h * wd), w.expand(b, -1, -1), z.reshape(b, -1, h * wd), alpha=self.scaling
+        if scale is not None:
+            scale = scale.to(z.dtype)
+        if not isinstance(self.base_layer, nn.Conv2d):
+            if scale is not None:
+                z = z * seed_shape(scale, z.dim(), -1)
+            acc = torch.addmm(
+                out.reshape(-1, out.shape[-1]), z.reshape(-1, z.shape[-1]), w.t(), alpha=self.scaling
             )
             return acc.reshape(out.shape)
-        acc = torch.addmm(
-            out.reshape(-1, out.shape[-1]), z.reshape(-1, z.shape[-1]), w.t(), alpha=self.scaling
-        )
-        return acc.reshape(out.shape)
+        b, c, h, wd = out.shape
+        groups = self.base_layer.groups
+        if groups == 1:
+            # out += scaling · (w · diag(s_b)) @ z_b for every input b, in one batched matmul. The
+            # per-input matrix is only (Cout, K): the seed folds into the projection, not the kernel.
+            wb = w if scale is None else w * scale.unsqueeze(-2)  # (Cout, K) or (B, Cout, K)
+            wb = wb.expand(b, -1, -1) if wb.dim() == 2 else wb
+            acc = torch.baddbmm(out.reshape(b, c, h * wd), wb, z.reshape(b, -1, h * wd), alpha=self.scaling)
+            return acc.reshape(out.shape)
+        if scale is not None:  # the same rank-space scale in every group
+            z = (z.reshape(b, groups, -1, h * wd) * seed_shape(scale, 4, 2)).reshape(z.shape)
+        return torch.add(out, F.conv2d(z, w[:, :, None, None], groups=groups), alpha=self.scaling)
 
-    def rank_features(self, x: torch.Tensor, core: torch.Tensor | None) -> torch.Tensor:
+    def rank_features(self, x: torch.Tensor) -> torch.Tensor:
+        """The input mapped into rank space, before the core: (..., K) or (B, G·K, H', W')."""
         raise NotImplementedError
 
+    def channel_scale(self, core: torch.Tensor | None) -> torch.Tensor | None:
+        """How the core scales each of the K rank-space channels; by default the core itself."""
+        return core
+
     def output_weight(self) -> torch.Tensor:
+        """The (out, K) projection from rank space back to the layer's output (within each group)."""
         raise NotImplementedError
 
     def delta_weight_from_core(self, core: torch.Tensor | None) -> torch.Tensor:
@@ -173,6 +188,19 @@ class ConvGeometry:
             return z
         mode = "constant" if self.padding_mode == "zeros" else self.padding_mode
         return F.pad(z, self.explicit_pad, mode=mode)
+
+    def project_in(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        """1×1 projection with ``w`` (K, Cin/G), the same in every group: (B, Cin, H, W) -> (B, G·K, H, W).
+
+        Without groups it is one matmul whose (B, H·W, K) result is returned as a channels-last view:
+        on CPU that is about 3× faster than a 1×1 ``conv2d``, and the small convs that follow run
+        faster on channels-last input too.
+        """
+        if self.groups == 1:
+            b, c, h, wd = x.shape
+            z = torch.matmul(x.reshape(b, c, h * wd).transpose(1, 2), w.t())  # (B, H·W, K)
+            return z.view(b, h, wd, -1).permute(0, 3, 1, 2)  # (B, K, H, W), channels-last memory
+        return F.conv2d(x, w.repeat(self.groups, 1)[:, :, None, None], groups=self.groups)
 
     def spatial_conv(self, z: torch.Tensor, weight: torch.Tensor, groups: int) -> torch.Tensor:
         """The conv's spatial part (kernel, stride, padding, dilation) with another weight."""

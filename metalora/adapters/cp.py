@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import AdapterLayer, ConvGeometry, seed_shape
+from .base import AdapterLayer, ConvGeometry
 
 
 class CPLinear(AdapterLayer):
@@ -43,9 +43,8 @@ class CPLinear(AdapterLayer):
         bound = 1 / math.sqrt(self.adapter_B.shape[0])
         nn.init.uniform_(self.adapter_B, -bound, bound)
 
-    def rank_features(self, x, core):
-        z = F.linear(x, self.adapter_B.t())  # (..., R)
-        return z * seed_shape(core, z.dim(), -1).to(z.dtype)
+    def rank_features(self, x):
+        return F.linear(x, self.adapter_B.t())  # (..., R)
 
     def output_weight(self):
         return self.adapter_A  # (out, R)
@@ -88,15 +87,12 @@ class CPConv2d(AdapterLayer):
         with torch.no_grad():
             self.adapter_B.mul_(1 / math.sqrt(3.0))
 
-    def rank_features(self, x, core):
+    def rank_features(self, x):
         g = self.geometry
         G, R = g.groups, self.rank
-        w_in = self.adapter_B.t().repeat(G, 1)[:, :, None, None]  # (G·R, Cin/G, 1, 1)
-        z = F.conv2d(x, w_in, groups=G)  # (B, G·R, H, W)
+        z = g.project_in(x, self.adapter_B.t())  # (B, G·R, H, W)
         k = torch.einsum("hr,wr->rhw", self.adapter_C, self.adapter_D)  # rank-1 spatial kernels
-        z = g.spatial_conv(z, k.repeat(G, 1, 1).unsqueeze(1), groups=G * R)  # (B, G·R, H', W')
-        s = seed_shape(core, 4, 2).to(z.dtype)  # (B|1, 1, R, 1) against (B, G, R, H'·W')
-        return (z.reshape(z.shape[0], G, R, -1) * s).reshape(z.shape)
+        return g.spatial_conv(z, k.repeat(G, 1, 1).unsqueeze(1), groups=G * R)  # (B, G·R, H', W')
 
     def output_weight(self):
         return self.adapter_A  # (Cout, R), applied within each group

@@ -28,7 +28,7 @@ class LoRALinear(AdapterLayer):
         kaiming_(self.adapter_A)
         nn.init.zeros_(self.adapter_B)
 
-    def rank_features(self, x, core):
+    def rank_features(self, x):
         return F.linear(x, self.adapter_A)  # (..., R)
 
     def output_weight(self):
@@ -55,7 +55,7 @@ class LoRAConv2d(AdapterLayer):
         kaiming_(self.adapter_A)
         nn.init.zeros_(self.adapter_B)
 
-    def rank_features(self, x, core):
+    def rank_features(self, x):
         g = self.geometry
         return g.spatial_conv(x, self.adapter_A, groups=g.groups)  # (B, G·R, H', W')
 

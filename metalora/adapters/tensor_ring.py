@@ -5,8 +5,9 @@ Conv kernel update with cores G1 (R0×Cout×R1), G2 (R1×Cin×R2), G3 (R2×kh×R
     ΔW(x)[o,i,h,w] = Tr(G1[:,o,:] · G2[:,i,:] · G3[:,h,:] · G4[:,w,:] · diag(s(x)))
 
 The seed sits on the bond that closes the ring. Forward without a per-input kernel:
-1×1 conv with G2 (Cin -> R1·R2) -> grouped spatial conv with K[a,c] = Σ_d G3[c,:,d] G4[d,:,a]
-(groups = R1) -> scale bond a by s_a(x) -> 1×1 conv with G1 (R1·R0 -> Cout).
+1×1 conv with G2 (Cin -> R1·R2) -> grouped spatial conv with K[a,c] = Σ_d G3[c,:,d] G4[d,:,a] (groups = R1)
+-> scale bond a by s_a(x) -> 1×1 conv with G1
+(R1·R0 -> Cout), where the scale folds into a per-input (Cout, R1·R0) projection matrix.
 Linear: ΔW(x)[o,i] = Tr(G1[:,o,:] · G2[:,i,:] · diag(s(x))). All ring ranks equal ``rank``.
 A grouped conv applies the same cores within each group. G1 starts at zero, so ΔW = 0.
 """
@@ -19,7 +20,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import AdapterLayer, ConvGeometry, seed_shape
+from .base import AdapterLayer, ConvGeometry
+
+
+def _bond_scale(core: torch.Tensor | None, rank: int) -> torch.Tensor | None:
+    """The seed s_a on bond a, tiled over the other open bond b: rank-space channel (b, a) gets s_a."""
+    if core is None:
+        return None
+    return core.repeat(rank) if core.dim() == 1 else core.repeat(1, rank)  # (R1·R0,) or (B, R1·R0)
 
 
 def _uniform(t: torch.Tensor, std: float) -> None:
@@ -51,12 +59,12 @@ class TRLinear(AdapterLayer):
         nn.init.zeros_(self.adapter_G1)
         _uniform(self.adapter_G2, 1 / math.sqrt(3 * self.adapter_G2.shape[1]))
 
-    def rank_features(self, x, core):
-        R = self.rank
-        w_in = self.adapter_G2.permute(0, 2, 1).reshape(R * R, -1)  # (R1·R0, in), order (b, a)
-        z = F.linear(x, w_in)  # (..., R1·R0)
-        z = z.unflatten(-1, (R, R)) * seed_shape(core, z.dim() + 1, -1).to(z.dtype)  # scale bond a
-        return z.flatten(-2)
+    def rank_features(self, x):
+        w_in = self.adapter_G2.permute(0, 2, 1).reshape(self.rank**2, -1)  # (R1·R0, in), order (b, a)
+        return F.linear(x, w_in)  # (..., R1·R0)
+
+    def channel_scale(self, core):
+        return _bond_scale(core, self.rank)
 
     def output_weight(self):
         return self.adapter_G1.permute(1, 2, 0).reshape(-1, self.rank**2)  # (out, R1·R0), order (b, a)
@@ -101,16 +109,17 @@ class TRConv2d(AdapterLayer):
         _uniform(self.adapter_G3, spatial_std)
         _uniform(self.adapter_G4, spatial_std)
 
-    def rank_features(self, x, core):
+    def rank_features(self, x):
         g, R = self.geometry, self.rank
         G = g.groups
         w_in = self.adapter_G2.permute(0, 2, 1).reshape(R * R, -1)  # (R1·R2, Cin/G), order (b, c)
-        z = F.conv2d(x, w_in.repeat(G, 1)[:, :, None, None], groups=G)  # (B, G·R1·R2, H, W)
+        z = g.project_in(x, w_in)  # (B, G·R1·R2, H, W)
         k = torch.einsum("chd,dwa->achw", self.adapter_G3, self.adapter_G4)  # (R0, R2, kh, kw)
-        z = g.spatial_conv(z, k.repeat(G * R, 1, 1, 1), groups=G * R)  # (B, G·R1·R0, H', W')
-        n, _, h, w = z.shape
-        s = seed_shape(core, 5, 3).to(z.dtype)  # (B|1, 1, 1, R0, 1)
-        return (z.reshape(n, G, R, R, h * w) * s).reshape(n, -1, h, w)
+        # The same K for every bond index b (and group): a grouped conv with G·R1 groups.
+        return g.spatial_conv(z, k.repeat(G * R, 1, 1, 1), groups=G * R)  # (B, G·R1·R0, H', W')
+
+    def channel_scale(self, core):
+        return _bond_scale(core, self.rank)
 
     def output_weight(self):
         return self.adapter_G1.permute(1, 2, 0).reshape(-1, self.rank**2)  # (Cout, R1·R0), order (b, a)
