@@ -293,6 +293,16 @@ STRINGS: dict[str, dict[str, str]] = {
     "one_run_header": S(en="One run", ja="1 つの実行"),
     "download_adapter": S(en="Download the adapter (zip)", ja="アダプターをダウンロード（zip）"),
     "delete_run": S(en="Delete this run", ja="この実行を削除"),
+    "registry_header": S(
+        en="Every recorded run (also from the command line)",
+        ja="記録されたすべての実行（コマンドラインからのものも含む）",
+    ),
+    "registry_explain": S(
+        en="{n} run(s) recorded in {path}.", ja="{path} に {n} 件の実行が記録されています。"
+    ),
+    "download_registry_csv": S(
+        en="Download all recorded runs (CSV)", ja="記録されたすべての実行をダウンロード（CSV）"
+    ),
     "report_header": S(en="Report to send after the meeting", ja="会議後に送るレポート"),
     "report_explain": S(
         en="One HTML file with the runs table and the {n} chart(s) shown in this session, each with its explanation. "

@@ -47,6 +47,34 @@ if c2.button(tr("delete_run"), key="delete_run"):
     state.delete_run(run.id)
     st.rerun()
 
+with st.expander(tr("registry_header")), guard():
+    from metalora.training.registry import RunRegistry
+
+    registry = RunRegistry()
+    recorded = registry.list(limit=200)
+    st.caption(tr("registry_explain", n=registry.count(), path=str(registry.db_path)))
+    keep = (
+        "id",
+        "created",
+        "model",
+        "dataset",
+        "method",
+        "rank",
+        "seed",
+        "accuracy",
+        "trainable_params",
+        "status",
+    )
+    st.dataframe([{k: r.get(k) for k in keep} for r in recorded], hide_index=True, width="stretch")
+    st.download_button(
+        tr("download_registry_csv"),
+        registry.to_csv_string,
+        "metalora-registry.csv",
+        "text/csv",
+        key="registry_csv",
+        on_click="ignore",
+    )
+
 st.subheader(tr("report_header"))
 figures = st.session_state.get(REPORT, {})
 st.markdown(tr("report_explain", n=len(figures)))
