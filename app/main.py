@@ -35,4 +35,5 @@ current = st.navigation(nav.build_pages(st.session_state.lang))
 if current.url_path not in nav.PAGES_WITH_JOB_PANEL:  # elsewhere the job's progress sits in the sidebar
     with st.sidebar:
         progress.job_panel(compact=True)
-current.run()
+with ui.guard():  # a failure anywhere in a page is a plain message (never a traceback in meeting mode)
+    current.run()

@@ -156,3 +156,20 @@ def test_a_second_job_waits_for_the_device(tiny_demo):
         lock.release()
     wait_for_job(at)
     assert job.status == "done"
+
+
+def test_a_crash_in_meeting_mode_is_a_friendly_message(demo_app, monkeypatch):
+    import picker
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("simulated bug")
+
+    at = demo_app
+    at.switch_page("../pages/home.py").run()
+    at.sidebar.toggle[0].set_value(True).run()
+    monkeypatch.setattr(picker, "pick_run", broken)
+    at.switch_page("../pages/scaling.py").run()
+    assert not at.exception
+    assert at.error[0].value == STRINGS["error_generic"]["en"]
+    monkeypatch.undo()
+    at.sidebar.toggle[0].set_value(False).run()
