@@ -211,3 +211,17 @@ def test_card_values_from_numpy_and_torch_become_plain_json(tmp_path):
     save_checkpoint(_trained_looking(), tmp_path / "m", card)
     saved = read_card(tmp_path / "m")
     assert (saved["acc"], saved["n"], saved["t"], saved["sizes"]) == (0.25, 3, 1.5, [1, 2])
+
+
+def test_saving_the_same_model_twice_gives_identical_bytes(tmp_path):
+    model = _trained_looking()
+    for name in ("a", "b"):
+        save_checkpoint(model, tmp_path / name, {"note": "same"})
+    assert (tmp_path / "a.safetensors").read_bytes() == (tmp_path / "b.safetensors").read_bytes()
+    assert (tmp_path / "a.json").read_text() == (tmp_path / "b.json").read_text()
+
+
+def test_saved_files_are_readable_by_everyone(tmp_path):
+    save_checkpoint(_trained_looking(), tmp_path / "m", {})
+    for suffix in (".safetensors", ".json"):
+        assert (tmp_path / f"m{suffix}").stat().st_mode & 0o044 == 0o044

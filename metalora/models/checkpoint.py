@@ -41,10 +41,22 @@ def _atomic_write(path: Path, write: Any) -> None:
     tmp = str(path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp"))  # same folder: atomic rename
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # safetensors creates files readable by the owner only
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    """The process umask, read without changing it (Linux), else the usual 0o022."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0o022
 
 
 def _stem(path: str | os.PathLike) -> Path:
@@ -73,7 +85,7 @@ def save_checkpoint(model: nn.Module, path: str | os.PathLike, card: Mapping[str
     state = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
     text = json.dumps(to_jsonable(full), indent=2, sort_keys=True, default=str) + "\n"
     weights = stem.with_name(stem.name + ".safetensors")
-    meta = {"format": CARD_FORMAT, "architecture": str(full["architecture"])}
+    meta = {"format": CARD_FORMAT}  # one key: safetensors writes metadata in hash order, keep bytes stable
     _atomic_write(weights, lambda tmp: st_save_file(state, tmp, metadata=meta))
     _atomic_write(
         stem.with_name(stem.name + ".json"), lambda tmp: Path(tmp).write_text(text, encoding="utf-8")
