@@ -67,7 +67,7 @@ register_architecture(
             mean=0.5,
             std=0.5,
         ),
-        "MLP-Mixer, 4x4 patches, 4 blocks of width 64, ~110k parameters.",
+        "MLP-Mixer, 4x4 patches, 4 blocks of width 64, ~100k parameters.",
         head="head",
     )
 )
