@@ -137,8 +137,7 @@ def measure_all(kind, spec, methods, rank, device, repeats) -> dict:
     fns, rows = {}, {}
     for m in methods:
         layer, x = build(kind, spec, m, rank, device)
-        trainable = any(p.requires_grad for p in layer.parameters())
-        xg = x if trainable else x.clone().requires_grad_(True)  # the base alone still needs a backward
+        xg = x.clone().requires_grad_(True)  # as for a layer inside a network: the input needs its gradient
 
         def fwd(layer=layer, x=x):
             with torch.no_grad():
