@@ -115,6 +115,7 @@ class TrainingJob:
             self.points.append(CurvePoint(self.task_index, x, p.loss, p.train_acc, p.val_acc))
 
     def _run(self) -> None:
+        import results
         from runs import train_one
 
         from metalora.errors import CancelledError, MetaLoRAError
@@ -142,6 +143,7 @@ class TrainingJob:
                         callback=self._progress,
                         cancel_event=self.cancel_event,
                     )
+                    results.warm(record)  # before the run is visible: analysis pages then only draw
                     with self._lock:
                         self.records.append(record)
                 with self._lock:

@@ -91,3 +91,20 @@ def _latency(run: RunRecord) -> float:
 
     x = torch.as_tensor(run.splits.test.x[:LATENCY_BATCH])
     return float(measure_latency(run.model, x, repeats=5, warmup=1)["median_s"])  # per batch
+
+
+def warm(run: RunRecord) -> None:
+    """Compute the seed table and clusters of a MetaLoRA run ahead of time (in the training thread).
+
+    Called before the run becomes visible, so the first visit of an analysis page after training only
+    draws. A failure here is left for the page to report when it computes the result itself.
+    """
+    from metalora.errors import MetaLoRAError
+
+    config = getattr(run.model, "config", None)
+    if config is None or not config.meta:
+        return
+    try:
+        clusters(run)
+    except MetaLoRAError:
+        run.cache.pop("clusters", None)
