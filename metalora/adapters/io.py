@@ -106,7 +106,13 @@ def read_adapter_config(directory: str | os.PathLike) -> dict:
         raise FileFormatError(
             f"{path.name} is not a MetaLoRA adapter config.", "Point to a folder written by save_adapter."
         )
-    if meta.get("format_version", 0) > FORMAT_VERSION:
+    version = meta.get("format_version", 0)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+        raise FileFormatError(
+            f"{path.name} has format_version {version!r}, which is not a version number.",
+            "The file is corrupt or was edited by hand; re-save the adapter with save_adapter.",
+        )
+    if version > FORMAT_VERSION:
         raise FileFormatError(
             f"This adapter uses format version {meta['format_version']}, newer than this "
             f"library ({FORMAT_VERSION}).",

@@ -177,7 +177,7 @@ def read_state_dict(
         with warnings.catch_warnings():  # e.g. "Detected pickle protocol 4": refused or read, never run
             warnings.simplefilter("ignore", UserWarning)
             obj = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, TypeError, AttributeError) as err:
+    except Exception as err:  # corrupt pickles raise anything (IndexError, KeyError, ...)
         raise FileFormatError(
             f"{label} is neither a .safetensors file nor a plain PyTorch state dict: {_why_refused(err)}.",
             "For safety we never unpickle arbitrary objects. Save only the weights, e.g. "
