@@ -235,6 +235,20 @@ def _restore(model: nn.Module, params: list[nn.Parameter], snap: dict[str, Any])
             b.copy_(snap["buffers"][k])
 
 
+def _out_of_memory(
+    device: torch.device, config: TrainConfig, epoch: int, step: int, kept: str
+) -> TrainingError:
+    """The error for running out of accelerator memory, after handing the cached blocks back."""
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+    smaller = max(1, config.batch_size // 2)
+    return TrainingError(
+        f"Out of memory on {device} at epoch {epoch}, step {step} (batch size {config.batch_size}).",
+        f"Use a smaller batch size (try {smaller}), a smaller adapter rank or smaller images, or train on "
+        f"another device. The model keeps {kept}.",
+    )
+
+
 def _autocast(device: torch.device, enabled: bool):
     """bfloat16 autocast on CUDA when asked for and supported; a no-op context elsewhere."""
     use = enabled and device.type == "cuda" and torch.cuda.is_bf16_supported()
@@ -388,7 +402,9 @@ def fit(
     Raises
     ------
     TrainingError
-        A non-finite loss (after restoring the best weights so far) or non-finite input pixels.
+        A non-finite loss (after restoring the best weights so far), non-finite input pixels, or
+        running out of GPU memory (``torch.cuda.OutOfMemoryError``; the message suggests a smaller
+        batch size or rank, the best weights so far are restored and the CUDA cache is emptied).
     CancelledError
         ``cancel_event`` was set.
     """
@@ -432,59 +448,70 @@ def fit(
     def kept() -> str:
         return f"the best epoch so far ({best_epoch})" if best_epoch else "its starting weights"
 
-    for epoch in range(1, config.epochs + 1):
-        model.train()  # through the model's own train() in case it overrides it
-        meter.new_epoch()
-        for step, idx in enumerate(_batches(len(y_tr), config.batch_size, generator), start=1):
-            if cancel_event is not None and cancel_event.is_set():
-                msg = f"Training was cancelled at epoch {epoch}, step {step}."
-                raise stop(CancelledError(msg, f"The model keeps {kept()}."))
-            xb, yb = x_tr[idx].to(device, non_blocking=True), y_tr[idx].to(device, non_blocking=True)
-            with _autocast(device, config.bf16):
-                logits = model(xb)  # (B, K)
-            logits = logits.float()
-            if epoch == 1 and step == 1:
-                _check_logits(logits, n_cls)
-            loss = F.cross_entropy(logits, yb)
-            loss_value = float(loss.item())
-            if not math.isfinite(loss_value):
-                raise stop(
-                    TrainingError(
-                        f"The loss became {loss_value} at epoch {epoch}, step {step}: training diverged.",
-                        f"Lower the learning rate (now {config.lr:g}; try {config.lr / 10:g}) or set "
-                        f"max_grad_norm=1.0. The model keeps {kept()}.",
+    epoch = step = 0
+    try:
+        for epoch in range(1, config.epochs + 1):
+            model.train()  # through the model's own train() in case it overrides it
+            meter.new_epoch()
+            for step, idx in enumerate(_batches(len(y_tr), config.batch_size, generator), start=1):
+                if cancel_event is not None and cancel_event.is_set():
+                    msg = f"Training was cancelled at epoch {epoch}, step {step}."
+                    raise stop(CancelledError(msg, f"The model keeps {kept()}."))
+                xb, yb = x_tr[idx].to(device, non_blocking=True), y_tr[idx].to(device, non_blocking=True)
+                with _autocast(device, config.bf16):
+                    logits = model(xb)  # (B, K)
+                logits = logits.float()
+                if epoch == 1 and step == 1:
+                    _check_logits(logits, n_cls)
+                loss = F.cross_entropy(logits, yb)
+                loss_value = float(loss.item())
+                if not math.isfinite(loss_value):
+                    raise stop(
+                        TrainingError(
+                            f"The loss became {loss_value} at epoch {epoch}, step {step}: training diverged.",
+                            f"Lower the learning rate (now {config.lr:g}; try {config.lr / 10:g}) or set "
+                            f"max_grad_norm=1.0. The model keeps {kept()}.",
+                        )
                     )
-                )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if config.max_grad_norm is not None:
-                torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm)
-            optimizer.step()
-            scheduler.step()
-            meter.add(loss_value, logits, yb)
-            if callback is not None and step % every == 0 and step != steps:
-                callback(meter.progress(epoch, step, val_acc))
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if config.max_grad_norm is not None:
+                    torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm)
+                optimizer.step()
+                scheduler.step()
+                meter.add(loss_value, logits, yb)
+                if callback is not None and step % every == 0 and step != steps:
+                    callback(meter.progress(epoch, step, val_acc))
 
-        val_res = evaluate(model, splits.val, device=device)  # restores train mode afterwards
-        val_acc = val_res.accuracy
-        key = (val_res.accuracy, -val_res.loss if math.isfinite(val_res.loss) else -math.inf)
-        if best_key is None or key > best_key:
-            best, best_key, best_epoch, best_val = _snapshot(model, params), key, epoch, val_res
-        dt = time.perf_counter() - meter.t_epoch
-        history.append(
-            dict(
-                epoch=epoch,
-                train_loss=meter.loss_sum / max(meter.seen, 1),
-                train_acc=meter.hits / max(meter.seen, 1),
-                val_loss=val_res.loss,
-                val_acc=val_res.accuracy,
-                lr=float(optimizer.param_groups[0]["lr"]),
-                time_s=dt,
-                samples_per_s=meter.seen / max(dt, 1e-9),
+            val_res = evaluate(model, splits.val, device=device)  # restores train mode afterwards
+            val_acc = val_res.accuracy
+            key = (val_res.accuracy, -val_res.loss if math.isfinite(val_res.loss) else -math.inf)
+            if best_key is None or key > best_key:
+                best, best_key, best_epoch, best_val = _snapshot(model, params), key, epoch, val_res
+            dt = time.perf_counter() - meter.t_epoch
+            history.append(
+                dict(
+                    epoch=epoch,
+                    train_loss=meter.loss_sum / max(meter.seen, 1),
+                    train_acc=meter.hits / max(meter.seen, 1),
+                    val_loss=val_res.loss,
+                    val_acc=val_res.accuracy,
+                    lr=float(optimizer.param_groups[0]["lr"]),
+                    time_s=dt,
+                    samples_per_s=meter.seen / max(dt, 1e-9),
+                )
             )
-        )
-        if callback is not None:
-            callback(meter.progress(epoch, steps, val_acc, end=True))
+            if callback is not None:
+                callback(meter.progress(epoch, steps, val_acc, end=True))
+
+    except torch.cuda.OutOfMemoryError:
+        oom = True  # handled below, outside the except block, so its traceback's tensors can be freed
+    else:
+        oom = False
+    if oom:
+        logits = loss = xb = yb = None  # this step's tensors and gradients, before the cache is emptied
+        optimizer.zero_grad(set_to_none=True)
+        raise stop(_out_of_memory(device, config, epoch, step, kept()))
 
     _restore(model, params, best)
     model.eval()

@@ -1,0 +1,144 @@
+"""Running out of GPU memory, simulated on CPU: a forward pass raises ``torch.cuda.OutOfMemoryError``.
+
+The user gets a :class:`TrainingError` that suggests a smaller batch size or rank; the model keeps
+its starting weights, no run folder is written, and a dashboard job shows the message and leaves
+the device free for the next job. NaN pixels reaching ``fit`` are refused before any step.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from metalora.errors import TrainingError
+from metalora.training.loop import TrainConfig, fit
+from metalora.training.registry import RunRegistry
+from metalora.training.runner import DataSpec, train_run
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = DataSpec("digits", ("clean", "inverted"), image_size=16, samples_per_class=10)
+CONFIG = TrainConfig(epochs=2, batch_size=16, device="cpu", progress_every=1)
+OOM_TEXT = "CUDA out of memory. Tried to allocate 2.00 GiB (simulated)"
+
+
+class OOMNet(nn.Module):
+    """A small classifier whose ``fail_at``-th training forward (counted over all copies) runs out of memory."""
+
+    counter: ClassVar[dict[str, int]] = {"n": 0, "fail_at": 0}
+
+    def __init__(self, channels: int, classes: int):
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = nn.Conv2d(channels, 4, 3, padding=1)
+        self.fc = nn.Linear(4, classes)
+
+    def forward(self, x):
+        if self.training:
+            OOMNet.counter["n"] += 1
+            if OOMNet.counter["n"] == OOMNet.counter["fail_at"]:
+                raise torch.cuda.OutOfMemoryError(OOM_TEXT)
+        return self.fc(torch.relu(self.conv(x)).mean(dim=(2, 3)))
+
+
+@pytest.fixture
+def oom_on(monkeypatch):
+    """``oom_on(k)``: the k-th training forward pass from now on raises; 0 never."""
+
+    def arm(k: int) -> None:
+        monkeypatch.setitem(OOMNet.counter, "n", 0)
+        monkeypatch.setitem(OOMNet.counter, "fail_at", k)
+
+    return arm
+
+
+@pytest.fixture(scope="module")
+def splits():
+    return SPEC.load()
+
+
+def _net(splits) -> OOMNet:
+    return OOMNet(splits.train.channels, splits.train.num_classes)
+
+
+def _assert_oom_message(err: BaseException) -> None:
+    text = str(err)
+    assert isinstance(err, TrainingError)
+    assert "Out of memory" in text and "at epoch 1, step" in text
+    assert "smaller batch size (try 8)" in text and "rank" in text
+
+
+def test_fit_turns_cuda_oom_into_a_training_error_and_keeps_the_starting_weights(splits, oom_on):
+    model = _net(splits)
+    start = {k: v.clone() for k, v in model.state_dict().items()}
+    oom_on(2)
+    with pytest.raises(TrainingError) as info:
+        fit(model, splits, CONFIG)
+    _assert_oom_message(info.value)
+    assert "step 2" in str(info.value) and "starting weights" in str(info.value)
+    assert not model.training
+    for k, v in model.state_dict().items():  # step 1 changed them; they were restored
+        assert torch.equal(v, start[k]), k
+
+
+def test_oom_in_a_later_epoch_keeps_the_best_epoch(splits, oom_on):
+    steps = -(-len(splits.train) // CONFIG.batch_size)
+    oom_on(steps + 2)  # epoch 2, step 2
+    with pytest.raises(TrainingError, match=r"epoch 2, step 2.*best epoch so far \(1\)"):
+        fit(_net(splits), splits, CONFIG)
+
+
+def test_train_run_records_the_failure_and_writes_no_folder(splits, oom_on, tmp_path):
+    registry = RunRegistry(tmp_path)
+    oom_on(2)
+    with pytest.raises(TrainingError) as info:
+        train_run(_net(splits), SPEC, "meta-cp", CONFIG, rank=2, registry=registry, model_name="oom-net")
+    _assert_oom_message(info.value)
+    (row,) = registry.list()
+    assert row["status"] == "failed" and "Out of memory" in row["error"] and not row.get("adapter_path")
+    assert list(registry.runs_dir.iterdir()) == []  # no folder, not even a temp one
+
+
+def test_dashboard_job_shows_the_message_and_the_next_job_runs(splits, oom_on, tmp_path, monkeypatch):
+    monkeypatch.setenv("METALORA_HOME", str(tmp_path))
+    monkeypatch.syspath_prepend(str(ROOT / "app"))
+    from jobs import DONE, FAILED, TrainingJob
+    from runs import TrainTask
+
+    task = TrainTask("meta-cp", rank=2, train=CONFIG)
+    oom_on(2)
+    job = TrainingJob([task], lambda: _net(splits), splits, "oom-net", "digits", device="cpu").start()
+    assert job.join(120)
+    assert job.status == FAILED and not job.error_unexpected  # a user message, not a traceback
+    _assert_oom_message(TrainingError(job.error))
+    oom_on(0)
+    again = TrainingJob([task], lambda: _net(splits), splits, "oom-net", "digits", device="cpu").start()
+    assert again.join(120) and again.status == DONE, again.error  # the device lock was released
+    assert [r["status"] for r in RunRegistry(tmp_path).list(newest_first=False)] == ["failed", "completed"]
+
+
+def test_nan_pixels_reaching_fit_are_refused_before_training(splits):
+    """Loaders and ImageDataset refuse NaN on construction; arrays changed afterwards are checked by fit."""
+    x = np.array(splits.train.x, copy=True)
+    x[3, 0, 0, 0] = np.nan
+    x[5, 0, 1, 1] = np.inf
+    broken = type(splits)(train=_with_x(splits.train, x), val=splits.val, test=splits.test)
+    model = _net(splits)
+    start = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(
+        TrainingError, match=r"training split contains 2 image\(s\) with NaN or infinite pixels"
+    ):
+        fit(model, broken, CONFIG)
+    assert all(torch.equal(v, start[k]) for k, v in model.state_dict().items())
+
+
+def _with_x(ds, x):
+    """A copy of ``ds`` with other pixels, bypassing the construction-time check (as user code could)."""
+    out = copy.copy(ds)
+    object.__setattr__(out, "x", x)
+    return out
