@@ -119,3 +119,18 @@ def test_dashboard_job_shows_the_message_and_the_next_job_runs(splits, oom_on, t
     again = TrainingJob([task], lambda: _net(splits), splits, "oom-net", "digits", device="cpu").start()
     assert again.join(120) and again.status == DONE, again.error  # the device lock was released
     assert [r["status"] for r in RunRegistry(tmp_path).list(newest_first=False)] == ["failed", "completed"]
+
+
+def test_oom_in_the_first_probe_is_not_mistaken_for_a_wrong_model(splits, tmp_path, monkeypatch):
+    """``train_run`` first runs the model on one image; an OOM there used to read "cannot run on these images"."""
+
+    def always(self, x):
+        raise torch.cuda.OutOfMemoryError(OOM_TEXT)
+
+    monkeypatch.setattr(OOMNet, "forward", always)
+    registry = RunRegistry(tmp_path)
+    with pytest.raises(
+        TrainingError, match=r"Out of memory on cpu while running the model on one image\. Close"
+    ):
+        train_run(_net(splits), SPEC, "meta-cp", CONFIG, rank=2, registry=registry, model_name="oom-net")
+    assert registry.list() == [] and list(registry.runs_dir.iterdir()) == []

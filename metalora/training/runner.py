@@ -230,6 +230,11 @@ def _probe(base: nn.Module, splits: DataSplits, device: torch.device) -> tuple[i
     x = torch.as_tensor(splits.train.x[:1]).to(device)  # (1, C, H, W)
     try:
         return count_flops(base, x), x
+    except torch.cuda.OutOfMemoryError:  # a RuntimeError too, but not a sign of the wrong model
+        raise TrainingError(
+            f"Out of memory on {device} while running the model on one image.",
+            "Close other jobs using this device, or pick a smaller model, smaller images or another device.",
+        ) from None
     except RuntimeError as err:
         raise ModelError(
             f"The model cannot run on these images {tuple(x.shape[1:])}: {str(err).splitlines()[0]}",
