@@ -84,7 +84,7 @@ def main() -> None:
     print(
         f"cold start (server launch -> home page idle): {cold:.2f} s  [target < 5 s]  (health {t_health:.2f} s)"
     )
-    print(f"tiny demo ({args.epochs} epoch, {args.samples}/class, 2 runs): {demo:.1f} s")
+    print(f"demo ({args.epochs} epoch, {args.samples}/class, 2 runs): {demo:.1f} s")
     print(f"{'page':<12}{'first visit':>13}{'later (median)':>16}")
     for k in PAGES:
         print(f"{k:<12}{first[k]:>12.2f}s{statistics.median(later[k]):>15.2f}s")
