@@ -35,8 +35,7 @@ class AdapterLayer(nn.Module):
     for tests and analysis.
     """
 
-    method: str = ""
-    tensor_format: str = ""
+    tensor_format: str = ""  # "lora", "cp" or "tr"; the method adds "meta-" when input-conditioned
 
     def __init__(
         self,
@@ -52,6 +51,7 @@ class AdapterLayer(nn.Module):
         self.alpha = float(alpha)
         self.scaling = self.alpha / self.rank
         self.input_conditioned = bool(input_conditioned)
+        self.method = ("meta-" if self.input_conditioned else "") + self.tensor_format
         self.adapter_dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.enabled = True
         self.seed: torch.Tensor | None = None  # (B, R), set by MetaLoRAModel for one forward pass
@@ -123,6 +123,7 @@ class AdapterLayer(nn.Module):
         raise NotImplementedError
 
     def delta_weight_from_core(self, core: torch.Tensor | None) -> torch.Tensor:
+        """The dense unscaled update for a core (B, R): (B, *W0.shape); LoRA ignores the core (W0.shape)."""
         raise NotImplementedError
 
     def delta_weight(self, core: torch.Tensor | None = None) -> torch.Tensor:
@@ -134,6 +135,8 @@ class AdapterLayer(nn.Module):
                     "A MetaLoRA layer's update depends on the input.",
                     "Pass inputs: model.delta_weight(name, x).",
                 )
+        if core is not None and core.dim() == 1:  # a static core: W0's shape
+            return self.scaling * self.delta_weight_from_core(core[None])[0]
         return self.scaling * self.delta_weight_from_core(core)
 
     def adapter_parameters(self) -> int:
@@ -205,8 +208,3 @@ class ConvGeometry:
     def spatial_conv(self, z: torch.Tensor, weight: torch.Tensor, groups: int) -> torch.Tensor:
         """The conv's spatial part (kernel, stride, padding, dilation) with another weight."""
         return F.conv2d(self.pad(z), weight, None, self.stride, self.conv_padding, self.dilation, groups)
-
-
-def check_conv(layer: nn.Module) -> None:
-    if not isinstance(layer, nn.Conv2d):
-        raise ModelError(f"Expected an nn.Conv2d, got {type(layer).__name__}.")

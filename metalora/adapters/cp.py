@@ -20,7 +20,6 @@ from .base import AdapterLayer, ConvGeometry
 
 
 class CPLinear(AdapterLayer):
-    method = "cp"
     tensor_format = "cp"
 
     def __init__(
@@ -32,7 +31,6 @@ class CPLinear(AdapterLayer):
         input_conditioned: bool = False,
     ):
         super().__init__(base_layer, rank, alpha, dropout, input_conditioned)
-        self.method = "meta-cp" if input_conditioned else "cp"
         self.adapter_A = nn.Parameter(torch.empty(base_layer.out_features, rank, **self._factory))
         self.adapter_B = nn.Parameter(torch.empty(base_layer.in_features, rank, **self._factory))
         self._make_static_core()
@@ -50,13 +48,10 @@ class CPLinear(AdapterLayer):
         return self.adapter_A  # (out, R)
 
     def delta_weight_from_core(self, core):
-        if core.dim() == 1:
-            return torch.einsum("or,ir,r->oi", self.adapter_A, self.adapter_B, core)
         return torch.einsum("or,ir,br->boi", self.adapter_A, self.adapter_B, core)
 
 
 class CPConv2d(AdapterLayer):
-    method = "cp"
     tensor_format = "cp"
 
     def __init__(
@@ -68,7 +63,6 @@ class CPConv2d(AdapterLayer):
         input_conditioned: bool = False,
     ):
         super().__init__(base_layer, rank, alpha, dropout, input_conditioned)
-        self.method = "meta-cp" if input_conditioned else "cp"
         self.geometry = g = ConvGeometry(base_layer)
         kh, kw = g.kernel_size
         self.adapter_A = nn.Parameter(torch.empty(g.out_channels, rank, **self._factory))
@@ -99,6 +93,4 @@ class CPConv2d(AdapterLayer):
 
     def delta_weight_from_core(self, core):
         A, B, C, D = self.adapter_A, self.adapter_B, self.adapter_C, self.adapter_D
-        if core.dim() == 1:
-            return torch.einsum("or,ir,hr,wr,r->oihw", A, B, C, D, core)
         return torch.einsum("or,ir,hr,wr,br->boihw", A, B, C, D, core)

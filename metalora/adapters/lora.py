@@ -15,7 +15,6 @@ from .base import AdapterLayer, ConvGeometry, kaiming_
 
 
 class LoRALinear(AdapterLayer):
-    method = "lora"
     tensor_format = "lora"
 
     def __init__(self, base_layer: nn.Linear, rank: int, alpha: float, dropout: float = 0.0, **_):
@@ -39,7 +38,6 @@ class LoRALinear(AdapterLayer):
 
 
 class LoRAConv2d(AdapterLayer):
-    method = "lora"
     tensor_format = "lora"
 
     def __init__(self, base_layer: nn.Conv2d, rank: int, alpha: float, dropout: float = 0.0, **_):

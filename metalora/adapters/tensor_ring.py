@@ -36,7 +36,6 @@ def _uniform(t: torch.Tensor, std: float) -> None:
 
 
 class TRLinear(AdapterLayer):
-    method = "tr"
     tensor_format = "tr"
 
     def __init__(
@@ -48,7 +47,6 @@ class TRLinear(AdapterLayer):
         input_conditioned: bool = False,
     ):
         super().__init__(base_layer, rank, alpha, dropout, input_conditioned)
-        self.method = "meta-tr" if input_conditioned else "tr"
         R = rank
         self.adapter_G1 = nn.Parameter(torch.empty(R, base_layer.out_features, R, **self._factory))
         self.adapter_G2 = nn.Parameter(torch.empty(R, base_layer.in_features, R, **self._factory))
@@ -70,13 +68,10 @@ class TRLinear(AdapterLayer):
         return self.adapter_G1.permute(1, 2, 0).reshape(-1, self.rank**2)  # (out, R1·R0), order (b, a)
 
     def delta_weight_from_core(self, core):
-        if core.dim() == 1:
-            return torch.einsum("aob,bia,a->oi", self.adapter_G1, self.adapter_G2, core)
         return torch.einsum("aob,bia,na->noi", self.adapter_G1, self.adapter_G2, core)
 
 
 class TRConv2d(AdapterLayer):
-    method = "tr"
     tensor_format = "tr"
 
     def __init__(
@@ -88,7 +83,6 @@ class TRConv2d(AdapterLayer):
         input_conditioned: bool = False,
     ):
         super().__init__(base_layer, rank, alpha, dropout, input_conditioned)
-        self.method = "meta-tr" if input_conditioned else "tr"
         self.geometry = g = ConvGeometry(base_layer)
         kh, kw = g.kernel_size
         R = rank
@@ -126,6 +120,4 @@ class TRConv2d(AdapterLayer):
 
     def delta_weight_from_core(self, core):
         G1, G2, G3, G4 = self.adapter_G1, self.adapter_G2, self.adapter_G3, self.adapter_G4
-        if core.dim() == 1:
-            return torch.einsum("aob,bic,chd,dwa,a->oihw", G1, G2, G3, G4, core)
         return torch.einsum("aob,bic,chd,dwa,na->noihw", G1, G2, G3, G4, core)
