@@ -1,0 +1,53 @@
+"""Two people on one server: each session keeps its own data, runs and training job."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "app"))
+
+import testkit  # noqa: E402
+
+
+@pytest.fixture(scope="module", autouse=True)
+def tiny_env(tmp_path_factory):
+    env = testkit.tiny_env(tmp_path_factory.mktemp("sessions"))
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    yield env
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+def new_app() -> AppTest:
+    return AppTest.from_file(str(testkit.MAIN), default_timeout=90).run()
+
+
+def test_a_second_session_sees_nothing_of_the_first():
+    alice, bob = new_app(), new_app()
+    alice.button(key="run_demo").click().run()  # Alice picks model and data and starts training
+    job = alice.session_state["job"]
+    try:
+        for page in ("model_data", "train", "scaling", "clusters", "accuracy", "runs"):
+            bob.switch_page(f"../pages/{page}.py").run()
+            assert not bob.exception, (page, [e.value for e in bob.exception])
+        for key in ("job", "data_choice", "runs"):  # none of Alice's state reached Bob's session
+            assert key not in bob.session_state or not bob.session_state[key], key
+        bob.switch_page("../pages/scaling.py").run()
+        assert bob.info, "Bob's views must ask him to train first, not show Alice's run"
+    finally:
+        assert job.join(120), "Alice's training did not finish in time"
+    alice.run()
+    assert len(alice.session_state["runs"]) == 2
+    bob.switch_page("../pages/accuracy.py").run()
+    assert "job" not in bob.session_state or not bob.session_state["job"]
+    assert bob.info
