@@ -7,6 +7,7 @@ exercised anywhere.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -52,6 +53,21 @@ def tiny_env(scratch: Path, epochs: int = 1, samples: int = 10) -> dict[str, str
     if models:
         env["METALORA_SAMPLE_MODELS"] = models
     return env
+
+
+@contextlib.contextmanager
+def environment(env: dict[str, str]):
+    """Set ``env`` in ``os.environ`` for the duration of the block, then restore what was there."""
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield env
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def find_chromium() -> str | None:

@@ -6,7 +6,6 @@ AppTest does not fire ``run_every`` timers, so the tests wait for the job thread
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -25,15 +24,8 @@ CHARTS = {"scaling": 3, "ranks": 2, "clusters": 1, "accuracy": 3}
 
 @pytest.fixture(scope="module", autouse=True)
 def tiny_demo(tmp_path_factory):
-    env = testkit.tiny_env(tmp_path_factory.mktemp("app"))
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    yield env
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    with testkit.environment(testkit.tiny_env(tmp_path_factory.mktemp("app"))) as env:
+        yield env
 
 
 def new_app() -> AppTest:

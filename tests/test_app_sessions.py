@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -17,15 +16,8 @@ import testkit  # noqa: E402
 
 @pytest.fixture(scope="module", autouse=True)
 def tiny_env(tmp_path_factory):
-    env = testkit.tiny_env(tmp_path_factory.mktemp("sessions"))
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    yield env
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    with testkit.environment(testkit.tiny_env(tmp_path_factory.mktemp("sessions"))) as env:
+        yield env
 
 
 def new_app() -> AppTest:
