@@ -16,6 +16,9 @@ from torch import nn
 
 from .errors import ConfigError
 
+FEATURE_SOURCES = ("backbone", "input-stats")
+"""The named feature sources; an ``nn.Module`` is the third kind."""
+
 METHODS = ("lora", "cp", "tr", "meta-cp", "meta-tr")
 """Static LoRA, static CP, static Tensor Ring, and the two input-conditioned MetaLoRA variants."""
 
@@ -64,8 +67,10 @@ class MetaLoRAConfig:
         Same syntax as ``target_modules``; matched modules are left alone.
     feature_source
         ``"backbone"``: the frozen base's own pooled penultimate features (the input of ``feature_layer``),
-        computed once per batch without gradients. Or any ``nn.Module`` mapping the model's input to
-        features (B, F) or (B, C, H, W), kept frozen.
+        computed once per batch without gradients. ``"input-stats"``: cheap statistics of the input
+        itself (per-channel mean and spread and a coarse 4x4 thumbnail; see
+        :class:`~metalora.adapters.features.InputStatistics`), with no backbone pass. Or any ``nn.Module``
+        mapping the model's input to features (B, F) or (B, C, H, W), kept frozen.
     feature_layer
         For ``feature_source="backbone"``: the module whose *input* is the feature vector. Default: the
         last ``nn.Linear`` of the model (the classifier head of a usual backbone).
@@ -104,10 +109,11 @@ class MetaLoRAConfig:
         self.target_modules = _check_targets("target_modules", self.target_modules)
         if self.exclude_modules is not None:
             self.exclude_modules = _check_targets("exclude_modules", self.exclude_modules)
-        if not (isinstance(self.feature_source, nn.Module) or self.feature_source == "backbone"):
+        if not (isinstance(self.feature_source, nn.Module) or self.feature_source in FEATURE_SOURCES):
             raise ConfigError(
                 f"feature_source={self.feature_source!r} is not supported.",
-                "Use 'backbone' (the frozen model's own features) or pass an nn.Module.",
+                "Use 'backbone' (the frozen model's own features), 'input-stats' (statistics of the "
+                "input) or pass an nn.Module.",
             )
         if self.feature_dim is not None and (not isinstance(self.feature_dim, int) or self.feature_dim < 1):
             raise ConfigError(f"feature_dim={self.feature_dim!r} must be a positive integer or None.")

@@ -71,3 +71,42 @@ def capture_input(model: nn.Module, layer: nn.Module, x: torch.Tensor, *args, **
         "The feature layer was never called during the forward pass.",
         "Pick a feature_layer that the model's forward actually uses.",
     )
+
+
+class InputStatistics(nn.Module):
+    """A cheap feature source that reads the input only: no backbone pass.
+
+    For images (B, C, H, W): per-channel mean and standard deviation plus a ``grid x grid`` average-pooled
+    thumbnail of every channel, so (B, C * (2 + grid²)). For tokens (B, T, C) or vectors (B, C): mean and
+    standard deviation and maximum over the tokens, so (B, 3 * C).
+    It is the ablation baseline for the paper's frozen-ResNet features: what does a seed learn from
+    colour, contrast and layout alone? It has no parameters; ``channels`` only fixes its output width.
+    """
+
+    def __init__(self, channels: int, grid: int = 4, image: bool = True):
+        super().__init__()
+        self.channels, self.grid, self.image = int(channels), int(grid), bool(image)
+        self.feature_dim = self.channels * (2 + self.grid**2) if self.image else 3 * self.channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.image:
+            if x.dim() != 4 or x.shape[1] != self.channels:
+                raise ModelError(
+                    f"Input statistics expected images (B, {self.channels}, H, W), got {tuple(x.shape)}.",
+                    "Use feature_source='backbone' for this model.",
+                )
+            thumb = nn.functional.adaptive_avg_pool2d(x, self.grid).flatten(1)  # (B, C * grid²)
+            return torch.cat([x.mean(dim=(2, 3)), x.std(dim=(2, 3)), thumb], dim=1)
+        tokens = x if x.dim() == 3 else x.unsqueeze(1)  # (B, T, C)
+        std = tokens.std(dim=1) if tokens.shape[1] > 1 else torch.zeros_like(tokens[:, 0])
+        return torch.cat([tokens.mean(dim=1), std, tokens.amax(dim=1)], dim=1)  # (B, 3 * C)
+
+    @classmethod
+    def for_model(cls, model: nn.Module, grid: int = 4) -> InputStatistics:
+        """Sized by the model's first Conv2d (images) or, failing that, its first Linear (vectors)."""
+        for m in model.modules():
+            if isinstance(m, nn.Conv2d):
+                return cls(m.in_channels, grid, image=True)
+            if isinstance(m, nn.Linear):
+                return cls(m.in_features, grid, image=False)
+        raise ConfigError("feature_source='input-stats' needs a model with a Conv2d or Linear layer.")

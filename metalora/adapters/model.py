@@ -20,7 +20,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from ..config import METHOD_LABELS, MetaLoRAConfig
 from ..errors import ConfigError, ModelError, bullet_list
 from .base import ADAPTER_PREFIX, AdapterLayer
-from .features import capture_input, default_feature_layer, infer_feature_dim, pool
+from .features import InputStatistics, capture_input, default_feature_layer, infer_feature_dim, pool
 from .injection import make_adapter, replace_module, select_targets
 from .seed_generator import SeedGenerator
 
@@ -60,6 +60,9 @@ class MetaLoRAModel(nn.Module):
         if isinstance(config.feature_source, nn.Module):
             self.feature_extractor = config.feature_source.requires_grad_(False).eval()
             dim = config.feature_dim or infer_feature_dim(self.feature_extractor)
+        elif config.feature_source == "input-stats":
+            self.feature_extractor = InputStatistics.for_model(base)
+            dim = self.feature_extractor.feature_dim
         else:
             layer_name = config.feature_layer or default_feature_layer(base)
             modules = dict(base.named_modules())
