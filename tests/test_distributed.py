@@ -1,4 +1,5 @@
-"""Training under torchrun: 2 CPU processes (gloo), one registry row, metrics reduced across ranks."""
+"""Training under torchrun: the same ``fit`` alone and in a process group (gloo on CPU); with 2 processes,
+one registry row and metrics reduced across ranks."""
 
 from __future__ import annotations
 
@@ -8,12 +9,27 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
+import torch.distributed as dist
 
+from metalora.models import build_model
+from metalora.training import TrainConfig, distributed, fit
 from metalora.training.distributed import DistInfo, from_env
 from metalora.training.registry import RunRegistry
 from metalora.training.runner import DataSpec
 
 ROOT = Path(__file__).resolve().parents[1]
+SPEC = DataSpec("digits", ("clean", "inverted"), image_size=16, samples_per_class=10)
+
+
+def _tiny(splits) -> torch.nn.Module:
+    torch.manual_seed(0)
+    channels, classes = splits.train.channels, splits.train.num_classes
+    return build_model("resnet-mini", in_channels=channels, num_classes=classes, widths=(4, 8))
+
+
+def _timeless(history: list[dict]) -> list[dict]:
+    return [{k: v for k, v in h.items() if k not in ("time_s", "samples_per_s")} for h in history]
 
 
 def test_job_is_read_from_the_environment():
@@ -22,6 +38,38 @@ def test_job_is_read_from_the_environment():
     assert from_env({"WORLD_SIZE": "4", "RANK": "2", "LOCAL_RANK": "0"}) == DistInfo(2, 4, 0)
     assert from_env({"WORLD_SIZE": "2", "RANK": "0"}).is_main
     assert from_env({"WORLD_SIZE": "two"}) is None
+
+
+def test_without_a_process_group_the_helpers_are_the_identity():
+    model = _tiny(SPEC.load())
+    assert not distributed.active() and distributed.rank_and_world() == (0, 1)
+    assert distributed.wrap(model, torch.device("cpu")) is model
+    assert distributed.all_reduce([1.5, 2]).tolist() == [1.5, 2.0]
+    assert distributed.describe(torch.device("cpu")) == "cpu"
+
+
+@pytest.fixture
+def group_of_one(tmp_path):
+    """An in-process gloo group of one rank: ``fit`` takes its distributed branch (DDP, all-reduces)."""
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'rendezvous'}", rank=0, world_size=1)
+    try:
+        yield
+    finally:
+        distributed.shutdown(wait=False)
+
+
+def test_fit_in_a_group_of_one_equals_fit_alone(group_of_one):
+    splits, config = SPEC.load(), TrainConfig(epochs=2, batch_size=16, lr=1e-2, seed=3, device="cpu")
+    alone_model, group_model = _tiny(splits), _tiny(splits)
+    in_group = fit(group_model, splits, config, device="cpu")
+    assert distributed.active() and in_group.device == "cpu x1 (gloo)"
+    distributed.shutdown(wait=False)
+    alone = fit(alone_model, splits, config)
+    assert alone.device == "cpu"
+    assert _timeless(alone.history) == _timeless(in_group.history)
+    assert (in_group.best_epoch, in_group.val, in_group.test) == (alone.best_epoch, alone.val, alone.test)
+    for k, v in alone_model.state_dict().items():
+        assert torch.equal(v, group_model.state_dict()[k]), k
 
 
 @pytest.mark.slow

@@ -1,10 +1,16 @@
-"""A generic supervised training loop for any ``nn.Module`` classifier.
+"""The supervised training loop for any ``nn.Module`` classifier, alone or under ``torchrun``.
 
 What is trained is whatever has ``requires_grad=True`` (or the ``params`` given), so the same loop
 fits a whole backbone or only the adapters plugged into a frozen one. The loop is built for an
 interactive dashboard: it reports :class:`Progress` through a callback, stops cooperatively when a
 ``threading.Event`` is set, keeps and restores the best epoch's weights, and turns the usual ways a
-run goes wrong (a diverging loss, NaN inputs) into errors that say what to do.
+run goes wrong (a diverging loss, NaN inputs, running out of GPU memory) into errors that say what to do.
+
+In an initialised process group (``torchrun``, see :func:`~metalora.training.distributed.setup`) the
+same :func:`fit` and :func:`evaluate` run on every rank: every rank draws the same shuffled order and
+trains on its share of each global batch, DDP averages the gradients, evaluation metrics are computed
+on a shard per rank and summed, and a cancel request, a non-finite loss or running out of memory in a
+forward pass on any rank stops every rank at the same step, so no process is left waiting.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import math
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +30,7 @@ from torch import nn
 
 from ..device import DEVICE_CHOICES, pick_device, seed_everything
 from ..errors import CancelledError, ConfigError, DataError, ModelError, TrainingError
+from . import distributed
 
 if TYPE_CHECKING:  # pragma: no cover - only for type hints
     from ..data import DataSplits, ImageDataset
@@ -179,9 +186,9 @@ def _model_device(model: nn.Module) -> torch.device:
 
 def _tensors(ds: ImageDataset, split: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``(x, y, domain)`` CPU tensors of a data set, after checking shapes and finiteness."""
-    x = torch.as_tensor(np.asarray(ds.x), dtype=torch.float32)
-    y = torch.as_tensor(np.asarray(ds.y), dtype=torch.int64)
-    dom = torch.as_tensor(np.asarray(ds.domain), dtype=torch.int64)
+    x = torch.as_tensor(np.asarray(ds.x), dtype=torch.float32)  # (N, C, H, W)
+    y = torch.as_tensor(np.asarray(ds.y), dtype=torch.int64)  # (N,)
+    dom = torch.as_tensor(np.asarray(ds.domain), dtype=torch.int64)  # (N,)
     if x.dim() != 4 or y.shape != (x.shape[0],) or dom.shape != (x.shape[0],):
         raise DataError(
             f"The {split} split has images of shape {tuple(x.shape)} and labels of shape {tuple(y.shape)}.",
@@ -203,19 +210,21 @@ def _tensors(ds: ImageDataset, split: str) -> tuple[torch.Tensor, torch.Tensor, 
     return x, y, dom
 
 
-def _batches(n: int, batch_size: int, generator: torch.Generator | None) -> Iterator[torch.Tensor]:
-    """Index batches (shuffled if ``generator``); a trailing batch of one joins the previous one
-    so batch norm never sees a single sample."""
-    order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
+def _chunks(order: torch.Tensor, batch_size: int) -> list[torch.Tensor]:
+    """``order`` (indices) cut into batches; a trailing batch of one joins the previous one so batch
+    norm never sees a single sample."""
     chunks = list(order.split(batch_size))
     if len(chunks) > 1 and len(chunks[-1]) == 1:
         chunks[-2] = torch.cat([chunks[-2], chunks.pop()])
-    yield from chunks
+    return chunks
 
 
-def _steps_per_epoch(n: int, batch_size: int) -> int:
-    steps = math.ceil(n / batch_size)
-    return steps - 1 if steps > 1 and n % batch_size == 1 else steps
+def _check_logits(logits: torch.Tensor, num_classes: int) -> None:
+    if logits.dim() != 2 or logits.shape[1] != num_classes:
+        raise ModelError(
+            f"The model outputs shape {tuple(logits.shape)} but the data has {num_classes} classes.",
+            f"Build the model with num_classes={num_classes} (the output must be (B, {num_classes})).",
+        )
 
 
 def _snapshot(model: nn.Module, params: list[nn.Parameter]) -> dict[str, Any]:
@@ -235,15 +244,13 @@ def _restore(model: nn.Module, params: list[nn.Parameter], snap: dict[str, Any])
             b.copy_(snap["buffers"][k])
 
 
-def _out_of_memory(
-    device: torch.device, config: TrainConfig, epoch: int, step: int, kept: str
-) -> TrainingError:
+def _out_of_memory(device: torch.device, config: TrainConfig, where: str, kept: str) -> TrainingError:
     """The error for running out of accelerator memory, after handing the cached blocks back."""
     if device.type == "cuda":
         torch.cuda.empty_cache()
     smaller = max(1, config.batch_size // 2)
     return TrainingError(
-        f"Out of memory on {device} at epoch {epoch}, step {step} (batch size {config.batch_size}).",
+        f"Out of memory on {device} {where}.",
         f"Use a smaller batch size (try {smaller}), a smaller adapter rank or smaller images, or train on "
         f"another device. The model keeps {kept}.",
     )
@@ -253,6 +260,17 @@ def _autocast(device: torch.device, enabled: bool):
     """bfloat16 autocast on CUDA when asked for and supported; a no-op context elsewhere."""
     use = enabled and device.type == "cuda" and torch.cuda.is_bf16_supported()
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use)
+
+
+def _cosine(total: int, warm: int) -> Callable[[int], float]:
+    """LR multiplier: linear warm-up over ``warm`` steps, then cosine decay to 0 at ``total``."""
+
+    def f(step: int) -> float:
+        if step < warm:
+            return (step + 1) / (warm + 1)
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, (step - warm) / max(1, total - warm))))
+
+    return f
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -269,54 +287,60 @@ def evaluate(
     The model is moved to ``device`` when one is given (else it stays where it is), put in eval
     mode for the pass, and its previous mode is restored afterwards (through ``model.train(mode)``,
     so a model overriding ``train`` keeps its own rules).
+
+    In an initialised process group every rank must call it: each evaluates every ``world``-th image
+    and the counts and summed losses are added up over the ranks, so all ranks return the same result.
+    Running out of memory on one rank raises ``torch.cuda.OutOfMemoryError`` on every rank.
     """
     dev = _model_device(model) if device is None else pick_device(device)
     model.to(dev)  # a no-op when it is already there
     x, y, dom = _tensors(dataset, getattr(dataset, "name", "") or "evaluation")
-    n = len(y)
-    n_cls, n_dom = len(dataset.class_names), len(dataset.domain_names)
+    n, n_cls, n_dom = len(y), len(dataset.class_names), len(dataset.domain_names)
     if n == 0:
         return EvalResult(float("nan"), float("nan"), {}, {}, 0)
+    rank, world = distributed.rank_and_world()
+    hits_d, cnt_d = torch.zeros(n_dom, dtype=torch.float64), torch.zeros(n_dom, dtype=torch.float64)
+    hits_c, cnt_c = torch.zeros(n_cls, dtype=torch.float64), torch.zeros(n_cls, dtype=torch.float64)
+    loss_sum, error = 0.0, None
     was_training = model.training
     model.eval()
     try:
-        preds, losses = [], []
-        for idx in _batches(n, max(1, int(batch_size)), None):
+        for idx in _chunks(torch.arange(rank, n, world), max(1, int(batch_size))):  # this rank's shard
             logits = model(x[idx].to(dev, non_blocking=True)).float()  # (B, K)
             _check_logits(logits, n_cls)
-            target = y[idx].to(dev)
-            losses.append(F.cross_entropy(logits, target, reduction="sum").item())
-            preds.append(logits.argmax(dim=1).cpu())
+            loss_sum += F.cross_entropy(logits, y[idx].to(dev), reduction="sum").item()
+            ok = (logits.argmax(dim=1).cpu() == y[idx]).double()  # (B,)
+            hits_d.index_add_(0, dom[idx], ok)
+            cnt_d += torch.bincount(dom[idx], minlength=n_dom).double()
+            hits_c.index_add_(0, y[idx], ok)
+            cnt_c += torch.bincount(y[idx], minlength=n_cls).double()
+    except torch.cuda.OutOfMemoryError as err:
+        error = err  # raised after the all-reduce below, so that no other rank is left waiting in it
     finally:
         model.train(was_training)
-    correct = (torch.cat(preds) == y).double()  # (N,)
+    packed = torch.cat([hits_d, cnt_d, hits_c, cnt_c, torch.tensor([loss_sum, float(error is not None)])])
+    hits_d, cnt_d, hits_c, cnt_c, tail = distributed.all_reduce(packed).split([n_dom, n_dom, n_cls, n_cls, 2])
+    if error is not None:
+        raise error
+    if tail[1] > 0:
+        raise torch.cuda.OutOfMemoryError("Another process ran out of memory while evaluating.")
 
-    def grouped(labels: torch.Tensor, names: list[str], size: int) -> dict[str, float]:
-        hits = torch.zeros(size, dtype=torch.float64).index_add_(0, labels, correct)
-        counts = torch.bincount(labels, minlength=size).double()
-        return {names[i]: float(hits[i] / counts[i]) for i in range(size) if counts[i] > 0}
+    def per(hits: torch.Tensor, cnt: torch.Tensor, names: list[str]) -> dict[str, float]:
+        return {names[i]: float(hits[i] / cnt[i]) for i in range(len(names)) if cnt[i] > 0}
 
     return EvalResult(
-        accuracy=float(correct.mean()),
-        loss=float(sum(losses) / n),
-        per_domain=grouped(dom, list(dataset.domain_names), n_dom),
-        per_class=grouped(y, list(dataset.class_names), n_cls),
+        accuracy=float(hits_d.sum()) / n,
+        loss=float(tail[0]) / n,
+        per_domain=per(hits_d, cnt_d, list(dataset.domain_names)),
+        per_class=per(hits_c, cnt_c, list(dataset.class_names)),
         n=n,
     )
-
-
-def _check_logits(logits: torch.Tensor, num_classes: int) -> None:
-    if logits.dim() != 2 or logits.shape[1] != num_classes:
-        raise ModelError(
-            f"The model outputs shape {tuple(logits.shape)} but the data has {num_classes} classes.",
-            f"Build the model with num_classes={num_classes} (the output must be (B, {num_classes})).",
-        )
 
 
 # ----------------------------------------------------------------------------- training
 @dataclass
 class _Meter:
-    """Running loss/accuracy of the current epoch and the clock, turned into :class:`Progress`."""
+    """Running loss/accuracy of the current epoch (this rank's share) and the clock, as :class:`Progress`."""
 
     epochs: int
     steps: int
@@ -354,17 +378,6 @@ class _Meter:
         )
 
 
-def _cosine(total: int, warm: int) -> Callable[[int], float]:
-    """LR multiplier: linear warm-up over ``warm`` steps, then cosine decay to 0 at ``total``."""
-
-    def f(step: int) -> float:
-        if step < warm:
-            return (step + 1) / (warm + 1)
-        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, (step - warm) / max(1, total - warm))))
-
-    return f
-
-
 def fit(
     model: nn.Module,
     splits: DataSplits,
@@ -373,6 +386,7 @@ def fit(
     callback: Callable[[Progress], None] | None = None,
     cancel_event: threading.Event | None = None,
     params: Iterable[nn.Parameter] | None = None,
+    device: str | torch.device | None = None,
 ) -> FitResult:
     """Train on ``splits.train``, pick the best epoch on ``splits.val``, test on ``splits.test``.
 
@@ -386,53 +400,67 @@ def fit(
     config
         :class:`TrainConfig`; the defaults when ``None``.
     callback
-        Called with a :class:`Progress` every few steps and at the end of every epoch.
+        Called with a :class:`Progress` every few steps and at the end of every epoch (on rank 0 only).
     cancel_event
-        When set (e.g. by a "Stop" button) training stops before the next batch, the best weights
-        so far are restored and :class:`CancelledError` is raised.
+        When set (e.g. by a "Stop" button) training stops at the next batch, the best weights so far
+        are restored and :class:`CancelledError` is raised (on every rank, if set on any).
     params
         Parameters to optimise; by default every parameter with ``requires_grad=True``.
+    device
+        Where to train; ``config.device`` when ``None``. Under ``torchrun`` pass the device that
+        :func:`~metalora.training.distributed.setup` returned.
 
     Returns
     -------
     FitResult
         The model is left on the training device, in eval mode, with the best epoch's weights
-        (trained tensors and all buffers, e.g. batch-norm statistics).
+        (trained tensors and all buffers, e.g. batch-norm statistics), the same on every rank.
 
     Raises
     ------
     TrainingError
         A non-finite loss (after restoring the best weights so far), non-finite input pixels, or
-        running out of GPU memory (``torch.cuda.OutOfMemoryError``; the message suggests a smaller
-        batch size or rank, the best weights so far are restored and the CUDA cache is emptied).
+        running out of GPU memory (``torch.cuda.OutOfMemoryError``) in training, validation or the
+        final test: the message suggests a smaller batch size or rank, the best weights so far are
+        restored and the CUDA cache is emptied.
     CancelledError
         ``cancel_event`` was set.
+
+    Notes
+    -----
+    In an initialised process group (see :mod:`~metalora.training.distributed`) call it on every rank
+    with the same model, data and config. The model is wrapped in DDP while training; every rank draws
+    the same shuffled order and keeps every ``world``-th index of each global batch.
     """
     config = config or TrainConfig()
-    device = pick_device(config.device)
+    device = pick_device(config.device if device is None else device)
+    rank, world = distributed.rank_and_world()
     params = [p for p in (model.parameters() if params is None else params) if p.requires_grad]
     if not params:
         raise ModelError(
             "The model has no trainable parameters (none has requires_grad=True).",
             "Unfreeze some layers or add adapters before training.",
         )
-    x_tr, y_tr, _ = _tensors(splits.train, "training")
-    if len(y_tr) < 2:
-        raise DataError(f"The training split has {len(y_tr)} image(s).", "Train on at least 2 images.")
+    x_tr, y_tr, _ = _tensors(splits.train, "training")  # (N, C, H, W), (N,)
+    n = len(y_tr)
+    if n < 2 * world:
+        raise DataError(f"The training split has {n} image(s).", f"Train on at least {2 * world} images.")
     if splits.val is None or len(splits.val) == 0:
         raise DataError("The validation split is empty.", "Keep some images for validation.")
     _tensors(splits.val, "validation")  # fail fast on bad validation data, before any training
     n_cls = len(splits.train.class_names)
 
-    generator = seed_everything(int(config.seed))  # the only source of shuffling randomness
+    generator = seed_everything(int(config.seed))  # the only source of shuffling: the same on every rank
     model.to(device)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
+    net = distributed.wrap(model, device)  # DDP in a process group, else the model itself
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
-    steps = _steps_per_epoch(len(y_tr), config.batch_size)
+    steps = len(_chunks(torch.arange(n), config.batch_size))
     total = steps * config.epochs
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _cosine(total, int(config.warmup_frac * total)))
     every = config.progress_every or max(1, steps // 10)
+    report = callback if rank == 0 else None
 
     best, best_key, best_epoch, best_val = _snapshot(model, params), None, 0, None
     history: list[dict[str, float]] = []
@@ -448,23 +476,34 @@ def fit(
     def kept() -> str:
         return f"the best epoch so far ({best_epoch})" if best_epoch else "its starting weights"
 
-    epoch = step = 0
+    where = "before training"
     try:
         for epoch in range(1, config.epochs + 1):
-            model.train()  # through the model's own train() in case it overrides it
+            net.train()  # through the model's own train() in case it overrides it
             meter.new_epoch()
-            for step, idx in enumerate(_batches(len(y_tr), config.batch_size, generator), start=1):
-                if cancel_event is not None and cancel_event.is_set():
+            order = torch.randperm(n, generator=generator)  # (N,)
+            for step, idx in enumerate(_chunks(order, config.batch_size), start=1):
+                where = f"at epoch {epoch}, step {step} (batch size {config.batch_size})"
+                mine = idx[rank::world] if len(idx) >= world else idx[-1:]  # this rank's share of the batch
+                xb, yb = x_tr[mine].to(device, non_blocking=True), y_tr[mine].to(device, non_blocking=True)
+                try:
+                    with _autocast(device, config.bf16):
+                        logits = net(xb)  # (b, K)
+                    logits = logits.float()
+                    if epoch == 1 and step == 1:
+                        _check_logits(logits, n_cls)
+                    loss = F.cross_entropy(logits, yb)
+                    flags = [float(loss.item()), 0.0]  # [loss, out of memory]
+                except torch.cuda.OutOfMemoryError:
+                    flags = [math.nan, 1.0]  # shared below so that every rank stops here
+                flags.append(float(cancel_event is not None and cancel_event.is_set()))
+                loss_sum, ooms, cancels = distributed.all_reduce(flags).tolist()  # agree before backward
+                if cancels:
                     msg = f"Training was cancelled at epoch {epoch}, step {step}."
                     raise stop(CancelledError(msg, f"The model keeps {kept()}."))
-                xb, yb = x_tr[idx].to(device, non_blocking=True), y_tr[idx].to(device, non_blocking=True)
-                with _autocast(device, config.bf16):
-                    logits = model(xb)  # (B, K)
-                logits = logits.float()
-                if epoch == 1 and step == 1:
-                    _check_logits(logits, n_cls)
-                loss = F.cross_entropy(logits, yb)
-                loss_value = float(loss.item())
+                if ooms:
+                    raise torch.cuda.OutOfMemoryError(f"out of memory in a forward pass {where}")
+                loss_value = loss_sum / world  # the mean over ranks
                 if not math.isfinite(loss_value):
                     raise stop(
                         TrainingError(
@@ -474,36 +513,45 @@ def fit(
                         )
                     )
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                loss.backward()  # DDP averages the gradients over the ranks here
                 if config.max_grad_norm is not None:
                     torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm)
                 optimizer.step()
                 scheduler.step()
                 meter.add(loss_value, logits, yb)
-                if callback is not None and step % every == 0 and step != steps:
-                    callback(meter.progress(epoch, step, val_acc))
+                if report is not None and step % every == 0 and step != steps:
+                    report(meter.progress(epoch, step, val_acc))
 
+            where = f"while evaluating epoch {epoch} on the validation split"
             val_res = evaluate(model, splits.val, device=device)  # restores train mode afterwards
             val_acc = val_res.accuracy
             key = (val_res.accuracy, -val_res.loss if math.isfinite(val_res.loss) else -math.inf)
             if best_key is None or key > best_key:
                 best, best_key, best_epoch, best_val = _snapshot(model, params), key, epoch, val_res
+            seen, hits = distributed.all_reduce([meter.seen, meter.hits]).tolist()  # over all ranks
             dt = time.perf_counter() - meter.t_epoch
             history.append(
                 dict(
                     epoch=epoch,
                     train_loss=meter.loss_sum / max(meter.seen, 1),
-                    train_acc=meter.hits / max(meter.seen, 1),
+                    train_acc=hits / max(seen, 1),
                     val_loss=val_res.loss,
                     val_acc=val_res.accuracy,
                     lr=float(optimizer.param_groups[0]["lr"]),
                     time_s=dt,
-                    samples_per_s=meter.seen / max(dt, 1e-9),
+                    samples_per_s=seen / max(dt, 1e-9),
                 )
             )
-            if callback is not None:
-                callback(meter.progress(epoch, steps, val_acc, end=True))
+            if report is not None:
+                report(meter.progress(epoch, steps, val_acc, end=True))
 
+        _restore(model, params, best)
+        model.eval()
+        train_time = time.perf_counter() - meter.start
+        test = None
+        if getattr(splits, "test", None) is not None and len(splits.test) > 0:
+            where = f"while evaluating the best epoch ({best_epoch}) on the test split"
+            test = evaluate(model, splits.test, device=device)
     except torch.cuda.OutOfMemoryError:
         oom = True  # handled below, outside the except block, so its traceback's tensors can be freed
     else:
@@ -511,20 +559,15 @@ def fit(
     if oom:
         logits = loss = xb = yb = None  # this step's tensors and gradients, before the cache is emptied
         optimizer.zero_grad(set_to_none=True)
-        raise stop(_out_of_memory(device, config, epoch, step, kept()))
+        raise stop(_out_of_memory(device, config, where, kept()))
 
-    _restore(model, params, best)
-    model.eval()
-    train_time = time.perf_counter() - meter.start
-    test = None
-    if getattr(splits, "test", None) is not None and len(splits.test) > 0:
-        test = evaluate(model, splits.test, device=device)
+    peak = distributed.all_reduce([peak_memory_bytes(device)], op="max")  # (1,)
     return FitResult(
         history=history,
         best_epoch=best_epoch,
         val=best_val,
         test=test,
         train_time_s=train_time,
-        peak_memory_bytes=peak_memory_bytes(device),
-        device=str(device),
+        peak_memory_bytes=int(peak.item()),
+        device=distributed.describe(device),
     )

@@ -1,9 +1,9 @@
 """One training run end to end, and comparisons of methods over seeds.
 
 :func:`train_run` builds the backbone, prepares the method, trains it with
-:func:`~metalora.training.loop.fit` (or :func:`~metalora.training.distributed.fit_distributed` under
-``torchrun``), measures it (accuracy overall / per domain / per class, parameters, FLOPs, time, memory),
-saves what it trained into a run folder that appears atomically, and records the run in a
+:func:`~metalora.training.loop.fit` (on every rank under ``torchrun``), measures it (accuracy overall /
+per domain / per class, parameters, FLOPs, time, memory), saves what it trained into a run folder that
+appears atomically, and records the run in a
 :class:`~metalora.training.registry.RunRegistry`. :func:`compare` repeats that over methods x seeds and
 aggregates (mean, std, n; never best-of).
 """
@@ -331,18 +331,9 @@ def train_run(
         "versions": library_versions(),
     }
     try:
-        if info:
-            fit_res = distributed.fit_distributed(
-                net,
-                splits,
-                config,
-                device=device,
-                callback=callback,
-                cancel_event=cancel_event,
-                params=params,
-            )
-        else:
-            fit_res = fit(net, splits, config, callback=callback, cancel_event=cancel_event, params=params)
+        fit_res = fit(
+            net, splits, config, device=device, callback=callback, cancel_event=cancel_event, params=params
+        )
     except TrainingError as err:
         if registry is not None and main:
             registry.add({**record, "status": "failed", "error": str(err), "metrics": {"error": str(err)}})
