@@ -1,0 +1,474 @@
+"""Method comparison a skeptic can check: every method, matched budgets, several seeds, tuned on validation.
+
+    python benchmarks/bench_methods.py                 # the full grid (about an hour on 2 CPU cores)
+    python benchmarks/bench_methods.py --preset quick  # one cell, fewer runs: a sanity check in minutes
+    python benchmarks/bench_methods.py --report-only   # rebuild docs/results.md from the saved runs
+
+What runs (preset ``full``):
+
+* **cells**: backbones ``resnet-mini`` and ``mixer-mini`` (the shipped sample models, trained on clean
+  data) x data ``digits-4`` (the demo's 4-domain mix), ``digits-6`` (a harder 6-domain mix) and
+  ``shapes-4`` (the 3-channel built-in set with 4 colour / background domains);
+* **methods**: head only, full fine-tuning, LoRA, static CP, static TR, MetaLoRA-CP, MetaLoRA-TR, and the
+  peer baselines Hugging Face PEFT LoRA and PEFT LoHa (optional: ``pip install -r requirements-bench.txt``;
+  without PEFT their rows are left out and the report says so);
+* **budgets**: the adapter methods' ranks are matched to two trainable-parameter budgets per backbone,
+  *small* = LoRA at rank 4 and *large* = LoRA at rank 16 (every adapter targets every Conv2d and Linear);
+* **protocol**: the learning rate of every (backbone, method, budget) is picked from a small grid by the
+  *validation* accuracy of seed 0 on the first data set (``digits-4``) and reused on the others; all seeds
+  then run at that rate; the table reports the *test* accuracy mean and sample standard deviation over the
+  3 seeds (never the best seed);
+* **ablations** on ``resnet-mini`` x ``digits-4``: rank sweep 1..16 for MetaLoRA-TR and LoRA; the feature
+  source (frozen backbone vs ``input-stats``) for both MetaLoRA variants; input-conditioning on vs off at
+  the same tensor format and budget (MetaLoRA-TR vs TR, MetaLoRA-CP vs CP) for every cell.
+
+Every finished run is appended to ``benchmarks/results/methods_runs.jsonl`` (one JSON object per line), so
+an interrupted grid resumes where it stopped and the report can be rebuilt without training. The report
+goes to ``docs/results.md`` (between ``<!-- bench_methods:start -->`` and ``<!-- bench_methods:end -->``),
+the figures to ``docs/results_figures.html`` (one self-contained file), and with ``--write-readme`` the
+main table into the README. Runs go ``--workers`` at a time, each on one CPU thread (``--device cpu``), so
+training times are single-thread CPU seconds; with ``--device cuda`` they run one at a time on the GPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, replace
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+
+RUNS_FILE = ROOT / "benchmarks" / "results" / "methods_runs.jsonl"
+RESULTS_MD = ROOT / "docs" / "results.md"
+FIGURES_HTML = ROOT / "docs" / "results_figures.html"
+COMMAND = "python benchmarks/bench_methods.py"
+
+ADAPTERS = ("lora", "cp", "tr", "meta-cp", "meta-tr")
+PEFT_METHODS = ("peft-lora", "peft-loha")
+METHODS = ("head", "full", *ADAPTERS, *PEFT_METHODS)
+LABELS = {
+    "head": "head only",
+    "full": "full fine-tuning",
+    "lora": "LoRA",
+    "cp": "CP (static)",
+    "tr": "TR (static)",
+    "meta-cp": "MetaLoRA-CP",
+    "meta-tr": "MetaLoRA-TR",
+    "peft-lora": "PEFT LoRA",
+    "peft-loha": "PEFT LoHa",
+}
+BUDGET_RANKS = {"small": 4, "large": 16}  # a budget = LoRA's trainable count at this rank
+LR_GRID = {"full": (1e-3, 3e-3, 1e-2)}
+LR_GRID_DEFAULT = (5e-3, 2e-2, 8e-2)
+SWEEP_RANKS = (1, 2, 4, 8, 16)
+
+
+@dataclass(frozen=True)
+class Preset:
+    backbones: tuple[str, ...]
+    datasets: tuple[str, ...]
+    methods: tuple[str, ...]
+    budgets: tuple[str, ...]
+    seeds: int
+    epochs: int
+    samples_per_class: int | None
+    ablations: bool
+    sweep_ranks: tuple[int, ...] = SWEEP_RANKS
+
+
+PRESETS = {
+    "full": Preset(
+        ("resnet-mini", "mixer-mini"), ("digits-4", "digits-6", "shapes-4"), METHODS, ("small", "large"),
+        seeds=3, epochs=3, samples_per_class=None, ablations=True,
+    ),
+    "quick": Preset(
+        ("resnet-mini",), ("digits-4",), METHODS, ("small",), seeds=2, epochs=2, samples_per_class=60,
+        ablations=False,
+    ),
+    # for the test suite: two methods of each kind, a tiny data set, one epoch
+    "smoke": Preset(
+        ("resnet-mini",), ("digits-4",), ("head", "lora", "meta-tr", "peft-lora"), ("small",), seeds=2,
+        epochs=1, samples_per_class=6, ablations=True, sweep_ranks=(2,),
+    ),
+}  # fmt: skip
+
+
+def data_spec(name: str, samples_per_class: int | None):
+    from metalora.data import DEFAULT_DEMO_DOMAINS, SHAPES_DEMO_DOMAINS
+    from metalora.training.runner import DataSpec
+
+    domains = {
+        "digits-4": ("digits", DEFAULT_DEMO_DOMAINS),
+        "digits-6": ("digits", (*DEFAULT_DEMO_DOMAINS, "rotate180", "noise")),
+        "shapes-4": ("shapes", SHAPES_DEMO_DOMAINS),
+    }
+    dataset, doms = domains[name]
+    return DataSpec(dataset, doms, samples_per_class=samples_per_class)
+
+
+def sample_name(backbone: str, dataset: str) -> str:
+    return f"{backbone}-{dataset.split('-')[0]}"
+
+
+# ----------------------------------------------------------------------------- one run
+@dataclass(frozen=True)
+class Job:
+    backbone: str
+    dataset: str
+    method: str
+    budget: str | None  # None: head / full, or an ablation that fixes the rank itself
+    rank: int | None
+    lr: float
+    seed: int
+    epochs: int
+    samples_per_class: int | None
+    feature_source: str = "backbone"
+    study: str = "main"  # main | rank-sweep | feature-source
+
+    @property
+    def key(self) -> str:
+        return "|".join(str(v) for v in asdict(self).values())
+
+
+def _reset_peak_rss() -> int:
+    """Reset the kernel's resident-set high-water mark (Linux) and return the current RSS in bytes."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return _status_bytes("VmRSS")
+    except OSError:
+        return 0
+
+
+def _status_bytes(field: str) -> int:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+class _FrozenNorms:
+    """Keep a PEFT model's frozen BatchNorm layers in eval mode in ``train()``, as our adapters do."""
+
+    @staticmethod
+    def apply(model):
+        from torch.nn.modules.batchnorm import _BatchNorm
+
+        original = model.train
+
+        def train(mode: bool = True):
+            original(mode)
+            for m in model.modules():
+                if isinstance(m, _BatchNorm):
+                    m.eval()
+            return model
+
+        model.train = train
+        return model
+
+
+def adapted_names(base) -> list[str]:
+    from torch import nn
+
+    return [n for n, m in base.named_modules() if isinstance(m, nn.Conv2d | nn.Linear)]
+
+
+def peft_model(base, method: str, rank: int, seed: int):
+    """``base`` adapted by PEFT's LoRA or LoHa on every Conv2d and Linear, alpha = 2 x rank like ours."""
+    import torch
+    from peft import LoHaConfig, LoraConfig, get_peft_model
+
+    names = adapted_names(base)
+    if method == "peft-lora":
+        config = LoraConfig(r=rank, lora_alpha=2 * rank, target_modules=names)
+    else:
+        config = LoHaConfig(r=rank, alpha=2 * rank, target_modules=names)
+    torch.manual_seed(seed)
+    model = _FrozenNorms.apply(get_peft_model(base, config))
+    return model, [p for p in model.parameters() if p.requires_grad]
+
+
+def run_job(job: Job, device: str = "cpu", threads: int = 1) -> dict[str, Any]:
+    """Train and measure one job; a plain dict (JSON-ready). Divergence gives ``status="failed"``."""
+    import torch
+
+    from metalora.errors import TrainingError
+    from metalora.training.loop import TrainConfig, fit
+    from metalora.training.methods import count_trainable
+    from metalora.training.runner import count_flops, resolve_model, train_run
+
+    if device == "cpu":
+        torch.set_num_threads(threads)
+    spec = data_spec(job.dataset, job.samples_per_class)
+    config = TrainConfig(epochs=job.epochs, lr=job.lr, batch_size=64, seed=job.seed, device=device)
+    model = f"sample:{sample_name(job.backbone, job.dataset)}"
+    row: dict[str, Any] = {**asdict(job), "key": job.key}
+    rss0 = _reset_peak_rss()
+    t0 = time.perf_counter()
+    try:
+        if job.method in PEFT_METHODS:
+            splits = spec.load()
+            base, _ = resolve_model(model, splits)
+            flops_base = count_flops(base.eval(), torch.as_tensor(splits.train.x[:1]))
+            net, params = peft_model(base, job.method, job.rank, job.seed)
+            res = fit(net, splits, config, params=params)
+            trainable, _total = count_trainable(net)
+            val, test = asdict(res.val), asdict(res.test)
+            flops = count_flops(net, torch.as_tensor(splits.train.x[:1]).to(res.device))
+            train_time, peak, dev = res.train_time_s, res.peak_memory_bytes, res.device
+        else:
+            kwargs = (
+                {"adapter_kwargs": {"feature_source": job.feature_source}} if "meta" in job.method else {}
+            )
+            res = train_run(model, spec, job.method, config, rank=job.rank, **kwargs)
+            val, test = res.metrics["val"], res.metrics["test"]
+            trainable, flops, flops_base = res.trainable_params, res.flops, res.metrics["flops_base"]
+            train_time, peak, dev = res.train_time_s, res.peak_memory_bytes, res.device
+    except TrainingError as err:  # diverged: a result of the method, kept
+        return {**row, "status": "failed", "error": str(err)}
+    except Exception as err:  # a broken set-up: reported, not saved, so a rerun tries again
+        return {**row, "status": "error", "error": f"{type(err).__name__}: {err}"}
+    if not str(dev).startswith("cuda"):  # this run's own peak above the memory the process held before
+        peak = max(0, _status_bytes("VmHWM") - rss0)
+    row.update(
+        status="completed",
+        val_accuracy=float(val["accuracy"]),
+        accuracy=float(test["accuracy"]),
+        per_domain={k: float(v) for k, v in (test.get("per_domain") or {}).items()},
+        trainable=int(trainable),
+        flops=int(flops),
+        flops_base=int(flops_base),
+        train_time_s=float(train_time),
+        wall_s=time.perf_counter() - t0,
+        peak_memory_bytes=int(peak),
+        device=str(dev),
+        threads=threads if device == "cpu" else None,
+    )
+    return row
+
+
+def _warm_up(job: Job, data: Sequence[tuple[str, int | None]]) -> None:
+    """A worker's first run pays for imports, thread pools and data caches: pay them before measuring."""
+    import contextlib
+    import io
+
+    for dataset, samples_per_class in data:
+        data_spec(dataset, samples_per_class).load()
+    with contextlib.redirect_stdout(io.StringIO()):
+        run_job(job, "cpu", 1)
+
+
+# ----------------------------------------------------------------------------- budgets
+def trainable_count(backbone: str, dataset: str, method: str, rank: int) -> int:
+    import torch
+
+    from metalora.training.methods import prepare
+    from metalora.training.runner import resolve_model
+
+    spec = data_spec(dataset, 6)
+    base, _ = resolve_model(f"sample:{sample_name(backbone, dataset)}", spec.load())
+    with torch.random.fork_rng(devices=[]):
+        if method in PEFT_METHODS:
+            params = peft_model(base, method, rank, 0)[1]
+        else:
+            params = prepare(base, method, rank=rank)[1]
+    return sum(p.numel() for p in params)
+
+
+def match_rank(backbone: str, dataset: str, method: str, budget: int, max_rank: int = 64) -> int:
+    """The rank whose trainable count is closest to ``budget`` (counts grow with the rank)."""
+    lo, hi = 1, max_rank
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if trainable_count(backbone, dataset, method, mid) >= budget:
+            hi = mid
+        else:
+            lo = mid + 1
+    cands = {r: trainable_count(backbone, dataset, method, r) for r in {max(1, lo - 1), lo}}
+    return min(cands, key=lambda r: (abs(cands[r] - budget), r))
+
+
+def rank_table(preset: Preset, methods: Sequence[str]) -> dict[tuple[str, str, str, str], int]:
+    """(backbone, dataset, budget, method) -> the adapter method's rank matched to that budget."""
+    out = {}
+    for backbone in preset.backbones:
+        for dataset in preset.datasets:
+            for budget in preset.budgets:
+                target = trainable_count(backbone, dataset, "lora", BUDGET_RANKS[budget])
+                for m in methods:
+                    if m not in ("head", "full"):
+                        out[(backbone, dataset, budget, m)] = match_rank(backbone, dataset, m, target)
+    return out
+
+
+# ----------------------------------------------------------------------------- the grid
+def load_runs(path: Path = RUNS_FILE) -> dict[str, dict]:
+    runs: dict[str, dict] = {}
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                runs[row["key"]] = row
+    return runs
+
+
+def run_all(jobs: Sequence[Job], runs: dict[str, dict], path: Path, workers: int, device: str) -> None:
+    """Run the jobs not in ``runs`` yet, appending each result to ``path`` as soon as it finishes."""
+    todo = [j for j in dict.fromkeys(jobs) if j.key not in runs]
+    if not todo:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    print(f"  {len(todo)} runs to do ({len(jobs) - len(todo)} already saved)", flush=True)
+    t0 = time.perf_counter()
+
+    def done(row: dict, i: int) -> None:
+        if row["status"] == "error":
+            print(f"  [{i}/{len(todo)}] {row['key']}: ERROR {row['error']} (not saved)", flush=True)
+            return
+        runs[row["key"]] = row
+        with path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(row) + "\n")
+        acc = f"test {100 * row['accuracy']:.1f}%" if row["status"] == "completed" else row["status"]
+        print(
+            f"  [{i}/{len(todo)}] {row['backbone']} {row['dataset']} {row['method']} r{row['rank']} "
+            f"lr {row['lr']:g} s{row['seed']} {row['study']}: {acc} ({time.perf_counter() - t0:.0f}s)",
+            flush=True,
+        )
+
+    if workers <= 1 or device != "cpu":
+        for i, job in enumerate(todo, 1):
+            done(run_job(job, device, threads=max(1, os.cpu_count() or 1) if device == "cpu" else 1), i)
+        return
+    warm = replace(todo[0], samples_per_class=6, epochs=1, method="lora", budget=None, rank=1)
+    data = sorted({(j.dataset, j.samples_per_class) for j in todo}, key=str)
+    context = get_context("spawn")
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_warm_up, initargs=(warm, data)
+    ) as pool:
+        futures = [pool.submit(run_job, job, device, 1) for job in todo]
+        for i, fut in enumerate(as_completed(futures), 1):
+            done(fut.result(), i)
+
+
+def lr_grid(method: str) -> tuple[float, ...]:
+    return LR_GRID.get(method, LR_GRID_DEFAULT)
+
+
+def best_lr(runs: dict[str, dict], tuning: Iterable[Job]) -> float:
+    """The learning rate whose seed-0 run has the best validation accuracy (ties: the smaller rate)."""
+    scored = []
+    for j in tuning:
+        r = runs.get(j.key, {})
+        val = r.get("val_accuracy", -1.0) if r.get("status") == "completed" else -1.0
+        scored.append((-val, j.lr))
+    return min(scored)[1]
+
+
+def grid(preset: Preset, runs: dict, path: Path, workers: int, device: str, methods: Sequence[str]) -> None:
+    ranks = rank_table(preset, methods)
+    base = dict(epochs=preset.epochs, samples_per_class=preset.samples_per_class)
+    cells = [
+        (bb, ds, m, bud)
+        for bb in preset.backbones
+        for ds in preset.datasets
+        for m in methods
+        for bud in ((None,) if m in ("head", "full") else preset.budgets)
+    ]
+
+    def job(bb, ds, m, bud, lr, seed, **kw) -> Job:
+        rank = ranks.get((bb, ds, bud, m)) if bud else kw.pop("rank", None)
+        return Job(bb, ds, m, bud, rank, lr, seed, **base, **kw)
+
+    # Rates are tuned on the first data set's validation split and reused for the other data sets of the
+    # same backbone, method and budget (3 runs per configuration saved there; still never the test split).
+    tuned = [c for c in cells if c[1] == preset.datasets[0]]
+    print(f"Phase 1: learning rates (seed 0, chosen on {preset.datasets[0]}'s validation split)", flush=True)
+    tuning = {c: [job(*c, lr, 0) for lr in lr_grid(c[2])] for c in tuned}
+    run_all([j for js in tuning.values() for j in js], runs, path, workers, device)
+    chosen = {c: best_lr(runs, js) for c, js in tuning.items()}
+    chosen.update({c: chosen[(c[0], preset.datasets[0], *c[2:])] for c in cells if c not in chosen})
+    print("Phase 2: the other seeds at the chosen rates", flush=True)
+    more = [job(*c, chosen[c], s) for c in cells for s in range(0 if c not in tuning else 1, preset.seeds)]
+    if preset.ablations:
+        bb, ds = preset.backbones[0], preset.datasets[0]
+        for m in ("lora", "meta-tr"):
+            lr = chosen.get((bb, ds, m, preset.budgets[0]))
+            if lr is None:
+                continue
+            for r in preset.sweep_ranks:
+                more += [job(bb, ds, m, None, lr, s, rank=r, study="rank-sweep") for s in range(preset.seeds)]
+        for m in ("meta-cp", "meta-tr"):
+            lr = chosen.get((bb, ds, m, preset.budgets[0]))
+            if lr is None:
+                continue
+            more += [
+                replace(job(bb, ds, m, preset.budgets[0], lr, s), feature_source="input-stats",
+                        study="feature-source")
+                for s in range(preset.seeds)
+            ]  # fmt: skip
+    run_all(more, runs, path, workers, device)
+
+
+# ----------------------------------------------------------------------------- main
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument(
+        "--preset", choices=sorted(PRESETS), default="full", help="how much to run (default: full)"
+    )
+    p.add_argument("--workers", type=int, default=2, help="parallel runs on CPU, one thread each (default 2)")
+    p.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
+    p.add_argument(
+        "--runs", type=Path, default=None, help=f"the runs file (default {RUNS_FILE.relative_to(ROOT)})"
+    )
+    p.add_argument("--out", type=Path, default=RESULTS_MD, help="the markdown report to write into")
+    p.add_argument("--figures", type=Path, default=FIGURES_HTML, help="the HTML file of the figures")
+    p.add_argument(
+        "--report-only", action="store_true", help="do not train: rebuild the report from the runs"
+    )
+    p.add_argument("--write-readme", action="store_true", help="also put the main table into the README")
+    p.add_argument("--readme", type=Path, default=ROOT / "README.md", help="the README (default README.md)")
+    args = p.parse_args(argv)
+    from report_methods import write_report
+
+    preset = PRESETS[args.preset]
+    device = args.device
+    if device == "auto":
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    path = args.runs or (
+        RUNS_FILE if args.preset == "full" else RUNS_FILE.with_name(f"methods_{args.preset}.jsonl")
+    )
+    runs = load_runs(path)
+    methods = list(preset.methods)
+    try:
+        import peft  # noqa: F401
+    except ImportError:
+        methods = [m for m in methods if m not in PEFT_METHODS]
+        print("PEFT is not installed: the PEFT LoRA / LoHa rows are skipped "
+              "(pip install -r requirements-bench.txt to include them).", flush=True)  # fmt: skip
+    print(f"bench_methods: preset {args.preset}, device {device}, {args.workers} worker(s), runs in {path}")
+    if not args.report_only:
+        grid(preset, runs, path, args.workers, device, methods)
+    write_report(
+        list(runs.values()), preset_name=args.preset, out=args.out, figures=args.figures,
+        readme=args.readme if args.write_readme else None, command=COMMAND,
+        methods=methods, labels=LABELS, lr_grids={m: lr_grid(m) for m in methods},
+    )  # fmt: skip
+    print(f"wrote {args.out} and {args.figures}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

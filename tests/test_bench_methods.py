@@ -1,0 +1,112 @@
+"""The method-comparison benchmark: its protocol (rates picked on validation, never on test; all seeds
+reported), its resumable runs file and its report, on a tiny grid and on synthetic runs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+sys.path.insert(0, str(BENCH))
+
+import bench_methods  # noqa: E402
+import report_methods  # noqa: E402
+
+
+def _row(method, lr, seed, val, test, budget="small", **kw):
+    return {
+        "backbone": "resnet-mini", "dataset": "digits-4", "method": method, "budget": budget, "rank": 4,
+        "lr": lr, "seed": seed, "epochs": 1, "study": "main", "status": "completed", "val_accuracy": val,
+        "accuracy": test, "per_domain": {"clean": test, "inverted": test}, "trainable": 100, "flops": 10**6,
+        "flops_base": 10**6, "train_time_s": 1.0, "peak_memory_bytes": 2**20, "device": "cpu", "threads": 1,
+        **kw,
+    }  # fmt: skip
+
+
+def test_the_rate_is_chosen_on_validation_and_every_seed_is_reported():
+    rows = [
+        _row("lora", 0.01, 0, val=0.9, test=0.5),  # best on validation, worse on test
+        _row("lora", 0.1, 0, val=0.8, test=0.99),  # best on test: must not be picked
+        _row("lora", 0.01, 1, val=0.9, test=0.7),
+        _row("lora", 0.01, 2, val=0.9, test=0.6),
+    ]
+    group = report_methods.final_groups(rows)[("resnet-mini", "digits-4", "lora", "small")]
+    assert group["lr"] == 0.01
+    mean, sd, n = report_methods.summary(group)["acc"]
+    assert n == 3 and mean == pytest.approx(0.6) and sd == pytest.approx(0.1)
+
+
+def test_a_diverged_run_is_counted_and_left_out_of_the_mean():
+    rows = [_row("lora", 0.01, 0, 0.9, 0.5), {**_row("lora", 0.01, 1, 0.9, 0.0), "status": "failed"}]
+    s = report_methods.summary(
+        report_methods.final_groups(rows)[("resnet-mini", "digits-4", "lora", "small")]
+    )
+    assert s["acc"][2] == 1 and s["failed"] == 1
+
+
+def test_differences_mark_only_what_exceeds_two_standard_errors():
+    text, d, se = report_methods.diff_cell([0.80, 0.82, 0.81], [0.60, 0.61, 0.62])
+    assert d == pytest.approx(0.2) and text.endswith("*")
+    text, d, se = report_methods.diff_cell([0.80, 0.60, 0.70], [0.70, 0.72, 0.68])
+    assert abs(d) < 2 * se and not text.endswith("*")
+
+
+def test_the_report_says_where_metalora_does_not_beat_lora(tmp_path):
+    rows = []
+    for m, acc in [("lora", 0.8), ("meta-tr", 0.7), ("meta-cp", 0.75), ("tr", 0.6), ("cp", 0.6)]:
+        rows += [_row(m, 0.01, s, 0.8, acc + 0.01 * s) for s in range(3)]
+    out = tmp_path / "results.md"
+    out.write_text("# R\n\nkept above\n", encoding="utf-8")
+    body = report_methods.write_report(
+        rows, preset_name="test", out=out, figures=tmp_path / "f.html", readme=None, command="cmd",
+        methods=["lora", "tr", "cp", "meta-tr", "meta-cp"], labels=bench_methods.LABELS,
+        lr_grids={"lora": (0.01,)},
+    )  # fmt: skip
+    assert "meta-cp is below LoRA (-5.0 ± 0.8 points)" in body
+    assert "| resnet-mini · digits-4 | small | +10.0 ± 0.8 * | +15.0 ± 0.8 * |" in body
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("# R\n\nkept above") and report_methods.START in text
+    assert "plotly" in (tmp_path / "f.html").read_text(encoding="utf-8").lower()
+
+
+def test_the_smoke_grid_runs_resumes_and_reports(tmp_path):
+    runs, out, figs, readme = (
+        tmp_path / "runs.jsonl",
+        tmp_path / "r.md",
+        tmp_path / "f.html",
+        tmp_path / "README.md",
+    )
+    readme.write_text("# x\n", encoding="utf-8")
+    args = [
+        "--preset",
+        "smoke",
+        "--workers",
+        "1",
+        "--runs",
+        str(runs),
+        "--out",
+        str(out),
+        "--figures",
+        str(figs),
+    ]
+    assert bench_methods.main(args) == 0
+    rows = [json.loads(line) for line in runs.read_text(encoding="utf-8").splitlines()]
+    main = [r for r in rows if r["study"] == "main"]
+    assert {r["method"] for r in main} == {"head", "lora", "meta-tr", "peft-lora"}
+    assert all(r["status"] == "completed" and 0 <= r["accuracy"] <= 1 for r in rows)
+    assert {r["study"] for r in rows} == {"main", "rank-sweep", "feature-source"}
+    # the adapters were matched to one budget: MetaLoRA-TR's count is the closest to LoRA's at rank 4
+    lora = next(r for r in main if r["method"] == "lora")
+    meta = next(r for r in main if r["method"] == "meta-tr")
+    assert lora["rank"] == 4 and abs(meta["trainable"] - lora["trainable"]) < 0.5 * lora["trainable"]
+    text = out.read_text(encoding="utf-8")
+    for label in ("head only", "LoRA", "MetaLoRA-TR", "PEFT LoRA", "rank sweep", "feature source"):
+        assert label in text
+    # resuming: nothing is trained again, the report is rebuilt from the saved runs
+    n = len(rows)
+    assert bench_methods.main([*args, "--write-readme", "--readme", str(readme)]) == 0
+    assert len(runs.read_text(encoding="utf-8").splitlines()) == n
+    assert report_methods.README_START in readme.read_text(encoding="utf-8")
