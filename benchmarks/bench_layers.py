@@ -4,10 +4,14 @@ For representative conv and linear shapes this times the forward and forward+bac
 base layer, of each adapter method wrapped around it (rank 8 by default), and of the naive MetaLoRA
 that materialises one kernel per input and runs a grouped conv. Memory is the size of the tensors
 autograd saves for the backward pass (activation memory, exact and repeatable on any device), plus
-the CUDA allocator's peak on a GPU.
+the CUDA allocator's peak on a GPU. Hugging Face PEFT's LoRA at the same rank is a peer row and a
+ratio column when ``peft`` is installed (``pip install -r requirements-bench.txt``).
 
-    python benchmarks/bench_layers.py                 # print the table
-    python benchmarks/bench_layers.py --write-readme  # also refresh the table in README.md
+    python benchmarks/bench_layers.py                       # print the table
+    python benchmarks/bench_layers.py --quick               # a few repeats only (under a minute)
+    python benchmarks/bench_layers.py --device cuda         # on a GPU (synchronised; CUDA peak memory)
+    python benchmarks/bench_layers.py --write-readme        # also refresh the table in README.md
+    python benchmarks/bench_layers.py --write-results F.md  # ... or in any markdown file
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import argparse
 import platform
 import re
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -27,6 +32,11 @@ from metalora.adapters import CPConv2d, CPLinear, LoRAConv2d, LoRALinear, TRConv
 from metalora.device import pick_device
 
 ROOT = Path(__file__).resolve().parents[1]
+PEFT = "peft-lora"
+PEFT_SKIPPED = (
+    "PEFT is not installed: the PEFT LoRA rows and the ÷ PEFT LoRA column are skipped "
+    "(pip install -r requirements-bench.txt to include them)."
+)
 METHODS = {
     "lora": (LoRALinear, LoRAConv2d, False),
     "cp": (CPLinear, CPConv2d, False),
@@ -42,6 +52,26 @@ SHAPES = {
         dict(cin=256, cout=1024, tokens=64, batch=64),
     ),
 }
+TINY_SHAPES = {  # --tiny: the same kinds of layer, small enough for a test
+    "conv 8→8 3×3, 8×8, batch 4": ("conv", dict(cin=8, cout=8, k=3, hw=8, batch=4)),
+    "linear 16→32, 4 tokens, batch 4": ("linear", dict(cin=16, cout=32, tokens=4, batch=4)),
+}
+
+
+def peft_available() -> bool:
+    try:
+        import peft  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def peft_lora(base: nn.Module, rank: int) -> nn.Module:
+    """PEFT's own LoRA layer (``lora.Conv2d`` / ``lora.Linear``) around ``base``, alpha = 2 × rank like ours."""
+    from peft import LoraConfig, get_peft_model
+
+    model = get_peft_model(nn.Sequential(base), LoraConfig(r=rank, lora_alpha=2 * rank, target_modules=["0"]))
+    return model.base_model.model[0]
 
 
 class NaiveMetaConv(nn.Module):
@@ -78,7 +108,13 @@ def build(kind: str, spec: dict, method: str | None, rank: int, device) -> tuple
         x = torch.randn(spec["batch"], spec["tokens"], spec["cin"])
     base.requires_grad_(False)
     layer: nn.Module = base
-    if method is not None:
+    if method == PEFT:
+        layer = peft_lora(base, rank)
+        with torch.no_grad():
+            for n, p in layer.named_parameters():
+                if n.startswith("lora_"):
+                    p.normal_(0, 0.1)
+    elif method is not None:
         name = method.removeprefix("naive-")
         lin, conv, meta = METHODS[name]
         layer = (conv if kind == "conv" else lin)(base, rank=rank, alpha=2.0 * rank, input_conditioned=meta)
@@ -158,43 +194,64 @@ def measure_all(kind, spec, methods, rank, device, repeats) -> dict:
     return rows
 
 
-def run(rank: int, repeats: int, device) -> str:
+def device_label(device) -> str:
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
+    return f"{device} ({name})"
+
+
+def run(rank: int, repeats: int, device, shapes: dict = SHAPES, with_peft: bool = True) -> str:
+    cuda = device.type == "cuda"
     lines = [
-        f"Device: {device} ({torch.cuda.get_device_name() if device.type == 'cuda' else platform.processor() or 'cpu'}), "
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads, rank {rank}, median of {repeats}.",
+        f"Device: {device_label(device)}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"rank {rank}, median of {repeats}.",
         "",
-        "| shape | method | forward ms | ×base | fwd+bwd ms | ×LoRA | ×naive | saved for backward MiB |"
-        + (" CUDA peak MiB |" if device.type == "cuda" else ""),
-        "|---|---|---:|---:|---:|---:|---:|---:|" + ("---:|" if device.type == "cuda" else ""),
+        "| shape | method | forward ms | ×base | fwd+bwd ms | ×LoRA | ÷ PEFT LoRA | ×naive | saved for backward MiB |"
+        + (" CUDA peak MiB |" if cuda else ""),
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if cuda else ""),
     ]
-    for label, (kind, spec) in SHAPES.items():
-        methods = [None, "lora", "cp", "tr", "meta-cp", "meta-tr"]
+    for label, (kind, spec) in shapes.items():
+        methods = [None, "lora"] + ([PEFT] if with_peft else []) + ["cp", "tr", "meta-cp", "meta-tr"]
         if kind == "conv":
             methods += ["naive-meta-cp", "naive-meta-tr"]
         rows = measure_all(kind, spec, methods, rank, device, repeats)
         for m, r in rows.items():
-            naive = rows.get(f"naive-{m}")
+            naive, peft = rows.get(f"naive-{m}"), rows.get(PEFT)
+            name = {None: "frozen base", PEFT: "PEFT LoRA"}.get(m, m)
             lines.append(
-                f"| {label} | {m or 'frozen base'} | {r['fwd_ms']:.2f} | {r['fwd_ms'] / rows[None]['fwd_ms']:.2f} "
+                f"| {label} | {name} | {r['fwd_ms']:.2f} | {r['fwd_ms'] / rows[None]['fwd_ms']:.2f} "
                 f"| {r['train_ms']:.2f} | {r['train_ms'] / rows['lora']['train_ms']:.2f} "
+                f"| {'%.2f' % (r['train_ms'] / peft['train_ms']) if peft else '–'} "
                 f"| {'%.2f' % (r['train_ms'] / naive['train_ms']) if naive else '–'} | {r['saved_mib']:.1f} |"
                 + (f" {r['peak_mib']:.0f} |" if "peak_mib" in r else "")
             )
     lines += [
         "",
+        "×base: forward ÷ the frozen layer's forward; ×LoRA, ÷ PEFT LoRA and ×naive: forward+backward ÷ that of "
+        "our LoRA, of PEFT's LoRA (same rank) and of the naive per-input-kernel MetaLoRA. "
         "×naive < 1 means faster than materialising per-input kernels (its reciprocal is the speed-up).",
     ]
+    if not with_peft:
+        lines += ["", PEFT_SKIPPED]
     return "\n".join(lines)
 
 
-def write_readme(table: str) -> None:
-    path = ROOT / "README.md"
-    text = path.read_text()
-    block = f"<!-- bench_layers:start -->\n{table}\n<!-- bench_layers:end -->"
-    new = re.sub(
-        r"<!-- bench_layers:start -->.*?<!-- bench_layers:end -->", lambda _: block, text, flags=re.S
-    )
+def write_results(table: str, path: Path, marker: str = "bench_layers") -> None:
+    """Put ``table`` between ``<!-- {marker}:start -->`` and ``<!-- {marker}:end -->`` in the markdown
+    file ``path``; a file without the markers gets the block appended at its end (a missing file is created)."""
+    text = path.read_text() if path.exists() else ""
+    block = f"<!-- {marker}:start -->\n{table}\n<!-- {marker}:end -->"
+    pattern = rf"<!-- {marker}:start -->.*?<!-- {marker}:end -->"
+    if re.search(pattern, text, flags=re.S):
+        new = re.sub(pattern, lambda _: block, text, flags=re.S)
+    else:
+        new = (
+            text + ("\n" if text and not text.endswith("\n") else "") + ("\n" if text else "") + block + "\n"
+        )
     path.write_text(new)
+
+
+def write_readme(table: str) -> None:
+    write_results(table, ROOT / "README.md")
 
 
 def main() -> None:
@@ -202,14 +259,27 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rank", type=int, default=8)
-    parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--write-readme", action="store_true")
+    parser.add_argument("--repeats", type=int, default=15, help="timed repeats per variant (default: 15)")
+    parser.add_argument("--quick", action="store_true", help="3 repeats: a rough table in under a minute")
+    parser.add_argument("--tiny", action="store_true", help="tiny layers only (for tests)")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--write-readme", action="store_true", help="refresh the table in README.md")
+    parser.add_argument(
+        "--write-results", type=Path, metavar="PATH", help="refresh the table in this markdown file"
+    )
     args = parser.parse_args()
-    table = run(args.rank, args.repeats, pick_device(args.device))
+    device = pick_device(args.device)
+    repeats = 3 if args.quick else args.repeats
+    print(f"bench_layers: device {device_label(device)}", flush=True)
+    with_peft = peft_available()
+    if not with_peft:
+        print(PEFT_SKIPPED, file=sys.stderr, flush=True)
+    table = run(args.rank, repeats, device, TINY_SHAPES if args.tiny else SHAPES, with_peft)
     print(table)
     if args.write_readme:
         write_readme(table)
+    if args.write_results:
+        write_results(table, args.write_results)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,14 @@
 """Training benchmarks: the cost of a MetaLoRA step, and the dashboard's default demo run.
 
-    python benchmarks/bench_training.py [--steps 15] [--skip-demo] [--threads N]
+    python benchmarks/bench_training.py [--steps 15] [--quick] [--skip-demo] [--threads N]
+                                        [--device auto|cpu|cuda] [--write-results F.md | --write-readme]
 
 1. **Step ratio.** One AdamW training step (forward, backward, update; batch 64 of 1x32x32 digits) on
-   the small ResNet with MetaLoRA (Tensor Ring) against LoRA at the same rank. Steps of the two are
-   interleaved and the medians compared, so a busy machine slows both alike. Target: <= 1.5x.
+   the small ResNet with MetaLoRA (Tensor Ring, and CP) against LoRA at the same rank, and against
+   Hugging Face PEFT's LoRA on the same layers when ``peft`` is installed
+   (``pip install -r requirements-bench.txt``). Steps are interleaved across methods and the medians
+   compared, so a busy machine slows all alike. Target: meta-tr <= 1.5x LoRA. On CUDA the timings are
+   synchronised and each method's peak memory is reported.
 2. **Demo run.** :data:`~metalora.training.runner.DEMO_TRAIN_CONFIG` with the demo model, data, method
    and rank, through :func:`~metalora.training.runner.train_run` (wall time, data loading excluded:
    the dashboard has the data in memory already), and its 4-domain test accuracy against the frozen
@@ -16,6 +20,7 @@ Numbers are ratios and times measured in one run on this machine, printed, not a
 from __future__ import annotations
 
 import argparse
+import platform
 import statistics
 import sys
 import time
@@ -26,6 +31,9 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench_layers import PEFT_SKIPPED, peft_available, write_results  # benchmarks/ is on sys.path
+
+from metalora.device import pick_device
 from metalora.models import build_model, list_sample_models
 from metalora.training import evaluate
 from metalora.training.methods import prepare
@@ -39,39 +47,113 @@ from metalora.training.runner import (
     train_run,
 )
 
+ROOT = Path(__file__).resolve().parents[1]
+PEFT = "peft-lora"
 
-def step_times(methods: list[str], rank: int, steps: int, warmup: int = 3) -> dict[str, float]:
-    """Median seconds of one training step per method, steps interleaved across methods."""
+
+def sync(device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def prepare_any(base, method: str, rank: int):
+    """Our methods through :func:`prepare`; ``peft-lora`` through PEFT, on the same layers (every Conv2d
+    and Linear) at the same rank and alpha = 2 x rank, as in ``bench_methods.py``."""
+    if method != PEFT:
+        return prepare(base, method, rank=rank)
+    from bench_methods import peft_model
+
+    return peft_model(base, method, rank, seed=0)
+
+
+def step_times(
+    methods: list[str], rank: int, steps: int, warmup: int = 3, device=None, batch: int = 64
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Median seconds of one training step per method, steps interleaved across methods; and, on CUDA,
+    each method's peak allocated memory in MiB over one step."""
+    device = device or torch.device("cpu")
     g = torch.Generator().manual_seed(0)
-    x, y = torch.rand(64, 1, 32, 32, generator=g), torch.randint(0, 10, (64,), generator=g)
+    x, y = torch.rand(batch, 1, 32, 32, generator=g), torch.randint(0, 10, (batch,), generator=g)
+    x, y = x.to(device), y.to(device)
     runs = {}
     for m in methods:
         torch.manual_seed(0)
         base = build_model("resnet-mini", in_channels=1, num_classes=10)
-        net, params = prepare(base, m, rank=rank)
-        runs[m] = (net.train(), torch.optim.AdamW(params, lr=1e-3))
+        net, params = prepare_any(base, m, rank)
+        net = net.to(device).train()
+        runs[m] = (net, torch.optim.AdamW(params, lr=1e-3))
+
+    def step(net, opt):
+        loss = F.cross_entropy(net(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
     times: dict[str, list[float]] = {m: [] for m in methods}
     for i in range(warmup + steps):
         for m, (net, opt) in runs.items():
+            sync(device)
             t = time.perf_counter()
-            loss = F.cross_entropy(net(x), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            step(net, opt)
+            sync(device)
             if i >= warmup:
                 times[m].append(time.perf_counter() - t)
-    return {m: statistics.median(v) for m, v in times.items()}
+    peaks = {}
+    if device.type == "cuda":
+        for m, (net, opt) in runs.items():
+            torch.cuda.reset_peak_memory_stats(device)
+            step(net, opt)
+            sync(device)
+            peaks[m] = torch.cuda.max_memory_allocated(device) / 2**20
+    return {m: statistics.median(v) for m, v in times.items()}, peaks
 
 
-def bench_steps(steps: int) -> None:
-    print(f"== training step, small ResNet, batch 64 x 1x32x32, {torch.get_num_threads()} thread(s)")
-    for rank in sorted({DEMO_RANK, 8}):
-        t = step_times(["lora", "meta-tr", "meta-cp"], rank, steps)
+def device_label(device) -> str:
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
+    return f"{device} ({name})"
+
+
+def bench_steps(
+    steps: int, device, ranks=(DEMO_RANK, 8), batch: int = 64, warmup: int = 3, with_peft: bool = True
+) -> str:
+    """The step benchmark as a markdown table (also printed)."""
+    methods = ["lora"] + ([PEFT] if with_peft else []) + ["meta-tr", "meta-cp"]
+    names = {"lora": "LoRA", PEFT: "PEFT LoRA", "meta-tr": "meta-tr", "meta-cp": "meta-cp"}
+    cuda = device.type == "cuda"
+    print(f"== training step, small ResNet, batch {batch} x 1x32x32, device {device_label(device)}, "
+          f"{torch.get_num_threads()} thread(s)", flush=True)  # fmt: skip
+    lines = [
+        f"One AdamW step of the small ResNet (batch {batch} x 1x32x32), every Conv2d and Linear adapted; "
+        f"device {device_label(device)}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"median of {steps} interleaved steps. Target: meta-tr <= 1.5x LoRA.",
+        "",
+        "| rank | method | step ms | ÷ LoRA | ÷ PEFT LoRA |" + (" CUDA peak MiB |" if cuda else ""),
+        "|---:|---|---:|---:|---:|" + ("---:|" if cuda else ""),
+    ]
+    for rank in sorted(set(ranks)):
+        t, peaks = step_times(methods, rank, steps, warmup, device, batch)
+        for m in methods:
+            peft = f"{t[m] / t[PEFT]:.2f}" if PEFT in t else "–"
+            lines.append(
+                f"| {rank} | {names[m]} | {1000 * t[m]:.1f} | {t[m] / t['lora']:.2f} | {peft} |"
+                + (f" {peaks[m]:.0f} |" if m in peaks else "")
+            )
         print(
             f"rank {rank}: LoRA {1000 * t['lora']:.0f} ms, meta-tr {1000 * t['meta-tr']:.0f} ms "
             f"(ratio {t['meta-tr'] / t['lora']:.2f}x, target <= 1.5x), "
             f"meta-cp {1000 * t['meta-cp']:.0f} ms ({t['meta-cp'] / t['lora']:.2f}x)"
+            + (
+                f", PEFT LoRA {1000 * t[PEFT]:.0f} ms (meta-tr {t['meta-tr'] / t[PEFT]:.2f}x)"
+                if PEFT in t
+                else ""
+            ),
+            flush=True,
         )
+    if not with_peft:
+        lines += ["", PEFT_SKIPPED]
+    table = "\n".join(lines)
+    print(table)
+    return table
 
 
 def bench_demo() -> None:
@@ -100,12 +182,36 @@ def bench_demo() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=15, help="timed steps per method (default: 15)")
+    parser.add_argument("--quick", action="store_true", help="3 timed steps after 1 warm-up (under a minute)")
+    parser.add_argument(
+        "--ranks", type=int, nargs="+", default=[DEMO_RANK, 8], help="ranks of the step table"
+    )
+    parser.add_argument(
+        "--batch", type=int, default=64, help="batch size of the step benchmark (default: 64)"
+    )
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    parser.add_argument(
+        "--device", default="auto", choices=["auto", "cpu", "cuda"], help="of the step benchmark"
+    )
     parser.add_argument("--skip-demo", action="store_true", help="only the step benchmark")
+    parser.add_argument("--write-readme", action="store_true", help="refresh the step table in README.md")
+    parser.add_argument(
+        "--write-results", type=Path, metavar="PATH", help="refresh the step table in this markdown file"
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    bench_steps(args.steps)
+    device = pick_device(args.device)
+    print(f"bench_training: device {device_label(device)}", flush=True)
+    with_peft = peft_available()
+    if not with_peft:
+        print(PEFT_SKIPPED, flush=True)
+    steps, warmup = (3, 1) if args.quick else (args.steps, 3)
+    table = bench_steps(steps, device, args.ranks, args.batch, warmup, with_peft)
+    for path in ([ROOT / "README.md"] if args.write_readme else []) + (
+        [args.write_results] if args.write_results else []
+    ):
+        write_results(table, path, marker="bench_training")
     if not args.skip_demo:
         bench_demo()
 

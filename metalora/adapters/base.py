@@ -87,28 +87,27 @@ class AdapterLayer(nn.Module):
             return out
         z = self.rank_features(self.adapter_dropout(x))  # (..., K) or (B, G·K, H', W')
         scale = self.channel_scale(self.current_core())  # None, (K,) or (B, K)
-        w = self.output_weight().to(z.dtype)  # (out, K)
+        # The scaling goes into the small (out, K) projection rather than the big product, and the
+        # product accumulates in place into the base output (which no backward needs), so the update
+        # allocates no output-sized temporary in the forward nor an extra scaled copy in the backward.
+        w = self.scaling * self.output_weight().to(out.dtype)  # (out, K)
+        z = z.to(out.dtype)
         if scale is not None:
-            scale = scale.to(z.dtype)
+            scale = scale.to(out.dtype)
         if not isinstance(self.base_layer, nn.Conv2d):
             if scale is not None:
                 z = z * seed_shape(scale, z.dim(), -1)
-            acc = torch.addmm(
-                out.reshape(-1, out.shape[-1]), z.reshape(-1, z.shape[-1]), w.t(), alpha=self.scaling
-            )
-            return acc.reshape(out.shape)
-        b, c, h, wd = out.shape
+            return _AccumulateLinear.apply(out, w, z)
+        b, _, h, wd = out.shape
         groups = self.base_layer.groups
         if groups == 1:
-            # out += scaling · (w · diag(s_b)) @ z_b for every input b, in one batched matmul. The
-            # per-input matrix is only (Cout, K): the seed folds into the projection, not the kernel.
+            # out += (w · diag(s_b)) @ z_b for every input b, in one batched matmul. The per-input
+            # matrix is only (Cout, K): the seed folds into the projection, not the kernel.
             wb = w if scale is None else w * scale.unsqueeze(-2)  # (Cout, K) or (B, Cout, K)
-            wb = wb.expand(b, -1, -1) if wb.dim() == 2 else wb
-            acc = torch.baddbmm(out.reshape(b, c, h * wd), wb, z.reshape(b, -1, h * wd), alpha=self.scaling)
-            return acc.reshape(out.shape)
+            return _AccumulateProjection.apply(out, wb, z)
         if scale is not None:  # the same rank-space scale in every group
             z = (z.reshape(b, groups, -1, h * wd) * seed_shape(scale, 4, 2)).reshape(z.shape)
-        return torch.add(out, F.conv2d(z, w[:, :, None, None], groups=groups), alpha=self.scaling)
+        return out.add_(F.conv2d(z, w[:, :, None, None], groups=groups))
 
     def rank_features(self, x: torch.Tensor) -> torch.Tensor:
         """The input mapped into rank space, before the core: (..., K) or (B, G·K, H', W')."""
@@ -144,6 +143,82 @@ class AdapterLayer(nn.Module):
 
     def extra_repr(self) -> str:
         return f"method={self.method}, rank={self.rank}, scaling={self.scaling:g}"
+
+
+def _writable(out: torch.Tensor) -> bool:
+    """Whether the update can go in place into ``out``: contiguous, and not a view (F.linear on a 3-D
+    input returns one; autograd would then copy the whole gradient back through the view's base)."""
+    return out.is_contiguous() and out._base is None
+
+
+class _AccumulateLinear(torch.autograd.Function):
+    """``out += z @ wᵀ`` in place in the Linear output ``out`` (..., out), for ``z`` (..., K) and ``w`` (out, K).
+
+    Autograd's ``addmm`` would copy ``out`` in the forward, or, in place on a reshaped view, copy its
+    gradient in the backward; here ``out``'s gradient passes through untouched, and the copy is made
+    only when ``out`` is itself a view.
+    """
+
+    @staticmethod
+    def forward(ctx, out, w, z):
+        z2 = z.reshape(-1, z.shape[-1])
+        ctx.save_for_backward(w, z2)
+        ctx.z_shape = z.shape
+        if _writable(out):
+            ctx.mark_dirty(out)
+            out.view(-1, out.shape[-1]).addmm_(z2, w.t())
+            return out
+        return torch.addmm(out.reshape(-1, out.shape[-1]), z2, w.t()).view(out.shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        w, z2 = ctx.saved_tensors
+        g2 = grad.reshape(-1, grad.shape[-1])
+        grad_w = g2.t().mm(z2) if ctx.needs_input_grad[1] else None
+        grad_z = g2.mm(w).reshape(ctx.z_shape) if ctx.needs_input_grad[2] else None
+        return grad, grad_w, grad_z
+
+
+class _AccumulateProjection(torch.autograd.Function):
+    """``out[b] += w_b @ z[b]`` over pixels, in place in the conv output ``out`` (B, Cout, H, W).
+
+    ``w`` is (Cout, K) or per input (B, Cout, K); ``z`` is (B, K, H, W) in either memory format. Autograd's
+    own ``baddbmm`` would copy ``out`` in the forward (or, in place on a view, copy its gradient in the
+    backward), and would return z's gradient contiguous even when z is channels-last, which makes the conv
+    that produced z copy it again. This does neither: ``out``'s gradient passes through untouched, and
+    z's gradient comes back in z's own memory format.
+    """
+
+    @staticmethod
+    def forward(ctx, out, w, z):
+        b, c, h, wd = out.shape
+        z3 = z.reshape(b, -1, h * wd)
+        ctx.save_for_backward(w, z3)
+        ctx.z_shape = z.shape
+        wb = w.expand(b, -1, -1) if w.dim() == 2 else w
+        if _writable(out):
+            ctx.mark_dirty(out)
+            out.view(b, c, h * wd).baddbmm_(wb, z3)
+            return out
+        return torch.baddbmm(out.reshape(b, c, h * wd), wb, z3).view(out.shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        w, z3 = ctx.saved_tensors
+        b = z3.shape[0]
+        g3 = grad.reshape(b, grad.shape[1], -1)  # (B, Cout, H·W)
+        wb = w.expand(b, -1, -1) if w.dim() == 2 else w
+        grad_w = grad_z = None
+        if ctx.needs_input_grad[1]:
+            grad_w = torch.bmm(g3, z3.transpose(1, 2))  # (B, Cout, K)
+            grad_w = grad_w.sum(0) if w.dim() == 2 else grad_w
+        if ctx.needs_input_grad[2]:
+            if z3.stride(1) == 1:  # channels-last z: a channels-last gradient, (B, H·W, K) in memory
+                grad_z = torch.bmm(g3.transpose(1, 2), wb).transpose(1, 2)
+            else:
+                grad_z = torch.bmm(wb.transpose(1, 2), g3)
+            grad_z = grad_z.reshape(ctx.z_shape)
+        return grad, grad_w, grad_z
 
 
 def kaiming_(t: torch.Tensor) -> torch.Tensor:
@@ -195,13 +270,14 @@ class ConvGeometry:
     def project_in(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         """1×1 projection with ``w`` (K, Cin/G), the same in every group: (B, Cin, H, W) -> (B, G·K, H, W).
 
-        Without groups it is one matmul whose (B, H·W, K) result is returned as a channels-last view:
-        on CPU that is about 3× faster than a 1×1 ``conv2d``, and the small convs that follow run
-        faster on channels-last input too.
+        Without groups it is one batched matmul whose (B, H·W, K) result is returned as a channels-last
+        view: on CPU that is about 3× faster than a 1×1 ``conv2d``, and the small convs that follow run
+        faster on channels-last input too. (``bmm`` with an expanded ``w`` rather than ``matmul``: the
+        latter folds the transposed input into one matrix, which costs a copy in the backward.)
         """
         if self.groups == 1:
             b, c, h, wd = x.shape
-            z = torch.matmul(x.reshape(b, c, h * wd).transpose(1, 2), w.t())  # (B, H·W, K)
+            z = torch.bmm(x.reshape(b, c, h * wd).transpose(1, 2), w.t().expand(b, -1, -1))  # (B, H·W, K)
             return z.view(b, h, wd, -1).permute(0, 3, 1, 2)  # (B, K, H, W), channels-last memory
         return F.conv2d(x, w.repeat(self.groups, 1)[:, :, None, None], groups=self.groups)
 
