@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8501
 
-.PHONY: app test lint format bench figures sample-models clean
+.PHONY: app test lint format bench results figures sample-models clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,7 @@ $(VENV)/.runtime: requirements.txt pyproject.toml $(VENV)/.torch
 	$(BIN)/pip install -q --no-deps -e .
 	@touch $@
 
-$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
+$(VENV)/.dev: requirements-dev.txt requirements-bench.txt $(VENV)/.runtime
 	$(BIN)/pip install -q -r requirements-dev.txt
 	@touch $@
 
@@ -45,6 +45,12 @@ lint: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/bench_layers.py --write-readme
+
+# Every measured number of docs/results.md and the README (about an hour on 2 CPU cores; resumable).
+results: $(VENV)/.dev
+	$(BIN)/python benchmarks/bench_methods.py --write-readme
+	$(BIN)/python benchmarks/bench_layers.py --write-readme --write-results docs/results.md
+	$(BIN)/python benchmarks/bench_training.py --write-results docs/results.md
 
 sample-models: $(VENV)/.runtime
 	$(BIN)/python -m metalora.models.build_samples

@@ -14,12 +14,12 @@ What runs (preset ``full``):
   without PEFT their rows are left out and the report says so);
 * **budgets**: the adapter methods' ranks are matched to two trainable-parameter budgets per backbone,
   *small* = LoRA at rank 4 and *large* = LoRA at rank 16 (every adapter targets every Conv2d and Linear);
-* **protocol**: the learning rate of every (backbone, method, budget) is picked from a small grid by the
-  *validation* accuracy of seed 0 on the first data set (``digits-4``) and reused on the others; all seeds
-  then run at that rate; the table reports the *test* accuracy mean and sample standard deviation over the
+* **protocol**: the learning rate of every (cell, method, budget) is picked from a small grid by the
+  *validation* accuracy of seed 0 (a best rate at the grid's edge gets one more rate beyond it); the other seeds then run at that rate; the table reports the *test* accuracy mean and sample standard deviation over the
   3 seeds (never the best seed);
 * **ablations** on ``resnet-mini`` x ``digits-4``: rank sweep 1..16 for MetaLoRA-TR and LoRA; the feature
-  source (frozen backbone vs ``input-stats``) for both MetaLoRA variants; input-conditioning on vs off at
+  source (frozen backbone vs ``input-stats``) for both MetaLoRA variants; the scale alpha (1x, 2x, 4x the
+  rank) for MetaLoRA-TR and LoRA; input-conditioning on vs off at
   the same tensor format and budget (MetaLoRA-TR vs TR, MetaLoRA-CP vs CP) for every cell.
 
 Every finished run is appended to ``benchmarks/results/methods_runs.jsonl`` (one JSON object per line), so
@@ -83,6 +83,8 @@ class Preset:
     samples_per_class: int | None
     ablations: bool
     sweep_ranks: tuple[int, ...] = SWEEP_RANKS
+    tune_each_dataset: bool = True
+    alpha_factors: tuple[float, ...] = (1.0, 4.0)
 
 
 PRESETS = {
@@ -97,7 +99,7 @@ PRESETS = {
     # for the test suite: two methods of each kind, a tiny data set, one epoch
     "smoke": Preset(
         ("resnet-mini",), ("digits-4",), ("head", "lora", "meta-tr", "peft-lora"), ("small",), seeds=2,
-        epochs=1, samples_per_class=6, ablations=True, sweep_ranks=(2,),
+        epochs=1, samples_per_class=6, ablations=True, sweep_ranks=(2,), alpha_factors=(4.0,),
     ),
 }  # fmt: skip
 
@@ -132,11 +134,15 @@ class Job:
     epochs: int
     samples_per_class: int | None
     feature_source: str = "backbone"
-    study: str = "main"  # main | rank-sweep | feature-source
+    study: str = "main"  # main | rank-sweep | feature-source | alpha
+    alpha_factor: float | None = None  # alpha = factor x rank; None: the default 2
 
     @property
     def key(self) -> str:
-        return "|".join(str(v) for v in asdict(self).values())
+        values = asdict(self)
+        if values["alpha_factor"] is None:  # keys of runs saved before the field existed stay valid
+            del values["alpha_factor"]
+        return "|".join(str(v) for v in values.values())
 
 
 def _reset_peak_rss() -> int:
@@ -231,6 +237,8 @@ def run_job(job: Job, device: str = "cpu", threads: int = 1) -> dict[str, Any]:
             kwargs = (
                 {"adapter_kwargs": {"feature_source": job.feature_source}} if "meta" in job.method else {}
             )
+            if job.alpha_factor is not None:
+                kwargs["alpha"] = job.alpha_factor * job.rank
             res = train_run(model, spec, job.method, config, rank=job.rank, **kwargs)
             val, test = res.metrics["val"], res.metrics["test"]
             trainable, flops, flops_base = res.trainable_params, res.flops, res.metrics["flops_base"]
@@ -299,11 +307,13 @@ def match_rank(backbone: str, dataset: str, method: str, budget: int, max_rank: 
     return min(cands, key=lambda r: (abs(cands[r] - budget), r))
 
 
-def rank_table(preset: Preset, methods: Sequence[str]) -> dict[tuple[str, str, str, str], int]:
+def rank_table(preset: Preset, methods: Sequence[str], skip=()) -> dict[tuple[str, str, str, str], int]:
     """(backbone, dataset, budget, method) -> the adapter method's rank matched to that budget."""
     out = {}
     for backbone in preset.backbones:
         for dataset in preset.datasets:
+            if (backbone, dataset) in skip:
+                continue
             for budget in preset.budgets:
                 target = trainable_count(backbone, dataset, "lora", BUDGET_RANKS[budget])
                 for m in methods:
@@ -376,12 +386,21 @@ def best_lr(runs: dict[str, dict], tuning: Iterable[Job]) -> float:
 
 
 def grid(preset: Preset, runs: dict, path: Path, workers: int, device: str, methods: Sequence[str]) -> None:
-    ranks = rank_table(preset, methods)
+    from metalora.models import list_sample_models
+
+    have = set(list_sample_models())
+    missing = [(b, d) for b in preset.backbones for d in preset.datasets if sample_name(b, d) not in have]
+    for b, d in missing:
+        print(f"  skipping {b} x {d}: no sample model {sample_name(b, d)!r} (make sample-models builds it)")
+    datasets = tuple(d for d in preset.datasets if any((b, d) not in missing for b in preset.backbones))
+    preset = replace(preset, datasets=datasets)
+    ranks = rank_table(preset, methods, skip=missing)
     base = dict(epochs=preset.epochs, samples_per_class=preset.samples_per_class)
     cells = [
         (bb, ds, m, bud)
         for bb in preset.backbones
         for ds in preset.datasets
+        if (bb, ds) not in missing
         for m in methods
         for bud in ((None,) if m in ("head", "full") else preset.budgets)
     ]
@@ -390,11 +409,17 @@ def grid(preset: Preset, runs: dict, path: Path, workers: int, device: str, meth
         rank = ranks.get((bb, ds, bud, m)) if bud else kw.pop("rank", None)
         return Job(bb, ds, m, bud, rank, lr, seed, **base, **kw)
 
-    # Rates are tuned on the first data set's validation split and reused for the other data sets of the
-    # same backbone, method and budget (3 runs per configuration saved there; still never the test split).
-    tuned = [c for c in cells if c[1] == preset.datasets[0]]
-    print(f"Phase 1: learning rates (seed 0, chosen on {preset.datasets[0]}'s validation split)", flush=True)
+    # With tune_each_dataset=False, rates are tuned on the first data set's validation split only and reused
+    # for the other data sets of the same backbone, method and budget (fewer runs; still never on test).
+    tuned = [c for c in cells if preset.tune_each_dataset or c[1] == preset.datasets[0]]
+    print("Phase 1: learning rates (seed 0, chosen on the validation split)", flush=True)
     tuning = {c: [job(*c, lr, 0) for lr in lr_grid(c[2])] for c in tuned}
+    run_all([j for js in tuning.values() for j in js], runs, path, workers, device)
+    # A best rate at the edge of the grid gets one more rate beyond that edge (x4 or /4), once.
+    for c, js in tuning.items():
+        lrs, best = sorted(j.lr for j in js), best_lr(runs, js)
+        if best in (lrs[0], lrs[-1]) and len(lrs) > 1:
+            js.append(job(*c, best * 4 if best == lrs[-1] else best / 4, 0))
     run_all([j for js in tuning.values() for j in js], runs, path, workers, device)
     chosen = {c: best_lr(runs, js) for c, js in tuning.items()}
     chosen.update({c: chosen[(c[0], preset.datasets[0], *c[2:])] for c in cells if c not in chosen})
@@ -417,6 +442,15 @@ def grid(preset: Preset, runs: dict, path: Path, workers: int, device: str, meth
                         study="feature-source")
                 for s in range(preset.seeds)
             ]  # fmt: skip
+        for m in ("lora", "meta-tr"):  # the update's scale: alpha = 1x and 4x the rank (default 2x)
+            lr = chosen.get((bb, ds, m, preset.budgets[0]))
+            if lr is None:
+                continue
+            more += [
+                replace(job(bb, ds, m, preset.budgets[0], lr, s), alpha_factor=f, study="alpha")
+                for f in preset.alpha_factors
+                for s in range(preset.seeds)
+            ]
     run_all(more, runs, path, workers, device)
 
 

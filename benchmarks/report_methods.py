@@ -233,6 +233,27 @@ def feature_table(rows, groups, labels) -> list[str]:
     return lines
 
 
+def alpha_table(rows, groups, labels) -> list[str]:
+    """Accuracy at alpha = 1x, 2x (the main runs) and 4x the rank, same rank and learning rate."""
+    study = [r for r in _ok(rows) if r.get("study") == "alpha"]
+    if not study:
+        return []
+    factors = sorted({r["alpha_factor"] for r in study} | {2.0})
+    lines = ["| method | rank | " + " | ".join(f"alpha = {f:g} × rank" for f in factors) + " |"]
+    lines.append("|---|---|" + "---|" * len(factors))
+    for m in dict.fromkeys(r["method"] for r in study):
+        mine = [r for r in study if r["method"] == m]
+        g = groups.get((mine[0]["backbone"], mine[0]["dataset"], m, mine[0]["budget"]))
+        cols = []
+        for f in factors:
+            accs = [r["accuracy"] for r in mine if r["alpha_factor"] == f]
+            if f == 2.0 and g:
+                accs = [r["accuracy"] for r in _ok(g["rows"])]
+            cols.append(pct(*stats(accs)) if accs else "—")
+        lines.append(f"| {labels.get(m, m)} | {mine[0]['rank']} | " + " | ".join(cols) + " |")
+    return lines
+
+
 def peft_table(groups, cells, budgets) -> list[str]:
     lines = ["| cell | budget | LoRA (ours) | PEFT LoRA | ours − PEFT |", "|---|---|---|---|---|"]
     n = 0
@@ -348,8 +369,8 @@ def write_report(
         f"Protocol: {', '.join(map(str, epochs))} epochs, batch 64, AdamW with cosine decay, every adapter on every "
         "Conv2d and Linear of the sample backbone (trained on clean data), alpha = 2 × rank. Budgets: *small* = "
         "LoRA's trainable count at rank 4, *large* = at rank 16; every other adapter gets the rank whose count is "
-        "closest. Learning rate per (backbone, method, budget) chosen by seed 0's **validation** accuracy on "
-        "the first data set (digits-4), reused for the other data sets, from "
+        "closest. Learning rate per (cell, method, budget) chosen by seed 0's **validation** accuracy "
+        "(a best rate at the grid's edge got one more rate beyond it, x4 or /4) from "
         + "; ".join(
             f"{labels.get(m, m)} {{{', '.join(f'{v:g}' for v in g)}}}"
             for m, g in lr_grids.items()
@@ -396,18 +417,31 @@ def write_report(
     feats = feature_table(rows, groups, labels)
     if feats:
         md += ["### Ablation: feature source of the mapping network", "", *feats, ""]
+    alpha = alpha_table(rows, groups, labels)
+    if alpha:
+        md += [
+            "### Ablation: the scale alpha of the update (small budget, same learning rate)",
+            "",
+            *alpha,
+            "",
+        ]
     md += ["### Every cell in full", ""]
     for bb, ds in cells:
         md += [f"#### {bb} · {CELL_NAMES.get(ds, ds)}", "", *cell_table(groups, bb, ds, methods, labels), ""]
     md += ["### Learning-rate choice (seed 0, validation accuracy %)", ""]
-    md += ["| cell | method | budget | " + " | ".join(["lr → val"] * 3) + " |", "|---|---|---|---|---|---|"]
+    width = max((len(g["tuning"]) for g in groups.values()), default=1)
+    md += [
+        "| cell | method | budget | " + " | ".join(["lr → val"] * width) + " |",
+        "|---|---|---|" + "---|" * width,
+    ]
     for (bb, ds, m, b), g in groups.items():
         tune = " | ".join(
             f"{r['lr']:g} → {100 * r['val_accuracy']:.1f}" + (" ✓" if r["lr"] == g["lr"] else "")
             if r["status"] == "completed" else f"{r['lr']:g} → failed"
             for r in g["tuning"]
         )  # fmt: skip
-        md.append(f"| {bb} · {ds} | {labels.get(m, m)} | {b or '—'} | {tune} |")
+        pad = " |" * (width - len(g["tuning"]))
+        md.append(f"| {bb} · {ds} | {labels.get(m, m)} | {b or '—'} | {tune} |{pad}")
     n_figs = figures_html(groups, rows, cells, labels, figures)
     md += [
         "",

@@ -147,6 +147,7 @@ def _add(p, title: str | None, options: list, no_defaults: bool = False) -> None
 
 
 def _add_run_options(p, plural: bool) -> None:
+    from .config import FEATURE_SOURCES
     from .training.methods import ALL_METHODS
 
     p.add_argument(
@@ -165,6 +166,11 @@ def _add_run_options(p, plural: bool) -> None:
         g.add_argument(
             "--method", default="meta-tr", help=f"one of {', '.join(ALL_METHODS)} (default: meta-tr)"
         )
+        g.add_argument(
+            "--feature-source", choices=FEATURE_SOURCES, default="backbone",
+            help="what the MetaLoRA mapping network reads: the frozen model's pooled features, or cheap "
+            "statistics of the input (default: backbone)",
+        )  # fmt: skip
     _add(p, None, [(f, kw) for f, kw in METHOD_OPTIONS])
     _add(p, "training", TRAIN_OPTIONS)
     p.add_argument("--no-save", action="store_true", help="write no files and no registry rows")
@@ -323,6 +329,7 @@ def cmd_train(args, out) -> int:
     res = train_run(
         args.model, _data_spec(args), args.method, _train_config(args), rank=args.rank, alpha=args.alpha,
         target_modules=args.target_modules, registry=registry, callback=ProgressPrinter(quiet=args.quiet or not main),
+        adapter_kwargs={"feature_source": args.feature_source} if args.method.startswith("meta-") else None,
     )  # fmt: skip
     if not main:
         return 0

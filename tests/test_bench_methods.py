@@ -97,13 +97,21 @@ def test_the_smoke_grid_runs_resumes_and_reports(tmp_path):
     main = [r for r in rows if r["study"] == "main"]
     assert {r["method"] for r in main} == {"head", "lora", "meta-tr", "peft-lora"}
     assert all(r["status"] == "completed" and 0 <= r["accuracy"] <= 1 for r in rows)
-    assert {r["study"] for r in rows} == {"main", "rank-sweep", "feature-source"}
+    assert {r["study"] for r in rows} == {"main", "rank-sweep", "feature-source", "alpha"}
     # the adapters were matched to one budget: MetaLoRA-TR's count is the closest to LoRA's at rank 4
     lora = next(r for r in main if r["method"] == "lora")
     meta = next(r for r in main if r["method"] == "meta-tr")
     assert lora["rank"] == 4 and abs(meta["trainable"] - lora["trainable"]) < 0.5 * lora["trainable"]
     text = out.read_text(encoding="utf-8")
-    for label in ("head only", "LoRA", "MetaLoRA-TR", "PEFT LoRA", "rank sweep", "feature source"):
+    for label in (
+        "head only",
+        "LoRA",
+        "MetaLoRA-TR",
+        "PEFT LoRA",
+        "rank sweep",
+        "feature source",
+        "alpha = 4",
+    ):
         assert label in text
     # resuming: nothing is trained again, the report is rebuilt from the saved runs
     n = len(rows)

@@ -155,3 +155,16 @@ def test_library_never_imports_streamlit():
            "print('streamlit' in sys.modules)"  # fmt: skip
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert done.stdout.strip() == "False", done.stderr
+
+
+def test_train_with_input_statistics_records_the_feature_source(tmp_path, capsys):
+    code = main(["train", *TINY, "--method", "meta-cp", "--rank", "2", "--feature-source", "input-stats",
+                 "--home", str(tmp_path), "--json", "--quiet"])  # fmt: skip
+    assert code == 0
+    from metalora.training.registry import RunRegistry
+
+    (row,) = RunRegistry(tmp_path).list()
+    assert row["config"]["adapter"]["feature_source"] == "input-stats"
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", *TINY, "--feature-source", "pixels", "--home", str(tmp_path)])
+    assert exit_.value.code == 2 and "input-stats" in capsys.readouterr().err
