@@ -128,11 +128,14 @@ def test_gradients_match_dense_update(method, case):
             x = x.contiguous(memory_format=torch.channels_last)
     layer = make_layer(method, base)
     set_seed(layer, method, 3)
+    assert_gradients_match_dense_update(layer, x)
+
+
+def assert_gradients_match_dense_update(layer, x: torch.Tensor) -> None:
     seed = layer.seed.clone().requires_grad_(True) if layer.seed is not None else None
     layer.seed = seed
-    leaves = [p for n, p in layer.named_parameters() if n.startswith("adapter_")] + (
-        [seed] if seed is not None else []
-    )
+    leaves = [p for n, p in layer.named_parameters() if n.startswith("adapter_")]
+    leaves += [seed] if seed is not None else []
     grads = []
     for forward in (layer, lambda x: dense_reference(layer, x, seed)):
         xg = x.clone().requires_grad_(True)
@@ -141,6 +144,22 @@ def test_gradients_match_dense_update(method, case):
         grads.append(torch.autograd.grad((y * weights).sum(), [xg, *leaves]))
     for got, expected in zip(*grads, strict=True):
         assert relative_error(got, expected) < 1e-10
+
+
+@pytest.mark.parametrize("method", ["tr", "meta-tr"])
+@pytest.mark.parametrize("compose", [False, True], ids=["projection+grouped conv", "composed kernel"])
+@pytest.mark.parametrize("geometry", list(CONVS))
+def test_tr_conv_both_contractions_match_dense_update(method, compose, geometry):
+    """A TR conv picks one of two contractions from its shape; both give the dense update and its gradients."""
+    torch.manual_seed(0)
+    base = nn.Conv2d(**CONVS[geometry]).double()
+    layer = make_layer(method, base)
+    layer.compose_input = compose
+    x = torch.randn(3, base.in_channels, 9, 10, dtype=torch.float64)
+    set_seed(layer, method, 3)
+    y = layer(x)
+    assert relative_error(y, dense_reference(layer, x, layer.seed)) < 1e-10
+    assert_gradients_match_dense_update(layer, x)
 
 
 @pytest.mark.parametrize("method", METHODS)

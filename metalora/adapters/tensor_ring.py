@@ -7,7 +7,9 @@ Conv kernel update with cores G1 (R0×Cout×R1), G2 (R1×Cin×R2), G3 (R2×kh×R
 The seed sits on the bond that closes the ring. Forward without a per-input kernel:
 1×1 conv with G2 (Cin -> R1·R2) -> grouped spatial conv with K[a,c] = Σ_d G3[c,:,d] G4[d,:,a] (groups = R1)
 -> scale bond a by s_a(x) -> 1×1 conv with G1
-(R1·R0 -> Cout), where the scale folds into a per-input (Cout, R1·R0) projection matrix.
+(R1·R0 -> Cout), where the scale folds into a per-input (Cout, R1·R0) projection matrix. For narrow
+inputs, 1×1 and strided convs the first two steps are one conv with the composed static kernel Σ_c G2·K
+instead (:func:`compose_input_is_cheaper`).
 Linear: ΔW(x)[o,i] = Tr(G1[:,o,:] · G2[:,i,:] · diag(s(x))). All ring ranks equal ``rank``.
 A grouped conv applies the same cores within each group. G1 starts at zero, so ΔW = 0.
 """
@@ -33,6 +35,21 @@ def _bond_scale(core: torch.Tensor | None, rank: int) -> torch.Tensor | None:
 def _uniform(t: torch.Tensor, std: float) -> None:
     bound = math.sqrt(3.0) * std
     nn.init.uniform_(t, -bound, bound)
+
+
+def compose_input_is_cheaper(g: ConvGeometry, rank: int) -> bool:
+    """Which of two equal contractions a TR conv uses, chosen once from its shape.
+
+    Per output pixel and group, the 1×1 projection to the R1·R2 ring channels followed by the grouped
+    spatial conv costs Cin·R²·sh·sw + R³·kh·kw multiply-adds (the projection runs at the input's
+    resolution); one dense conv with the composed static kernel Σ_c G2·K costs Cin·R²·kh·kw. The grouped
+    conv runs at about 1/1.5 the speed of a dense conv or matmul on CPU, hence the weight 1.5. Composing
+    wins for narrow inputs (a stem's 1–3 channels), 1×1 convs and strided convs of narrow layers.
+    """
+    kh, kw = g.kernel_size
+    sh, sw = g.stride
+    cin = g.in_channels // g.groups
+    return cin * (kh * kw - sh * sw) <= 1.5 * rank * kh * kw
 
 
 class TRLinear(AdapterLayer):
@@ -93,6 +110,7 @@ class TRConv2d(AdapterLayer):
         self.adapter_G4 = nn.Parameter(torch.empty(R, kw, R, **f))
         self._make_static_core()
         self.reset_parameters()
+        self.compose_input = compose_input_is_cheaper(g, R)
 
     def reset_parameters(self) -> None:
         # Unit-variance intermediates: G2 averages Cin/G inputs; K = G3·G4 then averages R2·kh·kw.
@@ -106,6 +124,9 @@ class TRConv2d(AdapterLayer):
     def rank_features(self, x):
         g, R = self.geometry, self.rank
         G = g.groups
+        if self.compose_input:  # one conv with the static input kernel W[(b,a), i] = Σ_c G2[b,i,c] K[a,c]
+            w = torch.einsum("bic,chd,dwa->baihw", self.adapter_G2, self.adapter_G3, self.adapter_G4)
+            return g.spatial_conv(x, w.reshape(R * R, *w.shape[2:]).repeat(G, 1, 1, 1), groups=G)
         w_in = self.adapter_G2.permute(0, 2, 1).reshape(R * R, -1)  # (R1·R2, Cin/G), order (b, c)
         z = g.project_in(x, w_in)  # (B, G·R1·R2, H, W)
         k = torch.einsum("chd,dwa->achw", self.adapter_G3, self.adapter_G4)  # (R0, R2, kh, kw)
