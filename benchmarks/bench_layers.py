@@ -3,8 +3,8 @@
 For representative conv and linear shapes this times the forward and forward+backward of the frozen
 base layer, of each adapter method wrapped around it (rank 8 by default), and of the naive MetaLoRA
 that materialises one kernel per input and runs a grouped conv. Memory is the size of the tensors
-autograd saves for the backward pass (activation memory, exact and repeatable on any device), plus
-the CUDA allocator's peak on a GPU. Hugging Face PEFT's LoRA at the same rank is a peer row and a
+autograd saves for the backward pass, each storage counted once (activation memory, exact and
+repeatable on any device), plus the CUDA allocator's peak on a GPU. Hugging Face PEFT's LoRA at the same rank is a peer row and a
 ratio column when ``peft`` is installed (``pip install -r requirements-bench.txt``).
 
     python benchmarks/bench_layers.py                       # print the table
@@ -139,10 +139,10 @@ def sync(device) -> None:
         torch.cuda.synchronize()
 
 
-def interleaved_medians(fns: dict, device, repeats: int) -> dict[str, float]:
+def interleaved_medians(fns: dict, device, repeats: int, warmup: int = 2) -> dict[str, float]:
     """Median milliseconds of each function, timed round-robin so that background load hits all alike."""
     for fn in fns.values():
-        for _ in range(2):
+        for _ in range(warmup):
             fn()
     sync(device)
     times: dict[str, list[float]] = {k: [] for k in fns}
@@ -156,19 +156,21 @@ def interleaved_medians(fns: dict, device, repeats: int) -> dict[str, float]:
 
 
 def saved_bytes(layer, x) -> int:
-    total = 0
+    """Bytes of the distinct storages autograd keeps for the backward pass: a view or a broadcast
+    (``expand``) of a tensor costs nothing beyond the tensor itself, so each storage counts once."""
+    storages: dict[int, int] = {}
 
     def pack(t):
-        nonlocal total
-        total += t.numel() * t.element_size()
+        storage = t.untyped_storage()
+        storages[storage.data_ptr()] = storage.nbytes()
         return t
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         layer(x).sum()
-    return total
+    return sum(storages.values())
 
 
-def measure_all(kind, spec, methods, rank, device, repeats) -> dict:
+def measure_all(kind, spec, methods, rank, device, repeats, warmup: int = 2) -> dict:
     """Forward and forward+backward times, saved activation memory, and CUDA peak, per method."""
     fns, rows = {}, {}
     for m in methods:
@@ -189,7 +191,7 @@ def measure_all(kind, spec, methods, rank, device, repeats) -> dict:
             torch.cuda.reset_peak_memory_stats()
             fwd_bwd()
             rows[m]["peak_mib"] = torch.cuda.max_memory_allocated() / 2**20
-    for (m, key), ms in interleaved_medians(fns, device, repeats).items():
+    for (m, key), ms in interleaved_medians(fns, device, repeats, warmup).items():
         rows[m][key] = ms
     return rows
 
@@ -199,7 +201,9 @@ def device_label(device) -> str:
     return f"{device} ({name})"
 
 
-def run(rank: int, repeats: int, device, shapes: dict = SHAPES, with_peft: bool = True) -> str:
+def run(
+    rank: int, repeats: int, device, shapes: dict = SHAPES, with_peft: bool = True, warmup: int = 2
+) -> str:
     cuda = device.type == "cuda"
     lines = [
         f"Device: {device_label(device)}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
@@ -213,7 +217,7 @@ def run(rank: int, repeats: int, device, shapes: dict = SHAPES, with_peft: bool 
         methods = [None, "lora"] + ([PEFT] if with_peft else []) + ["cp", "tr", "meta-cp", "meta-tr"]
         if kind == "conv":
             methods += ["naive-meta-cp", "naive-meta-tr"]
-        rows = measure_all(kind, spec, methods, rank, device, repeats)
+        rows = measure_all(kind, spec, methods, rank, device, repeats, warmup)
         for m, r in rows.items():
             naive, peft = rows.get(f"naive-{m}"), rows.get(PEFT)
             name = {None: "frozen base", PEFT: "PEFT LoRA"}.get(m, m)
@@ -260,7 +264,9 @@ def main() -> None:
     )
     parser.add_argument("--rank", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=15, help="timed repeats per variant (default: 15)")
-    parser.add_argument("--quick", action="store_true", help="3 repeats: a rough table in under a minute")
+    parser.add_argument(
+        "--quick", action="store_true", help="3 repeats after 1 warm-up: a rough table in under a minute"
+    )
     parser.add_argument("--tiny", action="store_true", help="tiny layers only (for tests)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--write-readme", action="store_true", help="refresh the table in README.md")
@@ -274,7 +280,8 @@ def main() -> None:
     with_peft = peft_available()
     if not with_peft:
         print(PEFT_SKIPPED, file=sys.stderr, flush=True)
-    table = run(args.rank, repeats, device, TINY_SHAPES if args.tiny else SHAPES, with_peft)
+    shapes = TINY_SHAPES if args.tiny else SHAPES
+    table = run(args.rank, repeats, device, shapes, with_peft, warmup=1 if args.quick else 2)
     print(table)
     if args.write_readme:
         write_readme(table)
