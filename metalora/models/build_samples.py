@@ -81,6 +81,16 @@ SAMPLES: dict[str, SampleSpec] = {
             mirror=True,
             permute_channels=True,
         ),
+        SampleSpec(
+            "mixer-mini-shapes",
+            "mixer-mini",
+            "shapes",
+            dict(image_size=32, patch_size=4, dim=64, depth=4, token_hidden=64, channel_hidden=128),
+            dict(epochs=20, lr=2e-3, batch_size=64, weight_decay=0.05, warmup_frac=0.0),
+            shifts=_SHIFTS_2PX,
+            mirror=True,
+            permute_channels=True,
+        ),
     ]
 }
 
