@@ -82,10 +82,19 @@ class AdapterLayer(nn.Module):
 
     # -- forward --------------------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        linear = not isinstance(self.base_layer, nn.Conv2d)
+        if linear and x.dim() > 2 and self.enabled:
+            # Tokens flattened: a Linear's output for a matrix is a plain matrix (not a view), which
+            # the update can go into in place.
+            lead = x.shape[:-1]
+            return self._forward(x.reshape(-1, x.shape[-1]), lead[0]).view(*lead, -1)
+        return self._forward(x, x.shape[0] if x.dim() > 1 else 1)
+
+    def _forward(self, x: torch.Tensor, batch: int) -> torch.Tensor:
         out = self.base_layer(x)
         if not self.enabled:
             return out
-        z = self.rank_features(self.adapter_dropout(x))  # (..., K) or (B, G·K, H', W')
+        z = self.rank_features(self.adapter_dropout(x))  # (N, K) or (B, G·K, H', W')
         scale = self.channel_scale(self.current_core())  # None, (K,) or (B, K)
         # The scaling goes into the small (out, K) projection rather than the big product, and the
         # product accumulates in place into the base output (which no backward needs), so the update
@@ -95,8 +104,10 @@ class AdapterLayer(nn.Module):
         if scale is not None:
             scale = scale.to(out.dtype)
         if not isinstance(self.base_layer, nn.Conv2d):
-            if scale is not None:
-                z = z * seed_shape(scale, z.dim(), -1)
+            if scale is not None and scale.dim() == 2:  # (B, K): input b's scale on each of its tokens
+                z = (z.reshape(batch, -1, z.shape[-1]) * scale[:, None, :]).reshape(z.shape)
+            elif scale is not None:
+                z = z * scale
             return _AccumulateLinear.apply(out, w, z)
         b, _, h, wd = out.shape
         groups = self.base_layer.groups
