@@ -12,6 +12,7 @@ from tensorly.tr_tensor import tr_to_tensor
 from torch import nn
 
 from metalora.adapters import CPConv2d, CPLinear, LoRAConv2d, LoRALinear, TRConv2d, TRLinear
+from metalora.adapters.tensor_ring import CONTRACTIONS
 from tests.helpers import METHODS, randomise_adapters, reference_conv
 
 CLASSES = {
@@ -147,14 +148,14 @@ def assert_gradients_match_dense_update(layer, x: torch.Tensor) -> None:
 
 
 @pytest.mark.parametrize("method", ["tr", "meta-tr"])
-@pytest.mark.parametrize("compose", [False, True], ids=["projection+grouped conv", "composed kernel"])
+@pytest.mark.parametrize("contraction", CONTRACTIONS)
 @pytest.mark.parametrize("geometry", list(CONVS))
-def test_tr_conv_both_contractions_match_dense_update(method, compose, geometry):
-    """A TR conv picks one of two contractions from its shape; both give the dense update and its gradients."""
+def test_tr_conv_every_contraction_matches_dense_update(method, contraction, geometry):
+    """A TR conv picks one of three contractions from its shape; each gives the dense update and its gradients."""
     torch.manual_seed(0)
     base = nn.Conv2d(**CONVS[geometry]).double()
     layer = make_layer(method, base)
-    layer.compose_input = compose
+    layer.contraction = contraction
     x = torch.randn(3, base.in_channels, 9, 10, dtype=torch.float64)
     set_seed(layer, method, 3)
     y = layer(x)
@@ -222,3 +223,11 @@ def test_zero_initialisation_leaves_output_unchanged(method, kind):
         layer.seed = torch.rand(2, 3) + 0.5
     assert torch.equal(layer(x), base(x))
     assert layer.delta_weight(layer.seed).abs().max() == 0
+
+
+def test_tr_conv_contraction_follows_the_shape():
+    conv = nn.Conv2d
+    assert TRConv2d(conv(64, 64, 3, padding=1), rank=8, alpha=16).contraction == "factored"
+    assert TRConv2d(conv(16, 16, 3, padding=1), rank=8, alpha=16).contraction == "kernel"
+    assert TRConv2d(conv(16, 16, 3, padding=1), rank=4, alpha=8).contraction == "factored"
+    assert TRConv2d(conv(3, 64, 7, stride=2), rank=4, alpha=8).contraction == "composed"
