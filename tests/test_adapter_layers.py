@@ -151,7 +151,7 @@ def assert_gradients_match_dense_update(layer, x: torch.Tensor) -> None:
 @pytest.mark.parametrize("contraction", CONTRACTIONS)
 @pytest.mark.parametrize("geometry", list(CONVS))
 def test_tr_conv_every_contraction_matches_dense_update(method, contraction, geometry):
-    """A TR conv picks one of three contractions from its shape; each gives the dense update and its gradients."""
+    """A TR conv picks one of two contractions from its shape; each gives the dense update and its gradients."""
     torch.manual_seed(0)
     base = nn.Conv2d(**CONVS[geometry]).double()
     layer = make_layer(method, base)
@@ -228,6 +228,6 @@ def test_zero_initialisation_leaves_output_unchanged(method, kind):
 def test_tr_conv_contraction_follows_the_shape():
     conv = nn.Conv2d
     assert TRConv2d(conv(64, 64, 3, padding=1), rank=8, alpha=16).contraction == "factored"
-    assert TRConv2d(conv(16, 16, 3, padding=1), rank=8, alpha=16).contraction == "kernel"
+    assert TRConv2d(conv(16, 16, 3, padding=1), rank=8, alpha=16).contraction == "factored"
     assert TRConv2d(conv(16, 16, 3, padding=1), rank=4, alpha=8).contraction == "factored"
     assert TRConv2d(conv(3, 64, 7, stride=2), rank=4, alpha=8).contraction == "composed"

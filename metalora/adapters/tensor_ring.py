@@ -9,8 +9,7 @@ The seed sits on the bond that closes the ring. Forward without a per-input kern
 -> scale bond a by s_a(x) -> 1×1 conv with G1
 (R1·R0 -> Cout), where the scale folds into a per-input (Cout, R1·R0) projection matrix. For narrow
 inputs, 1×1 and strided convs the first two steps are one conv with the composed static kernel Σ_c G2·K
-instead, and for narrow layers at a high rank the per-input kernels ΔW(x) themselves are cheapest
-(:func:`cheapest_contraction`).
+instead (:func:`cheapest_contraction`). Neither builds a per-input kernel: that is the tests' oracle.
 Linear: ΔW(x)[o,i] = Tr(G1[:,o,:] · G2[:,i,:] · diag(s(x))). All ring ranks equal ``rank``.
 A grouped conv applies the same cores within each group. G1 starts at zero, so ΔW = 0.
 """
@@ -38,11 +37,11 @@ def _uniform(t: torch.Tensor, std: float) -> None:
     nn.init.uniform_(t, -bound, bound)
 
 
-CONTRACTIONS = ("factored", "composed", "kernel")
+CONTRACTIONS = ("factored", "composed")
 
 
 def cheapest_contraction(g: ConvGeometry, rank: int) -> str:
-    """Which of three equal contractions a TR conv uses, chosen once from its shape.
+    """Which of two equal contractions a TR conv uses, chosen once from its shape.
 
     Multiply-adds per output pixel and group (C = Cin/G, O = Cout/G, R the ring rank):
 
@@ -51,8 +50,10 @@ def cheapest_contraction(g: ConvGeometry, rank: int) -> str:
       1/1.5 the speed of a dense conv or matmul on CPU, hence the weight 1.5.
     - ``composed``: the first two steps as one conv with the static kernel Σ_c G2·K: C·R²·kh·kw + R²·O.
       Wins for 1×1 convs, strided convs of narrow layers and narrow inputs.
-    - ``kernel``: the per-input update ΔW(x) (B small kernels) applied by one grouped conv: O·C·kh·kw.
-      Wins for narrow layers at a high rank (R² > C), where the ring channels outnumber the layer's.
+
+    Building the per-input kernels ΔW(x) and running a grouped conv (O·C·kh·kw) would be cheaper still
+    for narrow layers at a high rank, where the R² ring channels outnumber the layer's; we do not, by
+    design: the forward stays factored, and the per-input kernel is the tests' oracle.
     """
     kh, kw = g.kernel_size
     sh, sw = g.stride
@@ -61,7 +62,6 @@ def cheapest_contraction(g: ConvGeometry, rank: int) -> str:
     costs = {
         "factored": c * r2 * sh * sw + 1.5 * rank * r2 * kh * kw + r2 * o,
         "composed": c * r2 * kh * kw + r2 * o,
-        "kernel": o * c * kh * kw,
     }
     return min(CONTRACTIONS, key=costs.__getitem__)
 
@@ -140,7 +140,7 @@ class TRConv2d(AdapterLayer):
         G = g.groups
         if (
             self.contraction == "composed"
-        ):  # one conv with the static input kernel W[(b,a), i] = Σ_c G2[b,i,c] K[a,c]
+        ):  # one conv with the static kernel W[(b,a), i] = Σ_c G2[b,i,c] K[a,c]
             w = torch.einsum("bic,chd,dwa->baihw", self.adapter_G2, self.adapter_G3, self.adapter_G4)
             return g.spatial_conv(x, w.reshape(R * R, *w.shape[2:]).repeat(G, 1, 1, 1), groups=G)
         w_in = self.adapter_G2.permute(0, 2, 1).reshape(R * R, -1)  # (R1·R2, Cin/G), order (b, c)
@@ -148,20 +148,6 @@ class TRConv2d(AdapterLayer):
         k = torch.einsum("chd,dwa->achw", self.adapter_G3, self.adapter_G4)  # (R0, R2, kh, kw)
         # The same K for every bond index b (and group): a grouped conv with G·R1 groups.
         return g.spatial_conv(z, k.repeat(G * R, 1, 1, 1), groups=G * R)  # (B, G·R1·R0, H', W')
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.contraction != "kernel" or not self.enabled:
-            return super().forward(x)
-        # ΔW(x) is only B small kernels here: apply them with one conv, grouped over inputs (and groups).
-        out = self.base_layer(x)
-        g, core = self.geometry, self.current_core()
-        delta = self.delta_weight(core).to(out.dtype)  # (B, Cout, Cin/G, kh, kw), or W0's shape
-        z = self.adapter_dropout(x)
-        if core.dim() == 1:
-            return out.add_(g.spatial_conv(z, delta, groups=g.groups))
-        b = x.shape[0]
-        y = g.spatial_conv(z.reshape(1, -1, *z.shape[2:]), delta.flatten(0, 1), groups=b * g.groups)
-        return out.add_(y.view(out.shape))
 
     def channel_scale(self, core):
         return _bond_scale(core, self.rank)
