@@ -369,8 +369,9 @@ def write_report(
         f"Protocol: {', '.join(map(str, epochs))} epochs, batch 64, AdamW with cosine decay, every adapter on every "
         "Conv2d and Linear of the sample backbone (trained on clean data), alpha = 2 × rank. Budgets: *small* = "
         "LoRA's trainable count at rank 4, *large* = at rank 16; every other adapter gets the rank whose count is "
-        "closest. Learning rate per (cell, method, budget) chosen by seed 0's **validation** accuracy "
-        "(a best rate at the grid's edge got one more rate beyond it, x4 or /4) from "
+        "closest. Learning rate per (backbone, method, budget) chosen by seed 0's **validation** accuracy on the "
+        "first data set (a best rate at the grid's edge got one more rate beyond it, x4 or /4; the other data "
+        "sets reuse the rate) from "
         + "; ".join(
             f"{labels.get(m, m)} {{{', '.join(f'{v:g}' for v in g)}}}"
             for m, g in lr_grids.items()
@@ -435,6 +436,8 @@ def write_report(
         "|---|---|---|" + "---|" * width,
     ]
     for (bb, ds, m, b), g in groups.items():
+        if len(g["tuning"]) < 2:  # a data set that reuses a rate tuned elsewhere
+            continue
         tune = " | ".join(
             f"{r['lr']:g} → {100 * r['val_accuracy']:.1f}" + (" ✓" if r["lr"] == g["lr"] else "")
             if r["status"] == "completed" else f"{r['lr']:g} → failed"
