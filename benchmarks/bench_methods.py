@@ -18,9 +18,10 @@ What runs (preset ``full``):
   *validation* accuracy of seed 0 on ``digits-4`` (a best rate at the grid's edge gets one more rate beyond
   it) and reused on the other data sets; the other seeds then run at that rate; the table reports the *test* accuracy mean and sample standard deviation over the
   3 seeds (never the best seed);
-* **ablations** on ``resnet-mini`` x ``digits-4``: rank sweep 1..16 for MetaLoRA-TR and LoRA; the feature
-  source (frozen backbone vs ``input-stats``) for both MetaLoRA variants; the scale alpha (1x, 2x, 4x the
-  rank) for MetaLoRA-TR and LoRA; input-conditioning on vs off at
+* **ablations** (see :func:`ablation_jobs`): rank sweep 1..16 for MetaLoRA-TR and LoRA and 5 more seeds of
+  our LoRA and PEFT's LoRA on ``resnet-mini`` x ``digits-4``; on ``digits-4`` with both backbones, the
+  feature source (frozen backbone vs ``input-stats``) of both MetaLoRA variants and the scale alpha (1x,
+  2x, 4x the rank) of MetaLoRA-TR and LoRA; input-conditioning on vs off at
   the same tensor format and budget (MetaLoRA-TR vs TR, MetaLoRA-CP vs CP) for every cell.
 
 Every finished run is appended to ``benchmarks/results/methods_runs.jsonl`` (one JSON object per line), so
@@ -86,6 +87,7 @@ class Preset:
     sweep_ranks: tuple[int, ...] = SWEEP_RANKS
     tune_each_dataset: bool = True
     alpha_factors: tuple[float, ...] = (1.0, 4.0)
+    peer_extra_seeds: int = 5
 
 
 PRESETS = {
@@ -100,7 +102,7 @@ PRESETS = {
     # for the test suite: two methods of each kind, a tiny data set, one epoch
     "smoke": Preset(
         ("resnet-mini",), ("digits-4",), ("head", "lora", "meta-tr", "peft-lora"), ("small",), seeds=2,
-        epochs=1, samples_per_class=6, ablations=True, sweep_ranks=(2,), alpha_factors=(4.0,),
+        epochs=1, samples_per_class=6, ablations=True, sweep_ranks=(2,), alpha_factors=(4.0,), peer_extra_seeds=1,
     ),
 }  # fmt: skip
 
@@ -427,32 +429,44 @@ def grid(preset: Preset, runs: dict, path: Path, workers: int, device: str, meth
     print("Phase 2: the other seeds at the chosen rates", flush=True)
     more = [job(*c, chosen[c], s) for c in cells for s in range(0 if c not in tuning else 1, preset.seeds)]
     if preset.ablations:
-        bb, ds = preset.backbones[0], preset.datasets[0]
-        for m in ("lora", "meta-tr"):
-            lr = chosen.get((bb, ds, m, preset.budgets[0]))
-            if lr is None:
-                continue
-            for r in preset.sweep_ranks:
-                more += [job(bb, ds, m, None, lr, s, rank=r, study="rank-sweep") for s in range(preset.seeds)]
+        more += ablation_jobs(preset, chosen, job)
+    run_all(more, runs, path, workers, device)
+
+
+def ablation_jobs(preset: Preset, chosen: dict, job) -> list[Job]:
+    """The ablations, at the rates chosen for the main grid (small budget unless said otherwise).
+
+    On the first cell: the rank sweep, and 5 more seeds of our LoRA and PEFT's LoRA at both budgets. On the
+    first data set of every backbone: the feature source of both MetaLoRA variants, and alpha = 1x / 4x the
+    rank (default 2x) for LoRA and MetaLoRA-TR.
+    """
+    out: list[Job] = []
+    ds, small = preset.datasets[0], preset.budgets[0]
+    first = preset.backbones[0]
+    for m in ("lora", "meta-tr"):
+        lr = chosen.get((first, ds, m, small))
+        for r in preset.sweep_ranks if lr is not None else ():
+            out += [job(first, ds, m, None, lr, s, rank=r, study="rank-sweep") for s in range(preset.seeds)]
+    for m in ("lora", "peft-lora"):
+        for bud in preset.budgets:
+            lr = chosen.get((first, ds, m, bud))
+            extra = range(preset.seeds, preset.seeds + preset.peer_extra_seeds) if lr is not None else ()
+            out += [replace(job(first, ds, m, bud, lr, s), study="peer-check") for s in extra]
+    for bb in preset.backbones:
         for m in ("meta-cp", "meta-tr"):
-            lr = chosen.get((bb, ds, m, preset.budgets[0]))
-            if lr is None:
-                continue
-            more += [
-                replace(job(bb, ds, m, preset.budgets[0], lr, s), feature_source="input-stats",
-                        study="feature-source")
-                for s in range(preset.seeds)
-            ]  # fmt: skip
-        for m in ("lora", "meta-tr"):  # the update's scale: alpha = 1x and 4x the rank (default 2x)
-            lr = chosen.get((bb, ds, m, preset.budgets[0]))
-            if lr is None:
-                continue
-            more += [
-                replace(job(bb, ds, m, preset.budgets[0], lr, s), alpha_factor=f, study="alpha")
-                for f in preset.alpha_factors
+            lr = chosen.get((bb, ds, m, small))
+            out += [
+                replace(job(bb, ds, m, small, lr, s), feature_source="input-stats", study="feature-source")
+                for s in (range(preset.seeds) if lr is not None else ())
+            ]
+        for m in ("lora", "meta-tr"):
+            lr = chosen.get((bb, ds, m, small))
+            out += [
+                replace(job(bb, ds, m, small, lr, s), alpha_factor=f, study="alpha")
+                for f in (preset.alpha_factors if lr is not None else ())
                 for s in range(preset.seeds)
             ]
-    run_all(more, runs, path, workers, device)
+    return out
 
 
 # ----------------------------------------------------------------------------- main

@@ -210,61 +210,75 @@ def sweep_table(rows, labels) -> list[str]:
     return lines
 
 
+def _main_accs(groups, r0: Mapping[str, Any], method: str) -> list[float]:
+    g = groups.get((r0["backbone"], r0["dataset"], method, r0["budget"]))
+    return [r["accuracy"] for r in _ok(g["rows"])] if g else []
+
+
 def feature_table(rows, groups, labels) -> list[str]:
+    """MetaLoRA with the backbone's features (the main runs) vs with input statistics, per cell."""
     feats = [r for r in _ok(rows) if r.get("study") == "feature-source"]
     if not feats:
         return []
     lines = [
-        "| method | budget | backbone features | input statistics | difference |",
-        "|---|---|---|---|---|",
+        "| cell | method | rank | backbone features | input statistics | difference |",
+        "|---|---|---|---|---|---|",
     ]
-    for m in ("meta-cp", "meta-tr"):
-        mine = [r for r in feats if r["method"] == m]
-        if not mine:
-            continue
-        r0 = mine[0]
-        g = groups.get((r0["backbone"], r0["dataset"], m, r0["budget"]))
-        base = [r["accuracy"] for r in _ok(g["rows"])] if g else []
-        other = [r["accuracy"] for r in mine]
-        d, _, _ = diff_cell(other, base)
+    for key in dict.fromkeys((r["backbone"], r["dataset"], r["method"]) for r in feats):
+        mine = [r for r in feats if (r["backbone"], r["dataset"], r["method"]) == key]
+        base, other = _main_accs(groups, mine[0], key[2]), [r["accuracy"] for r in mine]
+        d = diff_cell(other, base)[0]
         lines.append(
-            f"| {labels.get(m, m)} | {r0['budget']} | {pct(*stats(base))} | {pct(*stats(other))} | {d} |"
+            f"| {key[0]} · {key[1]} | {labels.get(key[2], key[2])} | {mine[0]['rank']} | {pct(*stats(base))} | "
+            f"{pct(*stats(other))} | {d} |"
         )
     return lines
 
 
 def alpha_table(rows, groups, labels) -> list[str]:
-    """Accuracy at alpha = 1x, 2x (the main runs) and 4x the rank, same rank and learning rate."""
+    """Accuracy at alpha = 1x, 2x (the main runs) and 4x the rank, same rank and learning rate, per cell."""
     study = [r for r in _ok(rows) if r.get("study") == "alpha"]
     if not study:
         return []
     factors = sorted({r["alpha_factor"] for r in study} | {2.0})
-    lines = ["| method | rank | " + " | ".join(f"alpha = {f:g} × rank" for f in factors) + " |"]
-    lines.append("|---|---|" + "---|" * len(factors))
-    for m in dict.fromkeys(r["method"] for r in study):
-        mine = [r for r in study if r["method"] == m]
-        g = groups.get((mine[0]["backbone"], mine[0]["dataset"], m, mine[0]["budget"]))
+    lines = ["| cell | method | rank | " + " | ".join(f"alpha = {f:g} × rank" for f in factors) + " |"]
+    lines.append("|---|---|---|" + "---|" * len(factors))
+    for key in dict.fromkeys((r["backbone"], r["dataset"], r["method"]) for r in study):
+        mine = [r for r in study if (r["backbone"], r["dataset"], r["method"]) == key]
         cols = []
         for f in factors:
             accs = [r["accuracy"] for r in mine if r["alpha_factor"] == f]
-            if f == 2.0 and g:
-                accs = [r["accuracy"] for r in _ok(g["rows"])]
+            accs = _main_accs(groups, mine[0], key[2]) if f == 2.0 else accs
             cols.append(pct(*stats(accs)) if accs else "—")
-        lines.append(f"| {labels.get(m, m)} | {mine[0]['rank']} | " + " | ".join(cols) + " |")
+        lines.append(
+            f"| {key[0]} · {key[1]} | {labels.get(key[2], key[2])} | {mine[0]['rank']} | "
+            + " | ".join(cols)
+            + " |"
+        )
     return lines
 
 
-def peft_table(groups, cells, budgets) -> list[str]:
-    lines = ["| cell | budget | LoRA (ours) | PEFT LoRA | ours − PEFT |", "|---|---|---|---|---|"]
+def peft_table(groups, cells, budgets, rows=()) -> list[str]:
+    """Our LoRA vs PEFT's per cell; the extra seeds of the ``peer-check`` study join the main ones."""
+    extra: dict[tuple, list] = defaultdict(list)
+    for r in _ok(rows):
+        if r.get("study") == "peer-check":
+            extra[(r["backbone"], r["dataset"], r["method"], r["budget"], r["lr"])].append(r["accuracy"])
+    lines = [
+        "| cell | budget | n seeds | LoRA (ours) | PEFT LoRA | ours − PEFT |",
+        "|---|---|---|---|---|---|",
+    ]
     n = 0
     for bb, ds in cells:
         for b in budgets:
             a, p = groups.get((bb, ds, "lora", b)), groups.get((bb, ds, "peft-lora", b))
             if not (a and p):
                 continue
-            aa, pp = [r["accuracy"] for r in _ok(a["rows"])], [r["accuracy"] for r in _ok(p["rows"])]
+            aa = [r["accuracy"] for r in _ok(a["rows"])] + extra[(bb, ds, "lora", b, a["lr"])]
+            pp = [r["accuracy"] for r in _ok(p["rows"])] + extra[(bb, ds, "peft-lora", b, p["lr"])]
+            seeds = f"{len(aa)}" if len(aa) == len(pp) else f"{len(aa)} / {len(pp)}"
             lines.append(
-                f"| {bb} · {ds} | {b} | {pct(*stats(aa))} | {pct(*stats(pp))} | {diff_cell(aa, pp)[0]} |"
+                f"| {bb} · {ds} | {b} | {seeds} | {pct(*stats(aa))} | {pct(*stats(pp))} | {diff_cell(aa, pp)[0]} |"
             )
             n += 1
     return lines if n else []
@@ -402,7 +416,7 @@ def write_report(
             "Nowhere in this grid: every MetaLoRA cell is more than 2 standard errors above LoRA."
         ]
         md += [""]
-        peft = peft_table(groups, cells, budgets)
+        peft = peft_table(groups, cells, budgets, rows)
         if peft:
             md += [
                 "### Our LoRA against Hugging Face PEFT's LoRA (same layers, rank, alpha, protocol)",

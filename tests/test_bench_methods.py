@@ -97,7 +97,7 @@ def test_the_smoke_grid_runs_resumes_and_reports(tmp_path):
     main = [r for r in rows if r["study"] == "main"]
     assert {r["method"] for r in main} == {"head", "lora", "meta-tr", "peft-lora"}
     assert all(r["status"] == "completed" and 0 <= r["accuracy"] <= 1 for r in rows)
-    assert {r["study"] for r in rows} == {"main", "rank-sweep", "feature-source", "alpha"}
+    assert {r["study"] for r in rows} == {"main", "rank-sweep", "feature-source", "alpha", "peer-check"}
     # the adapters were matched to one budget: MetaLoRA-TR's count is the closest to LoRA's at rank 4
     lora = next(r for r in main if r["method"] == "lora")
     meta = next(r for r in main if r["method"] == "meta-tr")
