@@ -18,7 +18,8 @@ What runs (preset ``full``):
   *validation* accuracy of seed 0 on ``digits-4`` (a best rate at the grid's edge gets one more rate beyond
   it) and reused on the other data sets; the other seeds then run at that rate; the table reports the *test* accuracy mean and sample standard deviation over the
   3 seeds (never the best seed);
-* **ablations** (see :func:`ablation_jobs`): rank sweep 1..16 for MetaLoRA-TR and LoRA and 5 more seeds of
+* **ablations** (see :func:`ablation_jobs`, :func:`rank_sweep`): rank sweep 1..16 for MetaLoRA-TR and LoRA,
+  each rank with its own rate chosen on validation, and 5 more seeds of
   our LoRA and PEFT's LoRA on ``resnet-mini`` x ``digits-4``; on ``digits-4`` with both backbones, the
   feature source (frozen backbone vs ``input-stats``) of both MetaLoRA variants and the scale alpha (1x,
   2x, 4x the rank) of MetaLoRA-TR and LoRA; input-conditioning on vs off at
@@ -430,23 +431,37 @@ def grid(preset: Preset, runs: dict, path: Path, workers: int, device: str, meth
     more = [job(*c, chosen[c], s) for c in cells for s in range(0 if c not in tuning else 1, preset.seeds)]
     if preset.ablations:
         more += ablation_jobs(preset, chosen, job)
+        more += rank_sweep(preset, runs, path, workers, device, job)
     run_all(more, runs, path, workers, device)
+
+
+def rank_sweep(preset: Preset, runs: dict, path: Path, workers: int, device: str, job) -> list[Job]:
+    """LoRA and MetaLoRA-TR at every rank of the sweep on the first cell, each rank with its own rate
+    (seed 0's validation accuracy over the grid, as in the main grid); returns the other seeds' jobs."""
+    bb, ds = preset.backbones[0], preset.datasets[0]
+    tuning = {
+        (m, r): [job(bb, ds, m, None, lr, 0, rank=r, study="rank-sweep") for lr in lr_grid(m)]
+        for m in ("lora", "meta-tr")
+        for r in preset.sweep_ranks
+    }
+    print("Rank sweep: rates per rank (seed 0, validation)", flush=True)
+    run_all([j for js in tuning.values() for j in js], runs, path, workers, device)
+    return [
+        replace(js[0], lr=best_lr(runs, js), seed=s) for js in tuning.values() for s in range(1, preset.seeds)
+    ]
 
 
 def ablation_jobs(preset: Preset, chosen: dict, job) -> list[Job]:
     """The ablations, at the rates chosen for the main grid (small budget unless said otherwise).
 
-    On the first cell: the rank sweep, and 5 more seeds of our LoRA and PEFT's LoRA at both budgets. On the
+    On the first cell: 5 more seeds of our LoRA and PEFT's LoRA at both budgets (the rank sweep, which tunes
+    its own rates, is :func:`rank_sweep`). On the
     first data set of every backbone: the feature source of both MetaLoRA variants, and alpha = 1x / 4x the
     rank (default 2x) for LoRA and MetaLoRA-TR.
     """
     out: list[Job] = []
     ds, small = preset.datasets[0], preset.budgets[0]
     first = preset.backbones[0]
-    for m in ("lora", "meta-tr"):
-        lr = chosen.get((first, ds, m, small))
-        for r in preset.sweep_ranks if lr is not None else ():
-            out += [job(first, ds, m, None, lr, s, rank=r, study="rank-sweep") for s in range(preset.seeds)]
     for m in ("lora", "peft-lora"):
         for bud in preset.budgets:
             lr = chosen.get((first, ds, m, bud))

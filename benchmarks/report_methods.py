@@ -182,13 +182,32 @@ def conditioning_table(groups, cells, budgets) -> tuple[list[str], list[str]]:
     return lines, losses
 
 
+def _by(rows, keys: Sequence[str]) -> dict[tuple, list]:
+    out: dict[tuple, list] = defaultdict(list)
+    for r in rows:
+        out[tuple(r[k] for k in keys)].append(r)
+    return out
+
+
+def sweep_groups(rows) -> dict[tuple, list]:
+    """(method, rank) -> the rank sweep's completed runs at the rate with seed 0's best val accuracy."""
+    by: dict[tuple, list] = {}
+    for key, rs in _by([r for r in rows if r.get("study") == "rank-sweep"], ("method", "rank")).items():
+        scored = [
+            (-(r.get("val_accuracy", -1.0) if r["status"] == "completed" else -1.0), r["lr"])
+            for r in rs
+            if r["seed"] == 0
+        ]
+        if scored:
+            by[key] = [r for r in _ok(rs) if r["lr"] == min(scored)[1]]
+    return by
+
+
 def sweep_table(rows, labels) -> list[str]:
-    sweep = [r for r in _ok(rows) if r.get("study") == "rank-sweep"]
+    by = sweep_groups(rows)
+    sweep = [r for rs in by.values() for r in rs]
     if not sweep:
         return []
-    by: dict[tuple, list] = defaultdict(list)
-    for r in sweep:
-        by[(r["method"], r["rank"])].append(r)
     ranks = sorted({k[1] for k in by})
     methods = sorted({k[0] for k in by}, key=lambda m: m != "lora")
     lines = ["| method | " + " | ".join(f"rank {r}" for r in ranks) + " |", "|---|" + "---|" * len(ranks)]
@@ -197,7 +216,9 @@ def sweep_table(rows, labels) -> list[str]:
         for rk in ranks:
             rs = by.get((m, rk), [])
             if rs:
-                cells.append(f"{pct(*stats([r['accuracy'] for r in rs]))} ({rs[0]['trainable']:,} p.)")
+                cells.append(
+                    f"{pct(*stats([r['accuracy'] for r in rs]))} ({rs[0]['trainable']:,} p., lr {rs[0]['lr']:g})"
+                )
             else:
                 cells.append("—")
         lines.append(f"| {labels.get(m, m)} | " + " | ".join(cells) + " |")
@@ -205,7 +226,7 @@ def sweep_table(rows, labels) -> list[str]:
     lines.append("")
     lines.append(
         f"({first['backbone']} · {first['dataset']}, test accuracy % mean ± std over seeds, trainable "
-        f"parameters in brackets; the learning rate is each method's rate chosen for the small budget.)"
+        f"parameters and the rate chosen on validation for that rank in brackets.)"
     )
     return lines
 
@@ -322,7 +343,7 @@ def figures_html(groups, rows, cells, labels, path: Path) -> int:
             f = domain_accuracy(raw)
             f.fig.update_layout(title=f"{bb} · {ds}, small budget: test accuracy per domain")
             figs.append(f)
-    sweep = [r for r in _ok(rows) if r.get("study") == "rank-sweep"]
+    sweep = [r for rs in sweep_groups(rows).values() for r in rs]
     if sweep:
         f = accuracy_vs_cost(
             [{"method": labels.get(r["method"], r["method"]), "rank": r["rank"], "seed": r["seed"],

@@ -118,3 +118,15 @@ def test_the_smoke_grid_runs_resumes_and_reports(tmp_path):
     assert bench_methods.main([*args, "--write-readme", "--readme", str(readme)]) == 0
     assert len(runs.read_text(encoding="utf-8").splitlines()) == n
     assert report_methods.README_START in readme.read_text(encoding="utf-8")
+
+
+def test_each_rank_of_the_sweep_keeps_its_own_validation_choice():
+    rows = [
+        _row("lora", 0.01, 0, val=0.5, test=0.9, study="rank-sweep", rank=8),
+        _row("lora", 0.001, 0, val=0.7, test=0.6, study="rank-sweep", rank=8),
+        _row("lora", 0.001, 1, val=0.7, test=0.5, study="rank-sweep", rank=8),
+        _row("lora", 0.01, 0, val=0.8, test=0.4, study="rank-sweep", rank=1),
+    ]
+    by = report_methods.sweep_groups(rows)
+    assert [r["accuracy"] for r in by[("lora", 8)]] == [0.6, 0.5]
+    assert [r["lr"] for r in by[("lora", 1)]] == [0.01]
