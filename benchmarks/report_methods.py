@@ -415,8 +415,11 @@ def write_report(
         + " (the grid of LoRA is every adapter's and the head's); then seeds "
         f"{', '.join(map(str, seeds))} at that rate. Cells show **test** accuracy, mean ± sample standard deviation "
         "over the seeds (never the best seed). Differences: mean difference ± its standard error; `*` marks "
-        "|difference| > 2 standard errors. Peak MiB: on CPU the rise of the process's resident-set high-water "
-        "mark during the run (Linux), on CUDA the allocator's peak.",
+        "|difference| > 2 standard errors. GFLOPs / input include MetaLoRA's feature pass. Train s and peak MiB "
+        "are rough: runs share the machine (several at a time, one thread each), and on CPU peak MiB is the "
+        "rise of the process's resident-set high-water mark during the run (Linux; memory freed by earlier "
+        "runs is reused, so it is a lower bound); on CUDA it is the allocator's peak. For cost, trust the "
+        "interleaved speed tables below.",
         "",
     ]
     if budgets:
