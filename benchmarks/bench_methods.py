@@ -21,8 +21,10 @@ What runs (preset ``full``):
 * **ablations** (see :func:`ablation_jobs`, :func:`rank_sweep`): rank sweep 1..16 for MetaLoRA-TR and LoRA,
   each rank with its own rate chosen on validation, and 5 more seeds of
   our LoRA and PEFT's LoRA on ``resnet-mini`` x ``digits-4``; on ``digits-4`` with both backbones, the
-  feature source (frozen backbone vs ``input-stats``) of both MetaLoRA variants and the scale alpha (1x,
-  2x, 4x the rank) of MetaLoRA-TR and LoRA; input-conditioning on vs off at
+  feature source (frozen backbone vs ``input-stats``), a random seed initialisation (seeds that differ
+  between inputs from the start) and a smaller mapping network (hidden 16 instead of 64, the freed budget
+  going to the rank) of both MetaLoRA variants, and the scale alpha (1x, 2x, 4x the rank) of MetaLoRA-TR
+  and LoRA; input-conditioning on vs off at
   the same tensor format and budget (MetaLoRA-TR vs TR, MetaLoRA-CP vs CP) for every cell.
 
 Every finished run is appended to ``benchmarks/results/methods_runs.jsonl`` (one JSON object per line), so
@@ -89,6 +91,8 @@ class Preset:
     tune_each_dataset: bool = True
     alpha_factors: tuple[float, ...] = (1.0, 4.0)
     peer_extra_seeds: int = 5
+    seed_init_std: float = 0.05
+    small_mapping: int = 16
 
 
 PRESETS = {
@@ -140,12 +144,15 @@ class Job:
     feature_source: str = "backbone"
     study: str = "main"  # main | rank-sweep | feature-source | alpha
     alpha_factor: float | None = None  # alpha = factor x rank; None: the default 2
+    mapping_hidden: int | None = None  # None: MetaLoRAConfig's default
+    seed_init_std: float | None = None  # None: MetaLoRAConfig's default (0: every seed starts at 1)
 
     @property
     def key(self) -> str:
         values = asdict(self)
-        if values["alpha_factor"] is None:  # keys of runs saved before the field existed stay valid
-            del values["alpha_factor"]
+        for name in ("alpha_factor", "mapping_hidden", "seed_init_std"):  # fields added later: a default
+            if values[name] is None:  # leaves the key as before, so earlier saved runs stay valid
+                del values[name]
         return "|".join(str(v) for v in values.values())
 
 
@@ -238,9 +245,11 @@ def run_job(job: Job, device: str = "cpu", threads: int = 1) -> dict[str, Any]:
             flops = count_flops(net, torch.as_tensor(splits.train.x[:1]).to(res.device))
             train_time, peak, dev = res.train_time_s, res.peak_memory_bytes, res.device
         else:
-            kwargs = (
-                {"adapter_kwargs": {"feature_source": job.feature_source}} if "meta" in job.method else {}
-            )
+            kwargs: dict[str, Any] = {}
+            if "meta" in job.method:
+                extra = {"mapping_hidden": job.mapping_hidden, "seed_init_std": job.seed_init_std}
+                extra = {k: v for k, v in extra.items() if v is not None}
+                kwargs["adapter_kwargs"] = {"feature_source": job.feature_source, **extra}
             if job.alpha_factor is not None:
                 kwargs["alpha"] = job.alpha_factor * job.rank
             res = train_run(model, spec, job.method, config, rank=job.rank, **kwargs)
@@ -282,7 +291,7 @@ def _warm_up(job: Job, data: Sequence[tuple[str, int | None]]) -> None:
 
 
 # ----------------------------------------------------------------------------- budgets
-def trainable_count(backbone: str, dataset: str, method: str, rank: int) -> int:
+def trainable_count(backbone: str, dataset: str, method: str, rank: int, **adapter_kwargs) -> int:
     import torch
 
     from metalora.training.methods import prepare
@@ -294,20 +303,20 @@ def trainable_count(backbone: str, dataset: str, method: str, rank: int) -> int:
         if method in PEFT_METHODS:
             params = peft_model(base, method, rank, 0)[1]
         else:
-            params = prepare(base, method, rank=rank)[1]
+            params = prepare(base, method, rank=rank, **adapter_kwargs)[1]
     return sum(p.numel() for p in params)
 
 
-def match_rank(backbone: str, dataset: str, method: str, budget: int, max_rank: int = 64) -> int:
+def match_rank(backbone: str, dataset: str, method: str, budget: int, max_rank: int = 64, **kw) -> int:
     """The rank whose trainable count is closest to ``budget`` (counts grow with the rank)."""
     lo, hi = 1, max_rank
     while lo < hi:
         mid = (lo + hi) // 2
-        if trainable_count(backbone, dataset, method, mid) >= budget:
+        if trainable_count(backbone, dataset, method, mid, **kw) >= budget:
             hi = mid
         else:
             lo = mid + 1
-    cands = {r: trainable_count(backbone, dataset, method, r) for r in {max(1, lo - 1), lo}}
+    cands = {r: trainable_count(backbone, dataset, method, r, **kw) for r in {max(1, lo - 1), lo}}
     return min(cands, key=lambda r: (abs(cands[r] - budget), r))
 
 
@@ -456,8 +465,9 @@ def ablation_jobs(preset: Preset, chosen: dict, job) -> list[Job]:
 
     On the first cell: 5 more seeds of our LoRA and PEFT's LoRA at both budgets (the rank sweep, which tunes
     its own rates, is :func:`rank_sweep`). On the
-    first data set of every backbone: the feature source of both MetaLoRA variants, and alpha = 1x / 4x the
-    rank (default 2x) for LoRA and MetaLoRA-TR.
+    first data set of every backbone: the feature source, a random seed initialisation and a smaller mapping
+    network (its rank re-matched to the budget) for both MetaLoRA variants, and alpha = 1x / 4x the rank
+    (default 2x) for LoRA and MetaLoRA-TR.
     """
     out: list[Job] = []
     ds, small = preset.datasets[0], preset.budgets[0]
@@ -481,6 +491,22 @@ def ablation_jobs(preset: Preset, chosen: dict, job) -> list[Job]:
                 for f in (preset.alpha_factors if lr is not None else ())
                 for s in range(preset.seeds)
             ]
+        for m in ("meta-cp", "meta-tr"):
+            lr = chosen.get((bb, ds, m, small))
+            if lr is None:
+                continue
+            out += [  # seeds that differ between inputs from the first step
+                replace(job(bb, ds, m, small, lr, s), seed_init_std=preset.seed_init_std, study="seed-init")
+                for s in range(preset.seeds)
+            ]
+            # a smaller mapping network leaves more of the budget to the adapters' rank
+            target = trainable_count(bb, ds, "lora", BUDGET_RANKS[small])
+            rank = match_rank(bb, ds, m, target, mapping_hidden=preset.small_mapping)
+            out += [
+                replace(job(bb, ds, m, small, lr, s), rank=rank, mapping_hidden=preset.small_mapping,
+                        study="mapping-size")
+                for s in range(preset.seeds)
+            ]  # fmt: skip
     return out
 
 

@@ -97,7 +97,15 @@ def test_the_smoke_grid_runs_resumes_and_reports(tmp_path):
     main = [r for r in rows if r["study"] == "main"]
     assert {r["method"] for r in main} == {"head", "lora", "meta-tr", "peft-lora"}
     assert all(r["status"] == "completed" and 0 <= r["accuracy"] <= 1 for r in rows)
-    assert {r["study"] for r in rows} == {"main", "rank-sweep", "feature-source", "alpha", "peer-check"}
+    assert {r["study"] for r in rows} == {
+        "main",
+        "rank-sweep",
+        "feature-source",
+        "alpha",
+        "peer-check",
+        "seed-init",
+        "mapping-size",
+    }
     # the adapters were matched to one budget: MetaLoRA-TR's count is the closest to LoRA's at rank 4
     lora = next(r for r in main if r["method"] == "lora")
     meta = next(r for r in main if r["method"] == "meta-tr")
@@ -111,6 +119,8 @@ def test_the_smoke_grid_runs_resumes_and_reports(tmp_path):
         "rank sweep",
         "feature source",
         "alpha = 4",
+        "random seed init",
+        "mapping hidden 16",
     ):
         assert label in text
     # resuming: nothing is trained again, the report is rebuilt from the saved runs

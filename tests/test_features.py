@@ -66,3 +66,17 @@ def test_meta_model_with_input_statistics_starts_at_the_base_and_reacts_to_the_i
 def test_unknown_feature_source_names_the_allowed_ones():
     with pytest.raises(ConfigError, match="input-stats"):
         MetaLoRAConfig(feature_source="pixels")
+
+
+def test_a_random_seed_initialisation_keeps_the_base_output_and_varies_the_seeds():
+    base = _cnn()
+    x = torch.rand(4, 3, 16, 16)
+    ref = base(x)
+    net = get_model(base, MetaLoRAConfig(method="meta-cp", rank=3, seed_init_std=0.5))
+    torch.testing.assert_close(net(x), ref)  # ΔW = 0: the output-side factor is still zero
+    seeds = next(iter(net.seeds(x).values()))
+    assert not torch.allclose(seeds[0], seeds[1])
+    flat = get_model(_cnn(), MetaLoRAConfig(method="meta-cp", rank=3))
+    assert torch.equal(next(iter(flat.seeds(x).values())), torch.ones(4, 3))
+    with pytest.raises(ConfigError, match="seed_init_std"):
+        MetaLoRAConfig(seed_init_std=-1.0)

@@ -50,7 +50,9 @@ class MetaLoRAModel(nn.Module):
             self._adapters[name] = adapter
         if config.meta:
             sizes = {n: a.core_size for n, a in self._adapters.items()}
-            self.seed_generator = SeedGenerator(self.feature_dim, config.mapping_hidden, sizes)
+            self.seed_generator = SeedGenerator(
+                self.feature_dim, config.mapping_hidden, sizes, config.seed_init_std
+            )
             first = next(base.parameters())
             self.seed_generator.to(device=first.device, dtype=first.dtype)
         self.train(base.training)

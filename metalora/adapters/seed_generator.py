@@ -4,6 +4,7 @@
 
 H starts at zero, so every seed starts at the constant 1 (METHOD.md: "initialise so that s starts near
 a constant"); the static methods start from the same core, which makes meta-vs-static comparisons fair.
+``init_std > 0`` draws H from N(0, init_std²) instead, so that seeds differ between inputs from the start.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from torch import nn
 class SeedGenerator(nn.Module):
     """Maps features (B, F) to the concatenated seeds (B, Σ_l R_l) of all adapted layers."""
 
-    def __init__(self, feature_dim: int, hidden: int, sizes: dict[str, int]):
+    def __init__(self, feature_dim: int, hidden: int, sizes: dict[str, int], init_std: float = 0.0):
         super().__init__()
         self.sizes = dict(sizes)  # layer name -> R_l, in the order of the output columns
         total = sum(self.sizes.values())
@@ -23,7 +24,7 @@ class SeedGenerator(nn.Module):
         self.hidden = nn.Linear(feature_dim, hidden)
         self.act = nn.GELU()
         self.out = nn.Linear(hidden, total)
-        nn.init.zeros_(self.out.weight)
+        nn.init.normal_(self.out.weight, std=init_std) if init_std > 0 else nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
