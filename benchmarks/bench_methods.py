@@ -16,16 +16,16 @@ What runs (preset ``full``):
   *small* = LoRA at rank 4 and *large* = LoRA at rank 16 (every adapter targets every Conv2d and Linear);
 * **protocol**: the learning rate of every (backbone, method, budget) is picked from a small grid by the
   *validation* accuracy of seed 0 on ``digits-4`` (a best rate at the grid's edge gets one more rate beyond
-  it) and reused on the other data sets; the other seeds then run at that rate; the table reports the *test* accuracy mean and sample standard deviation over the
-  3 seeds (never the best seed);
-* **ablations** (see :func:`ablation_jobs`, :func:`rank_sweep`): rank sweep 1..16 for MetaLoRA-TR and LoRA,
-  each rank with its own rate chosen on validation, and 5 more seeds of
-  our LoRA and PEFT's LoRA on ``resnet-mini`` x ``digits-4``; on ``digits-4`` with both backbones, the
-  feature source (frozen backbone vs ``input-stats``), a random seed initialisation (seeds that differ
-  between inputs from the start) and a smaller mapping network (hidden 16 instead of 64, the freed budget
-  going to the rank) of both MetaLoRA variants, and the scale alpha (1x, 2x, 4x the rank) of MetaLoRA-TR
-  and LoRA; input-conditioning on vs off at
-  the same tensor format and budget (MetaLoRA-TR vs TR, MetaLoRA-CP vs CP) for every cell.
+  it) and reused on the other data sets; the other seeds then run at that rate; the table reports the
+  *test* accuracy mean and sample standard deviation over the 3 seeds (never the best seed);
+* **input-conditioning on vs off** at the same tensor format and budget (MetaLoRA-TR vs TR, MetaLoRA-CP vs
+  CP) for every cell, read off the main grid;
+* **ablations** (:func:`rank_sweep`, :func:`ablation_jobs`): on ``resnet-mini`` x ``digits-4``, a rank
+  sweep 1..16 of MetaLoRA-TR and LoRA (each rank with its own rate chosen on validation) and 5 more seeds
+  of our LoRA and PEFT's LoRA; on ``digits-4`` with both backbones, for both MetaLoRA variants, the feature
+  source (frozen backbone vs ``input-stats``), a random seed initialisation (seeds that differ between
+  inputs from the start) and a smaller mapping network (hidden 16 instead of 64, the freed budget going to
+  the rank), and for MetaLoRA-TR and LoRA the scale alpha (1x, 2x, 4x the rank).
 
 Every finished run is appended to ``benchmarks/results/methods_runs.jsonl`` (one JSON object per line), so
 an interrupted grid resumes where it stopped and the report can be rebuilt without training. The report
@@ -142,7 +142,7 @@ class Job:
     epochs: int
     samples_per_class: int | None
     feature_source: str = "backbone"
-    study: str = "main"  # main | rank-sweep | feature-source | alpha
+    study: str = "main"  # main | rank-sweep | peer-check | feature-source | seed-init | mapping-size | alpha
     alpha_factor: float | None = None  # alpha = factor x rank; None: the default 2
     mapping_hidden: int | None = None  # None: MetaLoRAConfig's default
     seed_init_std: float | None = None  # None: MetaLoRAConfig's default (0: every seed starts at 1)
@@ -175,24 +175,21 @@ def _status_bytes(field: str) -> int:
     return 0
 
 
-class _FrozenNorms:
+def keep_norms_frozen(model):
     """Keep a PEFT model's frozen BatchNorm layers in eval mode in ``train()``, as our adapters do."""
+    from torch.nn.modules.batchnorm import _BatchNorm
 
-    @staticmethod
-    def apply(model):
-        from torch.nn.modules.batchnorm import _BatchNorm
+    original = model.train
 
-        original = model.train
-
-        def train(mode: bool = True):
-            original(mode)
-            for m in model.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
-            return model
-
-        model.train = train
+    def train(mode: bool = True):
+        original(mode)
+        for m in model.modules():
+            if isinstance(m, _BatchNorm):
+                m.eval()
         return model
+
+    model.train = train
+    return model
 
 
 def adapted_names(base) -> list[str]:
@@ -212,7 +209,7 @@ def peft_model(base, method: str, rank: int, seed: int):
     else:
         config = LoHaConfig(r=rank, alpha=2 * rank, target_modules=names)
     torch.manual_seed(seed)
-    model = _FrozenNorms.apply(get_peft_model(base, config))
+    model = keep_norms_frozen(get_peft_model(base, config))
     return model, [p for p in model.parameters() if p.requires_grad]
 
 
@@ -463,11 +460,10 @@ def rank_sweep(preset: Preset, runs: dict, path: Path, workers: int, device: str
 def ablation_jobs(preset: Preset, chosen: dict, job) -> list[Job]:
     """The ablations, at the rates chosen for the main grid (small budget unless said otherwise).
 
-    On the first cell: 5 more seeds of our LoRA and PEFT's LoRA at both budgets (the rank sweep, which tunes
-    its own rates, is :func:`rank_sweep`). On the
-    first data set of every backbone: the feature source, a random seed initialisation and a smaller mapping
-    network (its rank re-matched to the budget) for both MetaLoRA variants, and alpha = 1x / 4x the rank
-    (default 2x) for LoRA and MetaLoRA-TR.
+    On the first cell: 5 more seeds of our LoRA and PEFT's LoRA at both budgets (the rank sweep, which
+    tunes its own rates, is :func:`rank_sweep`). On the first data set of every backbone: the feature
+    source, a random seed initialisation and a smaller mapping network (its rank re-matched to the budget)
+    for both MetaLoRA variants, and alpha = 1x / 4x the rank (default 2x) for LoRA and MetaLoRA-TR.
     """
     out: list[Job] = []
     ds, small = preset.datasets[0], preset.budgets[0]
