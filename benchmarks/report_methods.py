@@ -62,6 +62,13 @@ def mib(b: float) -> str:
 
 
 # ----------------------------------------------------------------------------- selection
+def best_val_lr(tuning: Sequence[Mapping[str, Any]]) -> float:
+    """The rate of the run with the best validation accuracy (a failed run counts as -1; ties: smaller rate)."""
+    return min(
+        (-(r.get("val_accuracy", -1.0) if r["status"] == "completed" else -1.0), r["lr"]) for r in tuning
+    )[1]
+
+
 def final_groups(rows: Sequence[Mapping[str, Any]]) -> dict[tuple, dict[str, Any]]:
     """(backbone, dataset, method, budget) -> {"lr", "rank", "rows"}: the runs at the rate chosen on val."""
     main = [r for r in rows if r.get("study") == "main"]
@@ -73,10 +80,7 @@ def final_groups(rows: Sequence[Mapping[str, Any]]) -> dict[tuple, dict[str, Any
         tuning = [r for r in rs if r["seed"] == 0]
         if not tuning:
             continue
-        scored = [
-            (-(r.get("val_accuracy", -1.0) if r["status"] == "completed" else -1.0), r["lr"]) for r in tuning
-        ]
-        lr = min(scored)[1]
+        lr = best_val_lr(tuning)
         chosen = sorted((r for r in rs if r["lr"] == lr), key=lambda r: r["seed"])
         out[cell] = {
             "lr": lr,
@@ -193,13 +197,9 @@ def sweep_groups(rows) -> dict[tuple, list]:
     """(method, rank) -> the rank sweep's completed runs at the rate with seed 0's best val accuracy."""
     by: dict[tuple, list] = {}
     for key, rs in _by([r for r in rows if r.get("study") == "rank-sweep"], ("method", "rank")).items():
-        scored = [
-            (-(r.get("val_accuracy", -1.0) if r["status"] == "completed" else -1.0), r["lr"])
-            for r in rs
-            if r["seed"] == 0
-        ]
-        if scored:
-            by[key] = [r for r in _ok(rs) if r["lr"] == min(scored)[1]]
+        tuning = [r for r in rs if r["seed"] == 0]
+        if tuning:
+            by[key] = [r for r in _ok(rs) if r["lr"] == best_val_lr(tuning)]
     return by
 
 
