@@ -324,11 +324,8 @@ def figures_html(groups, rows, cells, labels, path: Path) -> int:
             agg.append({"method": name, "accuracy_mean": s["acc"][0], "accuracy_std": s["acc"][1],
                         "n": s["acc"][2], "trainable_mean": s["trainable"]})  # fmt: skip
         if agg:
-            f = accuracy_vs_cost(agg, cost="trainable")
-            f.fig.update_layout(
-                title=f"{bb} · {CELL_NAMES.get(ds, ds)}: test accuracy vs trainable parameters"
-            )
-            figs.append(f)
+            heading = f"{bb} · {CELL_NAMES.get(ds, ds)}: test accuracy vs trainable parameters"
+            figs.append((heading, accuracy_vs_cost(agg, cost="trainable")))
     if cells:
         bb, ds = cells[0]
         raw = [
@@ -343,9 +340,7 @@ def figures_html(groups, rows, cells, labels, path: Path) -> int:
             for r in _ok(g["rows"])
         ]
         if raw:
-            f = domain_accuracy(raw)
-            f.fig.update_layout(title=f"{bb} · {ds}, small budget: test accuracy per domain")
-            figs.append(f)
+            figs.append((f"{bb} · {ds}, small budget: test accuracy per domain", domain_accuracy(raw)))
     sweep = [r for rs in sweep_groups(rows).values() for r in rs]
     if sweep:
         f = accuracy_vs_cost(
@@ -353,12 +348,11 @@ def figures_html(groups, rows, cells, labels, path: Path) -> int:
               "accuracy": r["accuracy"], "trainable": r["trainable"]} for r in sweep],
             cost="trainable",
         )  # fmt: skip
-        f.fig.update_layout(title="Rank sweep: test accuracy vs trainable parameters (each point one seed)")
-        figs.append(f)
+        figs.append(("Rank sweep: test accuracy vs trainable parameters (each point one seed)", f))
     parts = []
-    for i, f in enumerate(figs):
+    for i, (heading, f) in enumerate(figs):  # the heading above the figure: the figure keeps its own title
         html = f.fig.to_html(full_html=False, include_plotlyjs=i == 0)
-        parts.append(f"<section><p>{f.caption_for('en')}</p>{html}</section>")
+        parts.append(f"<section><h2>{heading}</h2><p>{f.caption_for('en')}</p>{html}</section>")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
         "<!doctype html><html><head><meta charset='utf-8'><title>MetaLoRA Studio: method comparison</title>"

@@ -196,3 +196,18 @@ def test_report_runs_every_analysis_and_draws_its_figures(results):
     figs = F.report_figures(report, lang="ja")
     assert {f.key for f in figs} >= {"seed_heatmap", "error_vs_rank", "cluster_map", "component_energy"}
     assert all(JAPANESE.search(f.fig.layout.title.text) for f in figs)
+
+
+def test_a_long_legend_moves_to_the_right_so_it_cannot_cover_the_title():
+    import plotly.graph_objects as go
+
+    from metalora.figures.base import MAX_TOP_LEGEND, style
+
+    few, many = go.Figure(), go.Figure()
+    for i in range(MAX_TOP_LEGEND):
+        few.add_trace(go.Scatter(x=[i], y=[i], name=f"m{i}"))
+    for i in range(MAX_TOP_LEGEND + 1):
+        many.add_trace(go.Scatter(x=[i], y=[i], name=f"m{i}"))
+    assert style(few, "t", "x", "y").layout.legend.orientation == "h"
+    legend = style(many, "t", "x", "y").layout.legend
+    assert legend.orientation == "v" and legend.x > 1

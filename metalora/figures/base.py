@@ -36,15 +36,27 @@ class Figure:
         return [t.name for t in self.fig.data]
 
 
+#: More legend entries than this go in a column on the right: a row on top would grow into the title.
+MAX_TOP_LEGEND = 6
+
+
 def style(fig: go.Figure, title: str, x_title: str, y_title: str, *, height: int = 460) -> go.Figure:
-    """White template, readable fonts (Japanese included), titled axes, legend on top."""
+    """White template, readable fonts (Japanese included), titled axes, legend on top (on the right when
+    there are many entries). Call it after the traces are added."""
+    entries = sum(1 for t in fig.data if t.showlegend is not False)
+    if entries > MAX_TOP_LEGEND:
+        legend = {"orientation": "v", "yanchor": "top", "y": 1.0, "x": 1.02, "xanchor": "left"}
+        margin = {"l": 70, "r": 30, "t": 60, "b": 60}
+    else:
+        legend = {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0.0}
+        margin = {"l": 70, "r": 30, "t": 80, "b": 60}
     fig.update_layout(
         template="plotly_white",
         title={"text": title, "x": 0.0, "xanchor": "left"},
         font={"family": FONT, "size": 13},
         height=height,
-        margin={"l": 70, "r": 30, "t": 80, "b": 60},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0.0, "title": None},
+        margin=margin,
+        legend={**legend, "title": None},
         hoverlabel={"font": {"family": FONT}},
     )
     fig.update_xaxes(title_text=x_title)
@@ -52,4 +64,4 @@ def style(fig: go.Figure, title: str, x_title: str, y_title: str, *, height: int
     return fig
 
 
-__all__ = ["FONT", "LANGUAGES", "Figure", "style"]
+__all__ = ["FONT", "LANGUAGES", "MAX_TOP_LEGEND", "Figure", "style"]
