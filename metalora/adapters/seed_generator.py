@@ -24,7 +24,10 @@ class SeedGenerator(nn.Module):
         self.hidden = nn.Linear(feature_dim, hidden)
         self.act = nn.GELU()
         self.out = nn.Linear(hidden, total)
-        nn.init.normal_(self.out.weight, std=init_std) if init_std > 0 else nn.init.zeros_(self.out.weight)
+        if init_std > 0:
+            nn.init.normal_(self.out.weight, std=init_std)
+        else:
+            nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
