@@ -304,17 +304,11 @@ def trainable_count(backbone: str, dataset: str, method: str, rank: int, **adapt
     return sum(p.numel() for p in params)
 
 
-def match_rank(backbone: str, dataset: str, method: str, budget: int, max_rank: int = 64, **kw) -> int:
-    """The rank whose trainable count is closest to ``budget`` (counts grow with the rank)."""
-    lo, hi = 1, max_rank
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if trainable_count(backbone, dataset, method, mid, **kw) >= budget:
-            hi = mid
-        else:
-            lo = mid + 1
-    cands = {r: trainable_count(backbone, dataset, method, r, **kw) for r in {max(1, lo - 1), lo}}
-    return min(cands, key=lambda r: (abs(cands[r] - budget), r))
+def match_rank(backbone: str, dataset: str, method: str, budget: int, **kw) -> int:
+    """The rank whose trainable count is closest to ``budget`` (PEFT's methods included)."""
+    from metalora.training.methods import closest_rank
+
+    return closest_rank(lambda r: trainable_count(backbone, dataset, method, r, **kw), budget)
 
 
 def rank_table(preset: Preset, methods: Sequence[str], skip=()) -> dict[tuple[str, str, str, str], int]:

@@ -39,6 +39,7 @@ __all__ = [
     "ALL_METHODS",
     "HeadOnlyModel",
     "RankMatch",
+    "closest_rank",
     "count_trainable",
     "load_trained",
     "match_ranks",
@@ -202,6 +203,23 @@ def _count_for(base_factory: Callable[[], nn.Module], key: str, method: str, ran
     return _COUNT_CACHE[cache_key]
 
 
+def closest_rank(count: Callable[[int], int], budget: int, max_rank: int = MAX_RANK) -> int:
+    """The rank in ``1..max_rank`` whose ``count(rank)`` is closest to ``budget`` (ties: the smaller rank).
+
+    Counts grow with the rank, so a binary search finds the smallest rank reaching the budget and the
+    answer is it or the rank below it.
+    """
+    lo, hi = 1, max_rank
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if count(mid) >= budget:
+            hi = mid
+        else:
+            lo = mid + 1
+    candidates = {r: count(r) for r in {max(1, lo - 1), lo}}
+    return min(candidates, key=lambda r: (abs(candidates[r] - budget), r))
+
+
 def match_ranks(
     base_factory: Callable[[], nn.Module],
     methods: Iterable[str],
@@ -233,18 +251,12 @@ def match_ranks(
             ranks[method] = None
             counts[method] = sum(p.numel() for p in prepare(base_factory(), method)[1])
             continue
-        lo, hi = 1, max_rank  # find the smallest rank whose count reaches the budget
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if _count_for(base_factory, key, method, mid, prepare_kwargs) >= budget:
-                hi = mid
-            else:
-                lo = mid + 1
-        candidates = {
-            r: _count_for(base_factory, key, method, r, prepare_kwargs) for r in {max(1, lo - 1), lo}
-        }
-        best = min(candidates, key=lambda r: (abs(candidates[r] - budget), r))
-        ranks[method], counts[method] = best, candidates[best]
+
+        def count(rank: int, method: str = method) -> int:
+            return _count_for(base_factory, key, method, rank, prepare_kwargs)
+
+        ranks[method] = best = closest_rank(count, budget, max_rank)
+        counts[method] = count(best)
     return RankMatch(ranks, counts, budget)
 
 
