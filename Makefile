@@ -50,7 +50,8 @@ bench: $(VENV)/.dev
 results: $(VENV)/.dev
 	$(BIN)/python benchmarks/bench_methods.py --write-readme
 	$(BIN)/python benchmarks/bench_layers.py --write-readme --write-results docs/results.md
-	$(BIN)/python benchmarks/bench_training.py --write-results docs/results.md
+	$(BIN)/python benchmarks/bench_layers.py --contractions --write-results docs/results.md
+	$(BIN)/python benchmarks/bench_training.py --per-layer --write-results docs/results.md
 
 sample-models: $(VENV)/.runtime
 	$(BIN)/python -m metalora.models.build_samples

@@ -12,11 +12,20 @@ ratio column when ``peft`` is installed (``pip install -r requirements-bench.txt
     python benchmarks/bench_layers.py --device cuda         # on a GPU (synchronised; CUDA peak memory)
     python benchmarks/bench_layers.py --write-readme        # also refresh the table in README.md
     python benchmarks/bench_layers.py --write-results F.md  # ... or in any markdown file
+    python benchmarks/bench_layers.py --contractions        # which TR conv contraction is faster, per shape
+
+Timings on Linux run with glibc told to keep freed memory in the process (:func:`steady_allocator`): by
+default it hands large blocks back to the system and every fresh activation then costs page faults, which
+slows whichever layer allocates first by a varying amount (the frozen conv, by up to 1.7x here) and makes the
+ratios drift between runs. PyTorch's own CPU launcher (``torch.backends.xeon.run_cpu``) swaps the allocator for
+the same reason. ``--system-allocator`` measures without it.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
+import ctypes.util
 import platform
 import re
 import statistics
@@ -29,6 +38,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from metalora.adapters import CPConv2d, CPLinear, LoRAConv2d, LoRALinear, TRConv2d, TRLinear
+from metalora.adapters.tensor_ring import CONTRACTIONS
 from metalora.device import pick_device
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,6 +66,36 @@ TINY_SHAPES = {  # --tiny: the same kinds of layer, small enough for a test
     "conv 8→8 3×3, 8×8, batch 4": ("conv", dict(cin=8, cout=8, k=3, hw=8, batch=4)),
     "linear 16→32, 4 tokens, batch 4": ("linear", dict(cin=16, cout=32, tokens=4, batch=4)),
 }
+
+
+CONTRACTION_SHAPES = {  # (Cin, Cout, input size, stride): the small ResNet's 3×3 convs, then the table's
+    "16→16, 32×32": (16, 16, 32, 1),
+    "16→32 stride 2, 32×32": (16, 32, 32, 2),
+    "32→32, 16×16": (32, 32, 16, 1),
+    "32→64 stride 2, 16×16": (32, 64, 16, 2),
+    "64→64, 8×8": (64, 64, 8, 1),
+    "64→64, 32×32": (64, 64, 32, 1),
+    "256→256, 8×8": (256, 256, 8, 1),
+}
+TINY_CONTRACTION_SHAPES = {"8→8, 8×8": (8, 8, 8, 1), "8→8 stride 2, 8×8": (8, 8, 8, 2)}
+
+
+def steady_allocator() -> bool:
+    """Make glibc keep freed memory for reuse (no ``mmap`` for large blocks, no trimming), so that timings do
+    not include the page faults of freshly mapped activations. True if it took effect (Linux with glibc)."""
+    path = ctypes.util.find_library("c")
+    if platform.system() != "Linux" or not path:
+        return False
+    try:
+        mallopt = ctypes.CDLL(path).mallopt
+    except (OSError, AttributeError):
+        return False
+    m_trim_threshold, m_mmap_max = -1, -4  # from <malloc.h>
+    return mallopt(m_mmap_max, 0) == 1 and mallopt(m_trim_threshold, 2**31 - 1) == 1
+
+
+def allocator_label(steady: bool) -> str:
+    return "freed memory kept in the process" if steady else "the system's default"
 
 
 def peft_available() -> bool:
@@ -196,18 +236,67 @@ def measure_all(kind, spec, methods, rank, device, repeats, warmup: int = 2) -> 
     return rows
 
 
+def contractions(
+    ranks,
+    repeats: int,
+    device,
+    shapes: dict = CONTRACTION_SHAPES,
+    warmup: int = 2,
+    allocator: str = "the system's default",
+) -> str:
+    """Forward+backward of a MetaLoRA-TR 3×3 conv (batch 64) with each of its two contractions, and the one
+    that :func:`~metalora.adapters.tensor_ring.cheapest_contraction` picks from the shape."""
+    lines = [
+        f"MetaLoRA-TR 3×3 conv, batch 64, forward+backward ms of each contraction; device {device_label(device)}, "
+        f"median of {repeats}, CPU allocator: {allocator}.",
+        "",
+        "| shape | ring rank | factored | composed | picked from the shape | picked ÷ faster |",
+        "|---|---:|---:|---:|---|---:|",
+    ]
+    for label, (cin, cout, size, stride) in shapes.items():
+        for rank in ranks:
+            torch.manual_seed(0)
+            base = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False).requires_grad_(False)
+            layer = TRConv2d(base, rank=rank, alpha=2.0 * rank, input_conditioned=True).to(device)
+            with torch.no_grad():
+                layer.adapter_G1.normal_(0, 0.1)
+            layer.seed = 1 + 0.1 * torch.randn(64, rank, device=device)
+            x = torch.randn(64, cin, size, size, device=device, requires_grad=True)
+            picked = layer.contraction
+
+            def fwd_bwd(path, layer=layer, x=x):
+                layer.contraction = path
+                y = layer(x)
+                y.backward(torch.ones_like(y))
+
+            fns = {path: (lambda path=path: fwd_bwd(path)) for path in CONTRACTIONS}
+            ms = interleaved_medians(fns, device, repeats, warmup)
+            lines.append(
+                f"| {label} | {rank} | {ms['factored']:.2f} | {ms['composed']:.2f} | {picked} "
+                f"| {ms[picked] / min(ms.values()):.2f} |"
+            )
+    return "\n".join(lines)
+
+
 def device_label(device) -> str:
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
     return f"{device} ({name})"
 
 
 def run(
-    rank: int, repeats: int, device, shapes: dict = SHAPES, with_peft: bool = True, warmup: int = 2
+    rank: int,
+    repeats: int,
+    device,
+    shapes: dict = SHAPES,
+    with_peft: bool = True,
+    warmup: int = 2,
+    allocator: str = "the system's default",
 ) -> str:
     cuda = device.type == "cuda"
+    bounds = []
     lines = [
         f"Device: {device_label(device)}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
-        f"rank {rank}, median of {repeats}.",
+        f"rank {rank}, median of {repeats}, CPU allocator: {allocator}.",
         "",
         "| shape | method | forward ms | ×base | fwd+bwd ms | ×LoRA | ÷ PEFT LoRA | ×naive | saved for backward MiB |"
         + (" CUDA peak MiB |" if cuda else ""),
@@ -228,12 +317,26 @@ def run(
                 f"| {'%.2f' % (r['train_ms'] / naive['train_ms']) if naive else '–'} | {r['saved_mib']:.1f} |"
                 + (f" {r['peak_mib']:.0f} |" if "peak_mib" in r else "")
             )
+        if kind == "conv":
+            bound = " and ".join(
+                f"{rows[f'naive-{m}']['train_ms'] / rows[None]['train_ms']:.1f}× ({m})"
+                for m in ("meta-cp", "meta-tr")
+            )
+            bounds.append(f"{bound} on {label}")
     lines += [
         "",
         "×base: forward ÷ the frozen layer's forward; ×LoRA, ÷ PEFT LoRA and ×naive: forward+backward ÷ that of "
         "our LoRA, of PEFT's LoRA (same rank) and of the naive per-input-kernel MetaLoRA. "
         "×naive < 1 means faster than materialising per-input kernels (its reciprocal is the speed-up).",
     ]
+    if bounds:
+        lines += [
+            "",
+            "Every adapter runs the frozen layer too, so no MetaLoRA layer can train faster than its naive version "
+            "by more than the naive version's forward+backward ÷ the frozen layer's: "
+            + "; ".join(bounds)
+            + ".",
+        ]
     if not with_peft:
         lines += ["", PEFT_SKIPPED]
     return "\n".join(lines)
@@ -254,10 +357,6 @@ def write_results(table: str, path: Path, marker: str = "bench_layers") -> None:
     path.write_text(new)
 
 
-def write_readme(table: str) -> None:
-    write_results(table, ROOT / "README.md")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -273,20 +372,39 @@ def main() -> None:
     parser.add_argument(
         "--write-results", type=Path, metavar="PATH", help="refresh the table in this markdown file"
     )
+    parser.add_argument(
+        "--contractions",
+        action="store_true",
+        help="instead: time both contractions of a MetaLoRA-TR conv at ring ranks 4 and 8 on the small "
+        "ResNet's conv shapes, against the one picked from the shape",
+    )
+    parser.add_argument(
+        "--system-allocator",
+        action="store_true",
+        help="time with the system allocator's defaults (by default glibc keeps freed memory; see above)",
+    )
     args = parser.parse_args()
     device = pick_device(args.device)
     repeats = 3 if args.quick else args.repeats
-    print(f"bench_layers: device {device_label(device)}", flush=True)
-    with_peft = peft_available()
-    if not with_peft:
-        print(PEFT_SKIPPED, file=sys.stderr, flush=True)
-    shapes = TINY_SHAPES if args.tiny else SHAPES
-    table = run(args.rank, repeats, device, shapes, with_peft, warmup=1 if args.quick else 2)
+    warmup = 1 if args.quick else 2
+    allocator = allocator_label(not args.system_allocator and steady_allocator())
+    print(f"bench_layers: device {device_label(device)}, CPU allocator: {allocator}", flush=True)
+    if args.contractions:
+        shapes = TINY_CONTRACTION_SHAPES if args.tiny else CONTRACTION_SHAPES
+        table = contractions((4, 8), repeats, device, shapes, warmup, allocator)
+        marker = "bench_contractions"
+    else:
+        with_peft = peft_available()
+        if not with_peft:
+            print(PEFT_SKIPPED, file=sys.stderr, flush=True)
+        shapes = TINY_SHAPES if args.tiny else SHAPES
+        table = run(args.rank, repeats, device, shapes, with_peft, warmup, allocator)
+        marker = "bench_layers"
     print(table)
     if args.write_readme:
-        write_readme(table)
+        write_results(table, ROOT / "README.md", marker)
     if args.write_results:
-        write_results(table, args.write_results)
+        write_results(table, args.write_results, marker)
 
 
 if __name__ == "__main__":

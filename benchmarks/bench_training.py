@@ -9,6 +9,8 @@
    (``pip install -r requirements-bench.txt``). Steps are interleaved across methods and the medians
    compared, so a busy machine slows all alike. Target: meta-tr <= 1.5x LoRA. On CUDA the timings are
    synchronised and each method's peak memory is reported.
+   ``--per-layer`` times each adapted layer of that step alone (forward+backward: frozen, LoRA, MetaLoRA-TR),
+   to show where the difference comes from: a Tensor-Ring layer carries R² ring channels, LoRA R.
 2. **Demo run.** :data:`~metalora.training.runner.DEMO_TRAIN_CONFIG` with the demo model, data, method
    and rank, through :func:`~metalora.training.runner.train_run` (wall time, data loading excluded:
    the dashboard has the data in memory already), and its 4-domain test accuracy against the frozen
@@ -24,6 +26,7 @@ import platform
 import statistics
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -31,7 +34,13 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_layers import PEFT_SKIPPED, peft_available, write_results  # benchmarks/ is on sys.path
+from bench_layers import (  # benchmarks/ is on sys.path
+    PEFT_SKIPPED,
+    allocator_label,
+    peft_available,
+    steady_allocator,
+    write_results,
+)
 
 from metalora.device import pick_device
 from metalora.models import build_model, list_sample_models
@@ -114,7 +123,13 @@ def device_label(device) -> str:
 
 
 def bench_steps(
-    steps: int, device, ranks=(DEMO_RANK, 8), batch: int = 64, warmup: int = 3, with_peft: bool = True
+    steps: int,
+    device,
+    ranks=(DEMO_RANK, 8),
+    batch: int = 64,
+    warmup: int = 3,
+    with_peft: bool = True,
+    allocator: str = "the system's default",
 ) -> str:
     """The step benchmark as a markdown table (also printed)."""
     methods = ["lora"] + ([PEFT] if with_peft else []) + ["meta-tr", "meta-cp"]
@@ -125,7 +140,7 @@ def bench_steps(
     lines = [
         f"One AdamW step of the small ResNet (batch {batch} x 1x32x32), every Conv2d and Linear adapted; "
         f"device {device_label(device)}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
-        f"median of {steps} interleaved steps. Target: meta-tr <= 1.5x LoRA.",
+        f"CPU allocator: {allocator}, median of {steps} interleaved steps. Target: meta-tr <= 1.5x LoRA.",
         "",
         "| rank | method | step ms | ÷ LoRA | ÷ PEFT LoRA |" + (" CUDA peak MiB |" if cuda else ""),
         "|---:|---|---:|---:|---:|" + ("---:|" if cuda else ""),
@@ -153,6 +168,88 @@ def bench_steps(
         lines += ["", PEFT_SKIPPED]
     table = "\n".join(lines)
     print(table)
+    return table
+
+
+def layer_breakdown(
+    rank: int, repeats: int, device, batch: int = 64, allocator: str = "the system's default"
+) -> str:
+    """Forward+backward of every adapted layer of the small ResNet on its own input (shapes as in the step),
+    frozen vs LoRA vs MetaLoRA-TR at ``rank``, as a markdown table with the per-layer and total differences."""
+    from bench_layers import interleaved_medians
+
+    from metalora.adapters import AdapterLayer
+
+    nets = {}
+    for m in ("lora", "meta-tr"):
+        torch.manual_seed(0)
+        nets[m] = prepare(build_model("resnet-mini", in_channels=1, num_classes=10), m, rank=rank)[0].to(
+            device
+        )
+    inputs: dict[str, tuple] = {}
+
+    def keep_input(module, args, out, name):
+        inputs.setdefault(name, args[0])  # returns None: a hook's return value would replace the output
+
+    hooks = [
+        layer.register_forward_hook(partial(keep_input, name=name))
+        for name, layer in nets["meta-tr"].named_modules()
+        if isinstance(layer, AdapterLayer)
+    ]
+    nets["meta-tr"](torch.rand(batch, 1, 32, 32, device=device))
+    for h in hooks:
+        h.remove()
+    layers = {m: dict(net.named_modules()) for m, net in nets.items()}
+    lines = [
+        f"Each adapted layer of the small ResNet on its own (batch {batch}), forward+backward ms, rank {rank} "
+        f"(R² = {rank * rank} ring channels); device {device_label(device)}, CPU allocator: {allocator}, "
+        f"median of {repeats}.",
+        "",
+        "| layer | shape | frozen | LoRA | MetaLoRA-TR | TR − LoRA |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    total = {"frozen": 0.0, "lora": 0.0, "meta-tr": 0.0}
+    g = torch.Generator().manual_seed(0)
+    for name, x in inputs.items():
+        xg = torch.randn(x.shape, generator=g).to(device).requires_grad_(x.requires_grad)
+        tr, lora = layers["meta-tr"][name], layers["lora"][name]
+        tr.seed = 1 + 0.1 * torch.randn(x.shape[0], rank, generator=g).to(device)
+        with torch.no_grad():
+            for layer in (tr, lora):
+                for n, p in layer.named_parameters():
+                    if n.startswith("adapter_"):
+                        p.normal_(0, 0.1)  # no zero factor: every gradient is computed, as after step one
+
+        def fwd_bwd(layer, xg=xg):
+            y = layer(xg)
+            if y.requires_grad:  # not the frozen stem: its input, the data, needs no gradient
+                y.backward(torch.ones_like(y))
+
+        variants = {"frozen": tr.base_layer, "lora": lora, "meta-tr": tr}
+        ms = interleaved_medians({k: partial(fwd_bwd, v) for k, v in variants.items()}, device, repeats)
+        base = tr.base_layer
+        if isinstance(base, torch.nn.Conv2d):
+            k, st = base.kernel_size, base.stride[0]
+            shape = f"{base.in_channels}→{base.out_channels} {k[0]}×{k[1]}" + (
+                f" stride {st}" if st > 1 else ""
+            )
+            shape += f", {x.shape[-2]}×{x.shape[-1]}" + (
+                f", {tr.contraction}" if hasattr(tr, "contraction") else ""
+            )
+        else:
+            shape = f"linear {base.in_features}→{base.out_features}"
+        for key in total:
+            total[key] += ms[key]
+        lines.append(
+            f"| {name} | {shape} | {ms['frozen']:.2f} | {ms['lora']:.2f} | {ms['meta-tr']:.2f} "
+            f"| {ms['meta-tr'] - ms['lora']:+.2f} |"
+        )
+    lines.append(
+        f"| **all layers** | | {total['frozen']:.1f} | {total['lora']:.1f} | {total['meta-tr']:.1f} "
+        f"| {total['meta-tr'] - total['lora']:+.1f} |"
+    )
+    table = "\n".join(lines)
+    print(table, flush=True)
     return table
 
 
@@ -194,6 +291,16 @@ def main() -> None:
         "--device", default="auto", choices=["auto", "cpu", "cuda"], help="of the step benchmark"
     )
     parser.add_argument("--skip-demo", action="store_true", help="only the step benchmark")
+    parser.add_argument(
+        "--per-layer",
+        action="store_true",
+        help="also time each adapted layer alone, frozen vs LoRA vs MetaLoRA-TR, at the largest rank",
+    )
+    parser.add_argument(
+        "--system-allocator",
+        action="store_true",
+        help="time with the system allocator's defaults (see benchmarks/bench_layers.py)",
+    )
     parser.add_argument("--write-readme", action="store_true", help="refresh the step table in README.md")
     parser.add_argument(
         "--write-results", type=Path, metavar="PATH", help="refresh the step table in this markdown file"
@@ -202,16 +309,21 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = pick_device(args.device)
-    print(f"bench_training: device {device_label(device)}", flush=True)
+    allocator = allocator_label(not args.system_allocator and steady_allocator())
+    print(f"bench_training: device {device_label(device)}, CPU allocator: {allocator}", flush=True)
     with_peft = peft_available()
     if not with_peft:
         print(PEFT_SKIPPED, flush=True)
     steps, warmup = (3, 1) if args.quick else (args.steps, 3)
-    table = bench_steps(steps, device, args.ranks, args.batch, warmup, with_peft)
+    table = bench_steps(steps, device, args.ranks, args.batch, warmup, with_peft, allocator)
     for path in ([ROOT / "README.md"] if args.write_readme else []) + (
         [args.write_results] if args.write_results else []
     ):
         write_results(table, path, marker="bench_training")
+    if args.per_layer:
+        breakdown = layer_breakdown(max(args.ranks), steps, device, args.batch, allocator)
+        for path in [args.write_results] if args.write_results else []:
+            write_results(breakdown, path, marker="bench_training_layers")
     if not args.skip_demo:
         bench_demo()
 

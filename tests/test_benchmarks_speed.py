@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -48,22 +49,65 @@ def test_bench_layers_quick_writes_its_table(tmp_path):
     assert "| ÷ PEFT LoRA |" in table
     for method in ("frozen base", "lora", "meta-cp", "meta-tr", "naive-meta-tr"):
         assert f"| {method} |" in table
+    assert re.search(
+        r"no MetaLoRA layer can train faster .*: [\d.]+× \(meta-cp\) and [\d.]+× \(meta-tr\) on conv", table
+    )
+    allocator = "freed memory kept in the process" if sys.platform == "linux" else "the system's default"
+    assert f"CPU allocator: {allocator}" in table
     if HAS_PEFT:
         assert "| PEFT LoRA |" in table and SKIP_LINE not in out
     else:
         assert SKIP_LINE in out and SKIP_LINE in table
 
 
+def test_bench_layers_contractions_times_both_paths(tmp_path):
+    results = tmp_path / "results.md"
+    out = run_bench(
+        "bench_layers.py", "--contractions", "--quick", "--tiny", "--device", "cpu", "--system-allocator",
+        "--write-results", str(results),
+    )  # fmt: skip
+    table = block(results.read_text(), "bench_contractions")
+    assert "CPU allocator: the system's default" in out
+    rows = [line.split("|")[1:-1] for line in table.splitlines() if line.startswith("| 8→8")]
+    assert [(r[0].strip(), r[1].strip()) for r in rows] == [
+        ("8→8, 8×8", "4"), ("8→8, 8×8", "8"), ("8→8 stride 2, 8×8", "4"), ("8→8 stride 2, 8×8", "8")
+    ]  # fmt: skip
+    for _, _, factored, composed, picked, ratio in rows:
+        ms = {"factored": float(factored), "composed": float(composed)}
+        assert all(v > 0 for v in ms.values())
+        assert float(ratio) == pytest.approx(ms[picked.strip()] / min(ms.values()), abs=0.006)
+
+
+def test_steady_allocator_reports_whether_it_applies():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from bench_layers import allocator_label, steady_allocator
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    steady = steady_allocator()
+    assert steady is (sys.platform == "linux")  # glibc here; a no-op that says so elsewhere
+    assert allocator_label(steady) in ("freed memory kept in the process", "the system's default")
+
+
 def test_bench_training_quick_writes_its_table(tmp_path):
     results = tmp_path / "results.md"  # missing: created with the block
     out = run_bench(
         "bench_training.py", "--quick", "--skip-demo", "--ranks", "2", "--batch", "4",
-        "--device", "cpu", "--write-results", str(results),
+        "--device", "cpu", "--per-layer", "--write-results", str(results),
     )  # fmt: skip
     assert "bench_training: device cpu" in out
     table = block(results.read_text(), "bench_training")
     for method in ("LoRA", "meta-tr", "meta-cp"):
         assert f"| 2 | {method} |" in table
+    layers = block(results.read_text(), "bench_training_layers")
+    rows = [line.split("|")[1:-1] for line in layers.splitlines() if line.startswith("| base_model.")]
+    names = [r[0].strip() for r in rows]
+    assert names[0] == "base_model.stem.0" and names[-1] == "base_model.fc" and len(names) == 10
+    for r in rows:
+        frozen, lora, tr, diff = (float(v) for v in r[2:6])
+        assert min(frozen, lora, tr) > 0 and diff == pytest.approx(tr - lora, abs=0.011)
+    total = next(line for line in layers.splitlines() if line.startswith("| **all layers**")).split("|")
+    assert float(total[5]) == pytest.approx(sum(float(r[4]) for r in rows), abs=0.1)
     if HAS_PEFT:
         assert "| 2 | PEFT LoRA |" in table
     else:

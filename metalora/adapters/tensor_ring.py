@@ -38,6 +38,11 @@ def _uniform(t: torch.Tensor, std: float) -> None:
 
 
 CONTRACTIONS = ("factored", "composed")
+GROUPED_CONV_COST = 3.0
+"""Time of one multiply-add in the ring's grouped spatial conv, relative to one in a dense conv or matmul,
+forward and backward together (what training pays). Fitted on a 2-core CPU over the small ResNet's and
+the layer benchmark's shapes at ring ranks 4 and 8 (``benchmarks/bench_layers.py --contractions``): every
+value from 2.2 to 3.6 picks the faster path on each of them."""
 
 
 def cheapest_contraction(g: ConvGeometry, rank: int) -> str:
@@ -46,10 +51,9 @@ def cheapest_contraction(g: ConvGeometry, rank: int) -> str:
     Multiply-adds per output pixel and group (C = Cin/G, O = Cout/G, R the ring rank):
 
     - ``factored``: 1×1 projection to the R1·R2 ring channels (at the input's resolution), grouped
-      spatial conv, projection back: C·R²·sh·sw + 1.5·R³·kh·kw + R²·O. The grouped conv runs at about
-      1/1.5 the speed of a dense conv or matmul on CPU, hence the weight 1.5.
+      spatial conv, projection back: C·R²·sh·sw + w·R³·kh·kw + R²·O, where w = :data:`GROUPED_CONV_COST`.
     - ``composed``: the first two steps as one conv with the static kernel Σ_c G2·K: C·R²·kh·kw + R²·O.
-      Wins for 1×1 convs, strided convs of narrow layers and narrow inputs.
+      Wins for 1×1 convs, strided convs, and layers narrower than a few times the rank.
 
     Building the per-input kernels ΔW(x) and running a grouped conv (O·C·kh·kw) would be cheaper still
     for narrow layers at a high rank, where the R² ring channels outnumber the layer's; we do not, by
@@ -60,7 +64,7 @@ def cheapest_contraction(g: ConvGeometry, rank: int) -> str:
     c, o = g.in_channels // g.groups, g.out_channels // g.groups
     r2 = rank * rank
     costs = {
-        "factored": c * r2 * sh * sw + 1.5 * rank * r2 * kh * kw + r2 * o,
+        "factored": c * r2 * sh * sw + GROUPED_CONV_COST * rank * r2 * kh * kw + r2 * o,
         "composed": c * r2 * kh * kw + r2 * o,
     }
     return min(CONTRACTIONS, key=costs.__getitem__)
