@@ -41,8 +41,9 @@ CONTRACTIONS = ("factored", "composed")
 GROUPED_CONV_COST = 3.0
 """Time of one multiply-add in the ring's grouped spatial conv, relative to one in a dense conv or matmul,
 forward and backward together (what training pays). Fitted on a 2-core CPU over the small ResNet's and
-the layer benchmark's shapes at ring ranks 4 and 8 (``benchmarks/bench_layers.py --contractions``): every
-value from 2.2 to 3.6 picks the faster path on each of them."""
+the layer benchmark's shapes at ring ranks 4 and 8 (``benchmarks/bench_layers.py --contractions``): any
+value from about 2.2 to 3.5 picks, on each of them, the faster path or one within 2 % of it. Not measured on
+a GPU, where the balance may differ."""
 
 
 def cheapest_contraction(g: ConvGeometry, rank: int) -> str:
