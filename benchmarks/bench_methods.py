@@ -93,6 +93,7 @@ class Preset:
     peer_extra_seeds: int = 5
     seed_init_std: float = 0.05
     small_mapping: int = 16
+    long_epochs: int = 10
 
 
 PRESETS = {
@@ -108,6 +109,7 @@ PRESETS = {
     "smoke": Preset(
         ("resnet-mini",), ("digits-4",), ("head", "lora", "meta-tr", "peft-lora"), ("small",), seeds=2,
         epochs=1, samples_per_class=6, ablations=True, sweep_ranks=(2,), alpha_factors=(4.0,), peer_extra_seeds=1,
+        long_epochs=2,
     ),
 }  # fmt: skip
 
@@ -142,7 +144,9 @@ class Job:
     epochs: int
     samples_per_class: int | None
     feature_source: str = "backbone"
-    study: str = "main"  # main | rank-sweep | peer-check | feature-source | seed-init | mapping-size | alpha
+    study: str = (
+        "main"  # main | rank-sweep | peer-check | feature-source | seed-init | mapping-size | alpha | epochs
+    )
     alpha_factor: float | None = None  # alpha = factor x rank; None: the default 2
     mapping_hidden: int | None = None  # None: MetaLoRAConfig's default
     seed_init_std: float | None = None  # None: MetaLoRAConfig's default (0: every seed starts at 1)
@@ -457,7 +461,8 @@ def ablation_jobs(preset: Preset, chosen: dict, job) -> list[Job]:
     On the first cell: 5 more seeds of our LoRA and PEFT's LoRA at both budgets (the rank sweep, which
     tunes its own rates, is :func:`rank_sweep`). On the first data set of every backbone: the feature
     source, a random seed initialisation and a smaller mapping network (its rank re-matched to the budget)
-    for both MetaLoRA variants, and alpha = 1x / 4x the rank (default 2x) for LoRA and MetaLoRA-TR.
+    for both MetaLoRA variants, alpha = 1x / 4x the rank (default 2x) for LoRA and MetaLoRA-TR, and every
+    method of ours trained ``long_epochs`` instead of ``epochs`` (same rate: does a longer run change the order?).
     """
     out: list[Job] = []
     ds, small = preset.datasets[0], preset.budgets[0]
@@ -497,6 +502,13 @@ def ablation_jobs(preset: Preset, chosen: dict, job) -> list[Job]:
                         study="mapping-size")
                 for s in range(preset.seeds)
             ]  # fmt: skip
+        for m in (m for m in preset.methods if not m.startswith("peft-")):
+            bud = None if m in ("head", "full") else small
+            lr = chosen.get((bb, ds, m, bud))
+            out += [
+                replace(job(bb, ds, m, bud, lr, s), epochs=preset.long_epochs, study="epochs")
+                for s in (range(preset.seeds) if lr is not None else ())
+            ]
     return out
 
 

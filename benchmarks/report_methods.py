@@ -364,6 +364,11 @@ def figures_html(groups, rows, cells, labels, path: Path) -> int:
 
 
 # ----------------------------------------------------------------------------- report
+def main_epochs(rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """The epoch counts of the main grid's runs (one, normally)."""
+    return sorted({r["epochs"] for r in rows if r.get("study") == "main"})
+
+
 def replace_between(text: str, start: str, end: str, body: str) -> str:
     block = f"{start}\n{body.rstrip()}\n{end}"
     if start in text and end in text:
@@ -458,6 +463,12 @@ def write_report(
         ("mapping-size", "mapping hidden 16", "a smaller mapping network (hidden 64 vs 16; the freed budget "
          "goes to the rank, matched again)"),
     ]  # fmt: skip
+    long = sorted({r["epochs"] for r in ok if r.get("study") == "epochs"})
+    if long:
+        studies.append(
+            ("epochs", f"{long[-1]} epochs", f"training length (the main grid's {'/'.join(map(str, main_epochs(ok)))} "
+             f"epochs vs {long[-1]}, at the main grid's learning rates)")
+        )  # fmt: skip
     for study, variant, title in studies:
         table = variant_table(rows, groups, labels, study, variant)
         if table:

@@ -105,6 +105,7 @@ def test_the_smoke_grid_runs_resumes_and_reports(tmp_path):
         "peer-check",
         "seed-init",
         "mapping-size",
+        "epochs",
     }
     # the adapters were matched to one budget: MetaLoRA-TR's count is the closest to LoRA's at rank 4
     lora = next(r for r in main if r["method"] == "lora")
@@ -121,8 +122,18 @@ def test_the_smoke_grid_runs_resumes_and_reports(tmp_path):
         "alpha = 4",
         "random seed init",
         "mapping hidden 16",
+        "training length (the main grid's 1 epochs vs 2",
     ):
         assert label in text
+    longer = [r for r in rows if r["study"] == "epochs"]  # every method of ours, the main grid's rate
+    assert {r["method"] for r in longer} == {"head", "lora", "meta-tr"} and {r["epochs"] for r in longer} == {
+        2
+    }
+    for r in longer:
+        twin = next(
+            m for m in main if m["method"] == r["method"] and m["seed"] == r["seed"] and m["lr"] == r["lr"]
+        )
+        assert twin["rank"] == r["rank"] and twin["epochs"] == 1
     # resuming: nothing is trained again, the report is rebuilt from the saved runs
     n = len(rows)
     assert bench_methods.main([*args, "--write-readme", "--readme", str(readme)]) == 0
