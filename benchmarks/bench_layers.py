@@ -17,8 +17,8 @@ ratio column when ``peft`` is installed (``pip install -r requirements-bench.txt
 Timings on Linux run with glibc told to keep freed memory in the process (:func:`steady_allocator`): by
 default it hands large blocks back to the system and every fresh activation then costs page faults, which
 slows whichever layer allocates first by a varying amount (the frozen conv, by up to 1.7x here) and makes the
-ratios drift between runs. PyTorch's own CPU launcher (``torch.backends.xeon.run_cpu``) swaps the allocator for
-the same reason. ``--system-allocator`` measures without it.
+ratios drift between runs. PyTorch's CPU launcher (``python -m torch.backends.xeon.run_cpu``) offers jemalloc or
+tcmalloc for the same reason. ``--system-allocator`` measures without it.
 """
 
 from __future__ import annotations
