@@ -436,6 +436,8 @@ def grid(preset: Preset, runs: dict, path: Path, workers: int, device: str, meth
     if preset.ablations:
         more += ablation_jobs(preset, chosen, job)
         more += rank_sweep(preset, runs, path, workers, device, job)
+        run_all(more, runs, path, workers, device)
+        more = long_training(preset, chosen, runs, path, workers, device, job)
     run_all(more, runs, path, workers, device)
 
 
@@ -452,6 +454,38 @@ def rank_sweep(preset: Preset, runs: dict, path: Path, workers: int, device: str
     run_all([j for js in tuning.values() for j in js], runs, path, workers, device)
     return [
         replace(js[0], lr=best_lr(runs, js), seed=s) for js in tuning.values() for s in range(1, preset.seeds)
+    ]
+
+
+def long_training(
+    preset: Preset, chosen: dict, runs: dict, path: Path, workers: int, device: str, job
+) -> list[Job]:
+    """Every method of ours trained ``long_epochs`` on the first data set of each backbone (small budget), its rate
+    re-tuned for that length as in the main grid (seed 0's validation accuracy over the grid, one more rate past an
+    edge); returns the other seeds' jobs. At the main grid's own rate these are the ``epochs`` study's runs."""
+    ds, small = preset.datasets[0], preset.budgets[0]
+
+    def long_job(bb, m, bud, lr, seed):
+        study = "epochs" if lr == chosen.get((bb, ds, m, bud)) else "epochs-tuned"
+        return replace(job(bb, ds, m, bud, lr, seed), epochs=preset.long_epochs, study=study)
+
+    tuning = {
+        (bb, m, bud): [long_job(bb, m, bud, lr, 0) for lr in lr_grid(m)]
+        for bb in preset.backbones
+        for m in preset.methods
+        if not m.startswith("peft-")
+        for bud in [None if m in ("head", "full") else small]
+        if (bb, ds, m, bud) in chosen
+    }
+    print(f"Training length: rates re-tuned at {preset.long_epochs} epochs (seed 0, validation)", flush=True)
+    run_all([j for js in tuning.values() for j in js], runs, path, workers, device)
+    for key, js in tuning.items():
+        lrs, best = sorted(j.lr for j in js), best_lr(runs, js)
+        if best in (lrs[0], lrs[-1]) and len(lrs) > 1:
+            js.append(long_job(*key, best * 4 if best == lrs[-1] else best / 4, 0))
+    run_all([j for js in tuning.values() for j in js], runs, path, workers, device)
+    return [
+        long_job(*key, best_lr(runs, js), s) for key, js in tuning.items() for s in range(1, preset.seeds)
     ]
 
 

@@ -259,6 +259,68 @@ def variant_table(rows, groups, labels, study: str, variant: str) -> list[str]:
     return lines
 
 
+def long_groups(rows) -> dict[tuple, dict[str, Any]]:
+    """(backbone, dataset, method) -> the long runs at the main grid's rate and at the rate re-tuned for them."""
+    out = {}
+    for key, rs in _by([r for r in rows if r.get("study") in ("epochs", "epochs-tuned")], LONG_KEY).items():
+        tuning = [r for r in rs if r["seed"] == 0]
+        best = best_val_lr(tuning) if tuning else None
+        out[key] = {
+            "main_rate": [r for r in _ok(rs) if r["study"] == "epochs"],
+            "lr": best,
+            "tuned": [r for r in _ok(rs) if r["lr"] == best],
+        }
+    return out
+
+
+LONG_KEY = ("backbone", "dataset", "method")
+
+
+def epochs_table(rows, groups, labels) -> list[str]:
+    """3 epochs (main grid) vs ``long_epochs`` at the main grid's rate and at a rate re-tuned for the length;
+    then, at the long length and re-tuned rates, MetaLoRA against the static cores and LoRA."""
+    by = long_groups(rows)
+    if not by:
+        return []
+    long = max(r["epochs"] for g in by.values() for r in g["main_rate"] + g["tuned"])
+    lines = [
+        f"| cell | method | rank | main grid | {long} epochs, main grid's rate | {long} epochs, re-tuned rate "
+        f"| re-tuned − main grid |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for (bb, ds, m), g in by.items():
+        r0 = (g["tuned"] or g["main_rate"] or [None])[0]
+        if r0 is None:
+            continue
+        main = _main_accs(groups, r0, m)
+        mr = g["main_rate"][0]["lr"] if g["main_rate"] else None
+        tuned = [r["accuracy"] for r in g["tuned"]]
+        lines.append(
+            f"| {bb} · {ds} | {labels.get(m, m)} | {r0['rank']} | {pct(*stats(main))} "
+            f"| {pct(*stats([r['accuracy'] for r in g['main_rate']]))}"
+            + (f" (lr {mr:g})" if mr else "")
+            + f" | {pct(*stats(tuned))} (lr {g['lr']:g}) | {diff_cell(tuned, main)[0]} |"
+        )
+    pairs = [("meta-cp", "cp"), ("meta-tr", "tr"), ("meta-cp", "lora"), ("meta-tr", "lora")]
+    present = [(a, b) for a, b in pairs if any(k[2] == a for k in by) and any(k[2] == b for k in by)]
+    if present:
+        lines += [
+            "",
+            f"At {long} epochs with re-tuned rates, differences in accuracy points (± standard error; `*`: beyond 2):",
+            "",
+            "| cell | " + " | ".join(f"{labels.get(a, a)} − {labels.get(b, b)}" for a, b in present) + " |",
+            "|---|" + "---|" * len(present),
+        ]
+        for bb, ds in dict.fromkeys((k[0], k[1]) for k in by):
+
+            def accs(m, bb=bb, ds=ds):
+                return [r["accuracy"] for r in by.get((bb, ds, m), {}).get("tuned", [])]
+
+            cells = [diff_cell(accs(a), accs(b))[0] for a, b in present]
+            lines.append(f"| {bb} · {ds} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def alpha_table(rows, groups, labels) -> list[str]:
     """Accuracy at alpha = 1x, 2x (the main runs) and 4x the rank, same rank and learning rate, per cell."""
     study = [r for r in _ok(rows) if r.get("study") == "alpha"]
@@ -466,15 +528,19 @@ def write_report(
         ("mapping-size", "mapping hidden 16", "a smaller mapping network (hidden 64 vs 16; the freed budget "
          "goes to the rank, matched again)"),
     ]  # fmt: skip
-    if long:
-        studies.append(
-            ("epochs", f"{long[-1]} epochs", f"training length (the main grid's {'/'.join(map(str, epochs))} "
-             f"epochs vs {long[-1]}, at the main grid's learning rates)")
-        )  # fmt: skip
     for study, variant, title in studies:
         table = variant_table(rows, groups, labels, study, variant)
         if table:
             md += [f"### Ablation: {title}", "", *table, ""]
+    length = epochs_table(rows, groups, labels)
+    if length:
+        md += [
+            f"### Ablation: training length (the main grid's {'/'.join(map(str, epochs))} epochs vs {long[-1]}, small "
+            "budget)",
+            "",
+            *length,
+            "",
+        ]
     alpha = alpha_table(rows, groups, labels)
     if alpha:
         md += [

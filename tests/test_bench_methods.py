@@ -106,6 +106,7 @@ def test_the_smoke_grid_runs_resumes_and_reports(tmp_path):
         "seed-init",
         "mapping-size",
         "epochs",
+        "epochs-tuned",
     }
     # the adapters were matched to one budget: MetaLoRA-TR's count is the closest to LoRA's at rank 4
     lora = next(r for r in main if r["method"] == "lora")
