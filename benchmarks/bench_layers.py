@@ -384,6 +384,8 @@ def main() -> None:
         help="time with the system allocator's defaults (by default glibc keeps freed memory; see above)",
     )
     args = parser.parse_args()
+    if args.contractions and args.write_readme:
+        parser.error("the contraction table goes to docs/results.md (--write-results), not the README")
     device = pick_device(args.device)
     repeats = 3 if args.quick else args.repeats
     warmup = 1 if args.quick else 2

@@ -469,8 +469,10 @@ def long_training(
         study = "epochs" if lr == chosen.get((bb, ds, m, bud)) else "epochs-tuned"
         return replace(job(bb, ds, m, bud, lr, seed), epochs=preset.long_epochs, study=study)
 
-    tuning = {
-        (bb, m, bud): [long_job(bb, m, bud, lr, 0) for lr in lr_grid(m)]
+    tuning = {  # the grid, and the main grid's own rate when an edge extension put it outside the grid
+        (bb, m, bud): [
+            long_job(bb, m, bud, lr, 0) for lr in dict.fromkeys((*lr_grid(m), chosen[(bb, ds, m, bud)]))
+        ]
         for bb in preset.backbones
         for m in preset.methods
         if not m.startswith("peft-")

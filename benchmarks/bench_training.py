@@ -10,11 +10,13 @@
    compared, so a busy machine slows all alike. Target: meta-tr <= 1.5x LoRA. On CUDA the timings are
    synchronised and each method's peak memory is reported.
    ``--per-layer`` times each adapted layer of that step alone (forward+backward: frozen, LoRA, MetaLoRA-TR),
-   to show where the difference comes from: a Tensor-Ring layer carries R² ring channels, LoRA R.
+   to show where the difference comes from: a Tensor-Ring layer carries R² ring channels, LoRA R. The
+   frozen stem's time is its forward only: its input, the data, needs no gradient.
 2. **Demo run.** :data:`~metalora.training.runner.DEMO_TRAIN_CONFIG` with the demo model, data, method
    and rank, through :func:`~metalora.training.runner.train_run` (wall time, data loading excluded:
    the dashboard has the data in memory already), and its 4-domain test accuracy against the frozen
-   base model's. Targets: < 20 s on 2 CPU cores; clearly better than the frozen base.
+   base model's. It runs first, with the system's allocator, as in the dashboard. Targets: < 20 s on
+   2 CPU cores; clearly better than the frozen base.
 
 Numbers are ratios and times measured in one run on this machine, printed, not asserted.
 """
@@ -174,8 +176,10 @@ def bench_steps(
 def layer_breakdown(
     rank: int, repeats: int, device, batch: int = 64, allocator: str = "the system's default"
 ) -> str:
-    """Forward+backward of every adapted layer of the small ResNet on its own input (shapes as in the step),
-    frozen vs LoRA vs MetaLoRA-TR at ``rank``, as a markdown table with the per-layer and total differences."""
+    """Forward+backward of every adapted layer of the small ResNet on its own input (shapes, and whether the input
+    needs a gradient, as in the step), frozen vs LoRA vs MetaLoRA-TR at ``rank``, as a markdown table with the
+    per-layer and total differences. The frozen stem has nothing to backpropagate (its input is the data): forward
+    only."""
     from bench_layers import interleaved_medians
 
     from metalora.adapters import AdapterLayer
@@ -189,7 +193,10 @@ def layer_breakdown(
     inputs: dict[str, tuple] = {}
 
     def keep_input(module, args, out, name):
-        inputs.setdefault(name, args[0])  # returns None: a hook's return value would replace the output
+        # The adapted pass only, not the feature pass before it (no gradients there). Returns None: a hook's
+        # return value would replace the layer's output.
+        if torch.is_grad_enabled():
+            inputs[name] = args[0]
 
     hooks = [
         layer.register_forward_hook(partial(keep_input, name=name))
@@ -203,7 +210,7 @@ def layer_breakdown(
     lines = [
         f"Each adapted layer of the small ResNet on its own (batch {batch}), forward+backward ms, rank {rank} "
         f"(R² = {rank * rank} ring channels); device {device_label(device)}, CPU allocator: {allocator}, "
-        f"median of {repeats}.",
+        f"median of {repeats}. The frozen stem's time is its forward only: its input, the data, needs no gradient.",
         "",
         "| layer | shape | frozen | LoRA | MetaLoRA-TR | TR − LoRA |",
         "|---|---|---:|---:|---:|---:|",
@@ -309,6 +316,8 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = pick_device(args.device)
+    if not args.skip_demo:  # first, as the dashboard runs it: with the system's allocator
+        bench_demo()
     allocator = allocator_label(not args.system_allocator and steady_allocator())
     print(f"bench_training: device {device_label(device)}, CPU allocator: {allocator}", flush=True)
     with_peft = peft_available()
@@ -324,8 +333,6 @@ def main() -> None:
         breakdown = layer_breakdown(max(args.ranks), steps, device, args.batch, allocator)
         for path in [args.write_results] if args.write_results else []:
             write_results(breakdown, path, marker="bench_training_layers")
-    if not args.skip_demo:
-        bench_demo()
 
 
 if __name__ == "__main__":

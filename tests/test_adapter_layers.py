@@ -230,7 +230,7 @@ def test_tr_conv_contraction_follows_the_shape():
     assert TRConv2d(conv(64, 64, 3, padding=1), rank=8, alpha=16).contraction == "factored"
     assert TRConv2d(conv(32, 32, 3, padding=1), rank=8, alpha=16).contraction == "factored"
     assert TRConv2d(conv(16, 16, 3, padding=1), rank=4, alpha=8).contraction == "factored"
-    # Twice as many ring channels as the layer has, at rank 8: the composed static kernel is cheaper.
+    # Four times as many ring channels (R² = 64) as the layer has: the composed static kernel is cheaper.
     assert TRConv2d(conv(16, 16, 3, padding=1), rank=8, alpha=16).contraction == "composed"
     assert TRConv2d(conv(32, 64, 3, stride=2, padding=1), rank=8, alpha=16).contraction == "composed"
     assert TRConv2d(conv(32, 64, 3, stride=2, padding=1), rank=4, alpha=8).contraction == "factored"

@@ -123,7 +123,9 @@ def test_the_smoke_grid_runs_resumes_and_reports(tmp_path):
         "alpha = 4",
         "random seed init",
         "mapping hidden 16",
-        "training length (the main grid's 1 epochs vs 2",
+        "training length (the main grid's 1 epochs vs 2, small budget)",
+        "2 epochs, re-tuned rate",
+        "MetaLoRA-TR − LoRA",
     ):
         assert label in text
     longer = [r for r in rows if r["study"] == "epochs"]  # every method of ours, the main grid's rate
@@ -135,6 +137,14 @@ def test_the_smoke_grid_runs_resumes_and_reports(tmp_path):
             m for m in main if m["method"] == r["method"] and m["seed"] == r["seed"] and m["lr"] == r["lr"]
         )
         assert twin["rank"] == r["rank"] and twin["epochs"] == 1
+    # the rate is tuned again for the longer runs: seed 0 at every rate of the grid (either study name), and
+    # the other seeds at seed 0's best validation rate among the long runs
+    for m in ("head", "lora", "meta-tr"):
+        long = [r for r in rows if r["study"] in ("epochs", "epochs-tuned") and r["method"] == m]
+        assert {r["epochs"] for r in long} == {2}
+        assert set(bench_methods.lr_grid(m)) <= {r["lr"] for r in long if r["seed"] == 0}
+        best = report_methods.best_val_lr([r for r in long if r["seed"] == 0])
+        assert best in [r["lr"] for r in long if r["seed"] == 1]  # (and the main grid's rate, for its column)
     # resuming: nothing is trained again, the report is rebuilt from the saved runs
     n = len(rows)
     assert bench_methods.main([*args, "--write-readme", "--readme", str(readme)]) == 0

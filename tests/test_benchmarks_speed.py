@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import platform
 import re
 import subprocess
 import sys
@@ -52,7 +53,8 @@ def test_bench_layers_quick_writes_its_table(tmp_path):
     assert re.search(
         r"no MetaLoRA layer can train faster .*: [\d.]+× \(meta-cp\) and [\d.]+× \(meta-tr\) on conv", table
     )
-    allocator = "freed memory kept in the process" if sys.platform == "linux" else "the system's default"
+    glibc = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
+    allocator = "freed memory kept in the process" if glibc else "the system's default"
     assert f"CPU allocator: {allocator}" in table
     if HAS_PEFT:
         assert "| PEFT LoRA |" in table and SKIP_LINE not in out
@@ -75,18 +77,20 @@ def test_bench_layers_contractions_times_both_paths(tmp_path):
     for _, _, factored, composed, picked, ratio in rows:
         ms = {"factored": float(factored), "composed": float(composed)}
         assert all(v > 0 for v in ms.values())
-        assert float(ratio) == pytest.approx(ms[picked.strip()] / min(ms.values()), abs=0.006)
+        # the table prints ms to 2 decimals: on tiny layers rounding alone moves the ratio by a few percent
+        assert float(ratio) == pytest.approx(ms[picked.strip()] / min(ms.values()), rel=0.05)
 
 
 def test_steady_allocator_reports_whether_it_applies():
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        from bench_layers import allocator_label, steady_allocator
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
-    steady = steady_allocator()
-    assert steady is (sys.platform == "linux")  # glibc here; a no-op that says so elsewhere
-    assert allocator_label(steady) in ("freed memory kept in the process", "the system's default")
+    code = (  # in a fresh process: the setting is process-wide and this suite's process should keep the default
+        "import sys; sys.path.insert(0, 'benchmarks'); from bench_layers import allocator_label, steady_allocator; "
+        "s = steady_allocator(); print(s, allocator_label(s))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    glibc = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
+    expected = "True freed memory kept in the process" if glibc else "False the system's default"
+    assert out.stdout.strip() == expected  # glibc here; elsewhere a no-op that says so
 
 
 def test_bench_training_quick_writes_its_table(tmp_path):

@@ -54,7 +54,8 @@ def cheapest_contraction(g: ConvGeometry, rank: int) -> str:
     - ``factored``: 1×1 projection to the R1·R2 ring channels (at the input's resolution), grouped
       spatial conv, projection back: C·R²·sh·sw + w·R³·kh·kw + R²·O, where w = :data:`GROUPED_CONV_COST`.
     - ``composed``: the first two steps as one conv with the static kernel Σ_c G2·K: C·R²·kh·kw + R²·O.
-      Wins for 1×1 convs, strided convs, and layers narrower than a few times the rank.
+      Wins for 1×1 convs and for narrow layers: with w = 3 and a 3×3 kernel, when C < 3.4·R at stride 1 or
+      C < 5.4·R at stride 2.
 
     Building the per-input kernels ΔW(x) and running a grouped conv (O·C·kh·kw) would be cheaper still
     for narrow layers at a high rank, where the R² ring channels outnumber the layer's; we do not, by
