@@ -94,12 +94,14 @@ class Preset:
     seed_init_std: float = 0.05
     small_mapping: int = 16
     long_epochs: int = 10
+    long_cells: tuple[tuple[str, str], ...] | None = None  # (backbone, data set); None: each backbone's first
 
 
 PRESETS = {
     "full": Preset(
         ("resnet-mini", "mixer-mini"), ("digits-4", "digits-6", "shapes-4"), METHODS, ("small", "large"),
         seeds=3, epochs=3, samples_per_class=None, ablations=True, tune_each_dataset=False,
+        long_cells=(("resnet-mini", "digits-4"), ("mixer-mini", "digits-4"), ("resnet-mini", "digits-6")),
     ),
     "quick": Preset(
         ("resnet-mini",), ("digits-4",), METHODS, ("small",), seeds=2, epochs=2, samples_per_class=60,
@@ -460,20 +462,21 @@ def rank_sweep(preset: Preset, runs: dict, path: Path, workers: int, device: str
 def long_training(
     preset: Preset, chosen: dict, runs: dict, path: Path, workers: int, device: str, job
 ) -> list[Job]:
-    """Every method of ours trained ``long_epochs`` on the first data set of each backbone (small budget), its rate
-    re-tuned for that length as in the main grid (seed 0's validation accuracy over the grid, one more rate past an
-    edge); returns the other seeds' jobs. At the main grid's own rate these are the ``epochs`` study's runs."""
-    ds, small = preset.datasets[0], preset.budgets[0]
+    """Every method of ours trained ``long_epochs`` on ``long_cells`` (small budget), its rate re-tuned for that
+    length as in the main grid (seed 0's validation accuracy over the grid and the main grid's own rate, one more
+    rate past an edge); returns the other seeds' jobs. At the main grid's rate these are ``epochs`` runs."""
+    small = preset.budgets[0]
+    cells = preset.long_cells or tuple((bb, preset.datasets[0]) for bb in preset.backbones)
 
-    def long_job(bb, m, bud, lr, seed):
+    def long_job(bb, ds, m, bud, lr, seed):
         study = "epochs" if lr == chosen.get((bb, ds, m, bud)) else "epochs-tuned"
         return replace(job(bb, ds, m, bud, lr, seed), epochs=preset.long_epochs, study=study)
 
     tuning = {  # the grid, and the main grid's own rate when an edge extension put it outside the grid
-        (bb, m, bud): [
-            long_job(bb, m, bud, lr, 0) for lr in dict.fromkeys((*lr_grid(m), chosen[(bb, ds, m, bud)]))
+        (bb, ds, m, bud): [
+            long_job(bb, ds, m, bud, lr, 0) for lr in dict.fromkeys((*lr_grid(m), chosen[(bb, ds, m, bud)]))
         ]
-        for bb in preset.backbones
+        for bb, ds in cells
         for m in preset.methods
         if not m.startswith("peft-")
         for bud in [None if m in ("head", "full") else small]

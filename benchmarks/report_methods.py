@@ -302,6 +302,7 @@ def epochs_table(rows, groups, labels) -> list[str]:
             f"| {bb} · {ds} | {labels.get(m, m)} | {r0['rank'] if r0['rank'] is not None else '—'} "
             f"| {pct(*stats(main))} "
             f"| {pct(*stats(at_main))}"
+            + (f" (n={len(at_main)})" if 0 < len(at_main) < len(tuned) else "")
             + (f" (lr {g['main_rate'][0]['lr']:g})" if at_main else "")
             + (
                 f" | {pct(*stats(tuned))} (lr {g['lr']:g}) | {diff_cell(tuned, main)[0]} |"
