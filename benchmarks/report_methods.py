@@ -382,8 +382,9 @@ def peft_table(groups, cells, budgets, rows=()) -> list[str]:
 
 # ----------------------------------------------------------------------------- figures
 def figures_html(groups, rows, cells, labels, path: Path) -> int:
-    """Accuracy vs trainable parameters per cell, per-domain bars of the first cell, the rank sweep."""
-    from metalora.figures.cost import accuracy_vs_cost, domain_accuracy
+    """Accuracy vs trainable parameters per cell, per-domain bars of the first cell, accuracy by training length
+    per cell of that ablation, the rank sweep."""
+    from metalora.figures.cost import accuracy_by_epochs, accuracy_vs_cost, domain_accuracy
 
     figs = []
     for bb, ds in cells:
@@ -413,6 +414,24 @@ def figures_html(groups, rows, cells, labels, path: Path) -> int:
         ]
         if raw:
             figs.append((f"{bb} · {ds}, small budget: test accuracy per domain", domain_accuracy(raw)))
+    long = long_groups(rows)
+    for bb, ds in dict.fromkeys((k[0], k[1]) for k, g in long.items() if g["tuned"]):
+        runs = (
+            [  # the main grid's runs of the cell (small budget) and the long runs at their re-tuned rate
+                {"method": labels.get(m, m), "epochs": r["epochs"], "accuracy": r["accuracy"]}
+                for (gbb, gds, m, b), g in groups.items()
+                if (gbb, gds) == (bb, ds) and b in (None, "small") and (bb, ds, m) in long
+                for r in _ok(g["rows"])
+            ]
+            + [
+                {"method": labels.get(k[2], k[2]), "epochs": r["epochs"], "accuracy": r["accuracy"]}
+                for k, g in long.items()
+                if k[:2] == (bb, ds)
+                for r in g["tuned"]
+            ]
+        )
+        heading = f"{bb} · {CELL_NAMES.get(ds, ds)}, small budget: test accuracy by training length"
+        figs.append((heading, accuracy_by_epochs(runs)))
     sweep = [r for rs in sweep_groups(rows).values() for r in rs]
     if sweep:
         f = accuracy_vs_cost(

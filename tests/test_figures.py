@@ -23,7 +23,7 @@ from metalora.analysis import (
     seed_stats,
 )
 from metalora.data import load_builtin
-from metalora.errors import ConfigError
+from metalora.errors import ConfigError, DataError
 from metalora.figures.captions import CAPTIONS, LABELS, LANGUAGES, TERMS, placeholders
 from metalora.figures.palette import OKABE_ITO, categorical
 from metalora.models import build_model
@@ -81,6 +81,28 @@ def _check(f: F.Figure, key: str) -> None:
     for trace in f.fig.data:
         if trace.type not in ("heatmap",) and trace.hoverinfo != "skip":
             assert trace.hovertext is not None and len(trace.hovertext)
+
+
+def test_accuracy_by_epochs():
+    runs = [
+        {"method": m, "epochs": e, "seed": s, "accuracy": base + 0.01 * s + (0.2 if e == 10 else 0.0)}
+        for m, base in (("LoRA", 0.5), ("MetaLoRA-TR", 0.7))
+        for e in (3, 10)
+        for s in range(3)
+    ] + [{"method": "head only", "epochs": 3, "seed": 0, "accuracy": 0.4}]  # one length only, one run
+    f = F.accuracy_by_epochs(runs)
+    _check(f, "accuracy_by_epochs")
+    assert [t.name for t in f.fig.data] == ["3 epochs", "10 epochs"]
+    assert list(f.fig.data[0].x) == ["LoRA", "MetaLoRA-TR", "head only"]
+    np.testing.assert_allclose(f.fig.data[0].y, [51.0, 71.0, 40.0], atol=1e-9)
+    np.testing.assert_allclose(f.fig.data[1].y[:2], [71.0, 91.0], atol=1e-9)
+    assert np.isnan(f.fig.data[1].y[2])  # head only never ran 10 epochs: no bar, not a zero
+    np.testing.assert_allclose(f.fig.data[1].error_y.array, [1.0, 1.0, 0.0], atol=1e-9)
+    assert "(n=3 runs)" in f.fig.data[1].hovertext[0] and "(n=1 runs)" in f.fig.data[0].hovertext[2]
+    ja = F.accuracy_by_epochs(runs, lang="ja")
+    assert ja.fig.data[1].name == "10 エポック" and JAPANESE.search(ja.fig.layout.title.text)
+    with pytest.raises(DataError, match="epochs"):
+        F.accuracy_by_epochs([{"method": "LoRA", "accuracy": 0.5}])
 
 
 def test_seed_figures(results):

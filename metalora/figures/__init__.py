@@ -11,7 +11,7 @@ import numpy as np
 from .base import Figure
 from .captions import CAPTIONS, LABELS, LANGUAGES, caption, label, term
 from .clusters import cluster_map, silhouette_vs_k
-from .cost import accuracy_vs_cost, domain_accuracy
+from .cost import accuracy_by_epochs, accuracy_vs_cost, domain_accuracy
 from .ranks import component_energy_figure, effective_ranks, error_vs_rank, spectra_figure
 from .seeds import input_seeds, seed_distributions, seed_heatmap, seed_specificity
 
@@ -30,6 +30,7 @@ BUILDERS = {
     "silhouette_vs_k": silhouette_vs_k,
     "accuracy_vs_cost": accuracy_vs_cost,
     "domain_accuracy": domain_accuracy,
+    "accuracy_by_epochs": accuracy_by_epochs,
 }
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "LABELS",
     "LANGUAGES",
     "Figure",
+    "accuracy_by_epochs",
     "accuracy_vs_cost",
     "caption",
     "cluster_map",

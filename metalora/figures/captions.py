@@ -64,6 +64,10 @@ CAPTIONS: dict[str, dict[str, str]] = {
         "en": "Each dot is one method, placed by its accuracy and its {cost}; the line joins the methods that no other method beats on both at once, so the best choices lie on it.",
         "ja": "各点は1つの手法で、精度と{cost}によって配置されており、線は両方を同時に上回る手法が他にない手法を結んだもので、最良の選択肢はこの線上にあります。",
     },
+    "accuracy_by_epochs": {
+        "en": "The bars compare each method's accuracy after a short and a longer training run, with whiskers showing the spread over repeated runs; a method that gains a lot from the longer run was still learning, so a short run understates it.",
+        "ja": "棒は各手法の短い学習と長い学習の後の精度を比べ、ひげは繰り返し実行でのばらつきを示しており、長い学習で大きく伸びる手法はまだ学習途中だったため、短い学習ではその実力が低く見えることを意味します。",
+    },
     "domain_accuracy": {
         "en": "The bars compare the accuracy of each method on each kind of image (domain), with whiskers showing the spread over repeated runs; a method with even bars copes well with every kind of image.",
         "ja": "棒は各手法の画像の種類（ドメイン）ごとの精度を比べ、ひげは繰り返し実行でのばらつきを示しており、棒の高さがそろっている手法はどの種類の画像にもうまく対応できています。",
@@ -112,6 +116,7 @@ LABELS: dict[str, dict[str, str]] = {
     "title.silhouette_vs_k": {"en": "Choosing the number of clusters", "ja": "クラスター数の選択"},
     "title.accuracy_vs_cost": {"en": "Accuracy vs {cost}", "ja": "精度と{cost}"},
     "title.domain_accuracy": {"en": "Accuracy per domain", "ja": "ドメインごとの精度"},
+    "title.accuracy_by_epochs": {"en": "Accuracy by training length", "ja": "学習の長さ別の精度"},
     # axes
     "axis.component": {"en": "Rank component (index)", "ja": "ランク成分（番号）"},
     "axis.inputs_by_domain": {"en": "Inputs, grouped by domain (row)", "ja": "入力（ドメイン順、行）"},
@@ -137,6 +142,7 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "axis.accuracy": {"en": "Accuracy (%)", "ja": "精度（%）"},
     "axis.domain": {"en": "Domain", "ja": "ドメイン"},
+    "axis.method": {"en": "Method", "ja": "手法"},
     # legends
     "legend.average": {"en": "Average input", "ja": "平均的な入力"},
     "legend.tolerance": {"en": "Tolerance ({tol}%)", "ja": "許容誤差（{tol}%）"},
@@ -147,6 +153,7 @@ LABELS: dict[str, dict[str, str]] = {
     "legend.typical": {"en": "Most typical inputs", "ja": "最も典型的な入力"},
     "legend.pareto": {"en": "Pareto front", "ja": "パレートフロント"},
     "legend.chosen": {"en": "Chosen k", "ja": "選ばれた k"},
+    "legend.epochs": {"en": "{epochs} epochs", "ja": "{epochs} エポック"},
     "colorbar.seed": {"en": "Seed (centre = median)", "ja": "シード（中央＝中央値）"},
 }
 

@@ -1,4 +1,5 @@
-"""Figures of accuracy and cost: accuracy-versus-cost scatter with the Pareto front, per-domain bars.
+"""Figures of accuracy and cost: accuracy-versus-cost scatter with the Pareto front, per-domain bars, bars by
+training length.
 
 Both take *run rows* (see :mod:`metalora.analysis.runs`): raw runs (``accuracy``, ``flops``, ...,
 ``per_domain`` dict; accuracies as fractions in [0, 1]) or rows already aggregated by
@@ -20,7 +21,7 @@ from .base import Figure, style
 from .captions import TERMS, caption, label, term, term_both
 from .palette import categorical, symbols
 
-__all__ = ["COST_SCALE", "accuracy_vs_cost", "domain_accuracy"]
+__all__ = ["COST_SCALE", "accuracy_by_epochs", "accuracy_vs_cost", "domain_accuracy"]
 
 #: Factor from the stored unit to the axis unit (FLOPs -> GFLOPs, s -> ms, bytes -> MiB / KiB).
 COST_SCALE = {
@@ -174,3 +175,46 @@ def domain_accuracy(rows: Sequence[dict], label_key: str = "method", lang: str =
     fig.update_layout(barmode="group")
     style(fig, label("title.domain_accuracy", lang), label("axis.domain", lang), label("axis.accuracy", lang))
     return Figure(fig, caption("domain_accuracy"), "domain_accuracy")
+
+
+def accuracy_by_epochs(rows: Sequence[dict], label_key: str = "method", lang: str = "en") -> Figure:
+    """Grouped bars: accuracy (%) of each method after each training length (``epochs``), whiskers = std over runs.
+
+    Raw run rows (``method``, ``epochs``, ``accuracy``), one per seed; each (method, epochs) pair is one bar.
+    """
+    rows = [dict(r) for r in rows]
+    if not rows:
+        raise DataError("There are no runs to plot.", "Train and evaluate at least one model first.")
+    if any("epochs" not in r for r in rows):
+        raise DataError(
+            "Some runs do not say how many epochs they trained.", "Give every run an 'epochs' value."
+        )
+    agg = aggregate_runs(rows, by=(label_key, "epochs"), metrics=("accuracy",))
+    methods = list(dict.fromkeys(_name(r, label_key) for r in agg))
+    lengths = sorted({int(r["epochs"]) for r in agg})
+    fig = go.Figure()
+    for colour, epochs in zip(categorical(len(lengths)), lengths, strict=True):
+        by_method = {_name(r, label_key): r for r in agg if int(r["epochs"]) == epochs}
+        means = [100 * _num(by_method[m], "accuracy_mean") if m in by_method else np.nan for m in methods]
+        sds = [100 * _num(by_method[m], "accuracy_std") if m in by_method else np.nan for m in methods]
+        n = [int(by_method[m]["n"]) if m in by_method else 0 for m in methods]
+        name = label("legend.epochs", lang, epochs=epochs)
+        fig.add_trace(
+            go.Bar(
+                x=methods,
+                y=means,
+                name=name,
+                marker_color=colour,
+                error_y={"type": "data", "array": [0 if np.isnan(s) else s for s in sds], "visible": True},
+                hovertext=[
+                    f"{m} · {name}: {v:.2f}%" + (f" ± {s:.2f}" if not np.isnan(s) else "") + f" (n={k} runs)"
+                    for m, v, s, k in zip(methods, means, sds, n, strict=True)
+                ],
+                hoverinfo="text",
+            )
+        )
+    fig.update_layout(barmode="group")
+    style(
+        fig, label("title.accuracy_by_epochs", lang), label("axis.method", lang), label("axis.accuracy", lang)
+    )
+    return Figure(fig, caption("accuracy_by_epochs"), "accuracy_by_epochs")
