@@ -46,7 +46,7 @@ lint: $(VENV)/.dev
 bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/bench_layers.py --write-readme
 
-# Every measured number of docs/results.md and the README (about an hour on 2 CPU cores; resumable).
+# Every measured number of docs/results.md and the README (about 1.5 hours on 2 CPU cores; resumable).
 results: $(VENV)/.dev
 	$(BIN)/python benchmarks/bench_methods.py --write-readme
 	$(BIN)/python benchmarks/bench_layers.py --write-readme --write-results docs/results.md

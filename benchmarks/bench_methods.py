@@ -1,6 +1,6 @@
 """Method comparison a skeptic can check: every method, matched budgets, several seeds, tuned on validation.
 
-    python benchmarks/bench_methods.py                 # the full grid (about an hour on 2 CPU cores)
+    python benchmarks/bench_methods.py                 # the full grid (about 1.5 hours on 2 CPU cores)
     python benchmarks/bench_methods.py --preset quick  # one cell, fewer runs: a sanity check in minutes
     python benchmarks/bench_methods.py --report-only   # rebuild docs/results.md from the saved runs
 
@@ -20,12 +20,14 @@ What runs (preset ``full``):
   *test* accuracy mean and sample standard deviation over the 3 seeds (never the best seed);
 * **input-conditioning on vs off** at the same tensor format and budget (MetaLoRA-TR vs TR, MetaLoRA-CP vs
   CP) for every cell, read off the main grid;
-* **ablations** (:func:`rank_sweep`, :func:`ablation_jobs`): on ``resnet-mini`` x ``digits-4``, a rank
+* **ablations** (:func:`rank_sweep`, :func:`ablation_jobs`, :func:`long_training`): on ``resnet-mini`` x ``digits-4``, a rank
   sweep 1..16 of MetaLoRA-TR and LoRA (each rank with its own rate chosen on validation) and 5 more seeds
   of our LoRA and PEFT's LoRA; on ``digits-4`` with both backbones, for both MetaLoRA variants, the feature
   source (frozen backbone vs ``input-stats``), a random seed initialisation (seeds that differ between
   inputs from the start) and a smaller mapping network (hidden 16 instead of 64, the freed budget going to
-  the rank), and for MetaLoRA-TR and LoRA the scale alpha (1x, 2x, 4x the rank).
+  the rank), and for MetaLoRA-TR and LoRA the scale alpha (1x, 2x, 4x the rank); and every method of ours
+  trained 10 epochs instead of 3 (at the main grid's rate, and at a rate re-tuned on validation for that length)
+  on ``digits-4`` with both backbones and on ``digits-6`` with ``resnet-mini``.
 
 Every finished run is appended to ``benchmarks/results/methods_runs.jsonl`` (one JSON object per line), so
 an interrupted grid resumes where it stopped and the report can be rebuilt without training. The report
