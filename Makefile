@@ -50,6 +50,7 @@ bench: $(VENV)/.dev
 results: $(VENV)/.dev
 	$(BIN)/python benchmarks/bench_methods.py --write-readme
 	$(BIN)/python benchmarks/bench_layers.py --write-readme --write-results docs/results.md
+	$(BIN)/python benchmarks/bench_layers.py --rank 4 --write-results docs/results.md
 	$(BIN)/python benchmarks/bench_layers.py --contractions --write-results docs/results.md
 	$(BIN)/python benchmarks/bench_training.py --per-layer --write-results docs/results.md
 

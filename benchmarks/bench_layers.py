@@ -13,6 +13,7 @@ ratio column when ``peft`` is installed (``pip install -r requirements-bench.txt
     python benchmarks/bench_layers.py --write-readme        # also refresh the table in README.md
     python benchmarks/bench_layers.py --write-results F.md  # ... or in any markdown file
     python benchmarks/bench_layers.py --contractions        # which TR conv contraction is faster, per shape
+    python benchmarks/bench_layers.py --rank 4 --write-results F.md  # another rank: a block of its own
 
 Timings on Linux run with glibc told to keep freed memory in the process (:func:`steady_allocator`): by
 default it hands large blocks back to the system and every fresh activation then costs page faults, which
@@ -384,8 +385,8 @@ def main() -> None:
         help="time with the system allocator's defaults (by default glibc keeps freed memory; see above)",
     )
     args = parser.parse_args()
-    if args.contractions and args.write_readme:
-        parser.error("the contraction table goes to docs/results.md (--write-results), not the README")
+    if args.write_readme and (args.contractions or args.rank != 8):
+        parser.error("the README holds the rank-8 layer table only; write this one with --write-results")
     device = pick_device(args.device)
     repeats = 3 if args.quick else args.repeats
     warmup = 1 if args.quick else 2
@@ -401,7 +402,7 @@ def main() -> None:
             print(PEFT_SKIPPED, file=sys.stderr, flush=True)
         shapes = TINY_SHAPES if args.tiny else SHAPES
         table = run(args.rank, repeats, device, shapes, with_peft, warmup, allocator)
-        marker = "bench_layers"
+        marker = "bench_layers" if args.rank == 8 else f"bench_layers_rank{args.rank}"  # 8: the issues' rank
     print(table)
     if args.write_readme:
         write_results(table, ROOT / "README.md", marker)

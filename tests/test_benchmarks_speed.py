@@ -116,3 +116,15 @@ def test_bench_training_quick_writes_its_table(tmp_path):
         assert "| 2 | PEFT LoRA |" in table
     else:
         assert SKIP_LINE in out and SKIP_LINE in table
+
+
+@pytest.mark.parametrize("extra", [["--contractions"], ["--rank", "4"]])
+def test_bench_layers_keeps_other_tables_out_of_the_readme(extra):
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_layers.py"), "--tiny", "--write-readme", *extra],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2 and "the README holds the rank-8 layer table only" in proc.stderr
