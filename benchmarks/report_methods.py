@@ -442,7 +442,9 @@ def figures_html(groups, rows, cells, labels, path: Path) -> int:
         figs.append(("Rank sweep: test accuracy vs trainable parameters (each point one seed)", f))
     parts = []
     for i, (heading, f) in enumerate(figs):  # the heading above the figure: the figure keeps its own title
-        html = f.fig.to_html(full_html=False, include_plotlyjs=i == 0)
+        html = f.fig.to_html(
+            full_html=False, include_plotlyjs=i == 0, div_id=f"figure-{i}"
+        )  # stable ids: stable diffs
         parts.append(f"<section><h2>{heading}</h2><p>{f.caption_for('en')}</p>{html}</section>")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
