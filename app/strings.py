@@ -83,9 +83,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "demo_header": S(en="See it in action", ja="実際に動かしてみる"),
     "demo_explain": S(
         en="The demo takes a small pre-trained model and handwritten digits shown in four ways (clean, inverted, "
-        "rotated, mirrored), then trains ordinary LoRA and MetaLoRA side by side. It takes a few minutes.",
+        "rotated, mirrored), then trains ordinary LoRA and MetaLoRA side by side. It takes about half a minute.",
         ja="デモでは、小さな学習済みモデルと、4 通り（そのまま・反転・回転・鏡像）に変えた手書き数字を使い、"
-        "通常の LoRA と MetaLoRA を並べて学習します。数分かかります。",
+        "通常の LoRA と MetaLoRA を並べて学習します。30 秒ほどかかります。",
     ),
     "demo_button": S(en="Run the demo", ja="デモを実行"),
     "demo_next": S(en="Where to look next", ja="次に見るところ"),
