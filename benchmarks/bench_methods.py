@@ -397,6 +397,18 @@ def best_lr(runs: dict[str, dict], tuning: Iterable[Job]) -> float:
     return min(scored)[1]
 
 
+def tune_rates(tuning: dict, make_job, runs: dict, path: Path, workers: int, device: str) -> dict:
+    """Run seed 0 at each key's rates; a best rate at the edge of those gets one more rate beyond that edge
+    (x4 or /4), once. Returns {key: the rate with the best validation accuracy}. ``make_job(*key, lr, seed)``."""
+    run_all([j for js in tuning.values() for j in js], runs, path, workers, device)
+    for key, js in tuning.items():
+        lrs, best = sorted(j.lr for j in js), best_lr(runs, js)
+        if best in (lrs[0], lrs[-1]) and len(lrs) > 1:
+            js.append(make_job(*key, best * 4 if best == lrs[-1] else best / 4, 0))
+    run_all([j for js in tuning.values() for j in js], runs, path, workers, device)
+    return {key: best_lr(runs, js) for key, js in tuning.items()}
+
+
 def grid(preset: Preset, runs: dict, path: Path, workers: int, device: str, methods: Sequence[str]) -> None:
     from metalora.models import list_sample_models
 
@@ -426,14 +438,7 @@ def grid(preset: Preset, runs: dict, path: Path, workers: int, device: str, meth
     tuned = [c for c in cells if preset.tune_each_dataset or c[1] == preset.datasets[0]]
     print("Phase 1: learning rates (seed 0, chosen on the validation split)", flush=True)
     tuning = {c: [job(*c, lr, 0) for lr in lr_grid(c[2])] for c in tuned}
-    run_all([j for js in tuning.values() for j in js], runs, path, workers, device)
-    # A best rate at the edge of the grid gets one more rate beyond that edge (x4 or /4), once.
-    for c, js in tuning.items():
-        lrs, best = sorted(j.lr for j in js), best_lr(runs, js)
-        if best in (lrs[0], lrs[-1]) and len(lrs) > 1:
-            js.append(job(*c, best * 4 if best == lrs[-1] else best / 4, 0))
-    run_all([j for js in tuning.values() for j in js], runs, path, workers, device)
-    chosen = {c: best_lr(runs, js) for c, js in tuning.items()}
+    chosen = tune_rates(tuning, job, runs, path, workers, device)
     chosen.update({c: chosen[(c[0], preset.datasets[0], *c[2:])] for c in cells if c not in chosen})
     print("Phase 2: the other seeds at the chosen rates", flush=True)
     more = [job(*c, chosen[c], s) for c in cells for s in range(0 if c not in tuning else 1, preset.seeds)]
@@ -485,15 +490,8 @@ def long_training(
         if (bb, ds, m, bud) in chosen
     }
     print(f"Training length: rates re-tuned at {preset.long_epochs} epochs (seed 0, validation)", flush=True)
-    run_all([j for js in tuning.values() for j in js], runs, path, workers, device)
-    for key, js in tuning.items():
-        lrs, best = sorted(j.lr for j in js), best_lr(runs, js)
-        if best in (lrs[0], lrs[-1]) and len(lrs) > 1:
-            js.append(long_job(*key, best * 4 if best == lrs[-1] else best / 4, 0))
-    run_all([j for js in tuning.values() for j in js], runs, path, workers, device)
-    return [
-        long_job(*key, best_lr(runs, js), s) for key, js in tuning.items() for s in range(1, preset.seeds)
-    ]
+    best = tune_rates(tuning, long_job, runs, path, workers, device)
+    return [long_job(*key, best[key], s) for key in tuning for s in range(1, preset.seeds)]
 
 
 def ablation_jobs(preset: Preset, chosen: dict, job) -> list[Job]:

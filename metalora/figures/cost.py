@@ -135,6 +135,22 @@ def accuracy_vs_cost(
     )
 
 
+def _accuracy_bars(x, means, sds, n, name: str, colour: str, hover_names: Sequence[str]) -> go.Bar:
+    """One trace of grouped accuracy bars (%), whiskers = std over runs; ``hover_names[i]`` heads bar i's hover."""
+    return go.Bar(
+        x=x,
+        y=means,
+        name=name,
+        marker_color=colour,
+        error_y={"type": "data", "array": [0 if np.isnan(s) else s for s in sds], "visible": True},
+        hovertext=[
+            f"{h}: {m:.2f}%" + (f" ± {s:.2f}" if not np.isnan(s) else "") + f" (n={k} runs)"
+            for h, m, s, k in zip(hover_names, means, sds, n, strict=True)
+        ],
+        hoverinfo="text",
+    )
+
+
 def domain_accuracy(rows: Sequence[dict], label_key: str = "method", lang: str = "en") -> Figure:
     """Grouped bars: accuracy (%) per domain, one bar per method, whiskers = std over runs."""
     rows = [flatten_row(dict(r)) for r in rows]
@@ -159,18 +175,7 @@ def domain_accuracy(rows: Sequence[dict], label_key: str = "method", lang: str =
         sds = [100 * _num(r, f"per_domain.{d}_std") for d in domains]
         n = [int(r.get(f"per_domain.{d}_n", r.get("n", 1)) or 0) for d in domains]
         fig.add_trace(
-            go.Bar(
-                x=domains,
-                y=means,
-                name=name,
-                marker_color=colour,
-                error_y={"type": "data", "array": [0 if np.isnan(s) else s for s in sds], "visible": True},
-                hovertext=[
-                    f"{name} · {d}: {m:.2f}%" + (f" ± {s:.2f}" if not np.isnan(s) else "") + f" (n={k} runs)"
-                    for d, m, s, k in zip(domains, means, sds, n, strict=True)
-                ],
-                hoverinfo="text",
-            )
+            _accuracy_bars(domains, means, sds, n, name, colour, [f"{name} · {d}" for d in domains])
         )
     fig.update_layout(barmode="group")
     style(fig, label("title.domain_accuracy", lang), label("axis.domain", lang), label("axis.accuracy", lang))
@@ -200,18 +205,7 @@ def accuracy_by_epochs(rows: Sequence[dict], label_key: str = "method", lang: st
         n = [int(by_method[m]["n"]) if m in by_method else 0 for m in methods]
         name = label("legend.epochs", lang, epochs=epochs)
         fig.add_trace(
-            go.Bar(
-                x=methods,
-                y=means,
-                name=name,
-                marker_color=colour,
-                error_y={"type": "data", "array": [0 if np.isnan(s) else s for s in sds], "visible": True},
-                hovertext=[
-                    f"{m} · {name}: {v:.2f}%" + (f" ± {s:.2f}" if not np.isnan(s) else "") + f" (n={k} runs)"
-                    for m, v, s, k in zip(methods, means, sds, n, strict=True)
-                ],
-                hoverinfo="text",
-            )
+            _accuracy_bars(methods, means, sds, n, name, colour, [f"{m} · {name}" for m in methods])
         )
     fig.update_layout(barmode="group")
     style(
