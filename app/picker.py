@@ -14,7 +14,7 @@ def pick_run(kind: str = "seeded", key: str = "run_pick") -> RunRecord:
     Stops the page with a plain hint when there is none to show.
     """
     all_runs = state.runs()
-    choices = {"seeded": state.seeded_runs, "adapters": state.adapter_runs}.get(kind, state.runs)()
+    choices = {"seeded": state.scaling_runs, "adapters": state.adapter_runs}.get(kind, state.runs)()
     if not choices:
         st.info(tr("need_runs" if not all_runs else f"need_{kind}_runs"), icon=":material/arrow_back:")
         st.stop()

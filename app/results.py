@@ -25,25 +25,25 @@ def cached(run: RunRecord, key: Hashable, compute: Callable[[], Any]) -> Any:
     return run.cache[key]
 
 
-def seed_table(run: RunRecord):
+def scaling_table(run: RunRecord):
     """The seeds of every adapted layer for up to :data:`MAX_INPUTS` test images."""
-    from metalora.analysis import collect_seeds
+    from metalora.analysis import collect_scaling
 
-    return cached(run, "seeds", lambda: collect_seeds(run.model, run.splits.test, max_inputs=MAX_INPUTS))
+    return cached(run, "seeds", lambda: collect_scaling(run.model, run.splits.test, max_inputs=MAX_INPUTS))
 
 
-def seed_stats(run: RunRecord, by: str):
+def scaling_stats(run: RunRecord, by: str):
     """Per layer, how much of the seeds' variation the domain (or class) explains."""
-    from metalora.analysis import seed_stats as stats
+    from metalora.analysis import scaling_stats as stats
 
-    return cached(run, ("seed_stats", by), lambda: stats(seed_table(run), by=by))
+    return cached(run, ("scaling_stats", by), lambda: stats(scaling_table(run), by=by))
 
 
 def rank_sweeps(run: RunRecord, layers: tuple[str, ...]):
     """Error-against-rank sweeps (CP, Tucker, Tensor Ring) of the updates of ``layers``."""
     from metalora.analysis import model_rank_sweeps
 
-    table = seed_table(run) if run.model.config.meta else None
+    table = scaling_table(run) if run.model.config.meta else None
     return cached(
         run,
         ("ranks", layers),
@@ -60,9 +60,9 @@ def spectra(run: RunRecord, layers: tuple[str, ...]):
 
 def clusters(run: RunRecord):
     """The inputs clustered by their seeds (k chosen by silhouette) and placed on a 2-D map."""
-    from metalora.analysis import cluster_seeds
+    from metalora.analysis import cluster_scaling
 
-    return cached(run, "clusters", lambda: cluster_seeds(seed_table(run)))
+    return cached(run, "clusters", lambda: cluster_scaling(scaling_table(run)))
 
 
 def cost_row(run: RunRecord, latency: bool = False) -> dict:

@@ -27,7 +27,7 @@ from metalora.training.runner import DEMO_RANK, DEMO_TRAIN_CONFIG, DataSpec, Run
 #: The demo compares plain LoRA with MetaLoRA (Tensor Ring) at the library's demo settings.
 DEMO_METHODS = ("lora", "meta-tr")
 LABELS = {**METHOD_LABELS, "head": "head only", "full": "full fine-tuning"}
-SEEDED_METHODS = ("cp", "tr", "meta-cp", "meta-tr")
+CORE_METHODS = ("cp", "tr", "meta-cp", "meta-tr")
 
 __all__ = ["DEMO_METHODS", "DEMO_RANK", "DEMO_TRAIN_CONFIG", "RunRecord", "TrainTask", "train_one"]
 
@@ -73,9 +73,9 @@ class RunRecord:
         return f"#{self.id} {self.task.label}"
 
     @property
-    def has_seeds(self) -> bool:
+    def has_scaling(self) -> bool:
         """CP / TR / MetaLoRA runs have a core (a seed) per layer; LoRA and the baselines do not."""
-        return self.method in SEEDED_METHODS
+        return self.method in CORE_METHODS
 
     @property
     def has_adapters(self) -> bool:

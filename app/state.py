@@ -119,9 +119,9 @@ def delete_run(run_id: int) -> None:
         RunRegistry().delete(run_id)
 
 
-def seeded_runs() -> list[RunRecord]:
+def scaling_runs() -> list[RunRecord]:
     """Runs whose method has a core (CP / TR / MetaLoRA): LoRA has no seeds to look at."""
-    return [r for r in runs() if r.has_seeds]
+    return [r for r in runs() if r.has_scaling]
 
 
 def adapter_runs() -> list[RunRecord]:

@@ -71,8 +71,8 @@ def main() -> None:
     from metalora import figures as F
     from metalora.analysis import (
         aggregate_runs,
-        cluster_seeds,
-        collect_seeds,
+        cluster_scaling,
+        collect_scaling,
         component_energy,
         component_usage,
         core_spectra,
@@ -80,8 +80,8 @@ def main() -> None:
         layer_rank_sweep,
         model_rank_sweeps,
         nearest_inputs,
-        seed_distance,
-        seed_stats,
+        scaling_distance,
+        scaling_stats,
     )
 
     model, data = demo()
@@ -93,12 +93,12 @@ def main() -> None:
         f"{len(model.adapted_layers())} adapted layers; {cpus} CPUs, torch threads {torch.get_num_threads()}"
     )
     timer = Timer()
-    table = timer("seeds: collect (forward + predictions)", lambda: collect_seeds(model, data))
-    timer("seeds: collect (feature pass only)", lambda: collect_seeds(model, data, predict=False))
+    table = timer("seeds: collect (forward + predictions)", lambda: collect_scaling(model, data))
+    timer("seeds: collect (feature pass only)", lambda: collect_scaling(model, data, predict=False))
 
     def summaries():
-        seed_stats(table, "domain"), seed_stats(table, "class")
-        component_usage(table, 0), seed_distance(table, 0, 1), nearest_inputs(table, 0)
+        scaling_stats(table, "domain"), scaling_stats(table, "class")
+        component_usage(table, 0), scaling_distance(table, 0, 1), nearest_inputs(table, 0)
 
     timer("seeds: summaries (stats, usage, distance)", summaries)
     biggest = max(model.adapted_layers(), key=lambda n: model.adapted_layers()[n].base_layer.weight.numel())
@@ -110,10 +110,10 @@ def main() -> None:
     sweeps = timer("ranks: sweeps of all layers", lambda: model_rank_sweeps(model, table))
     spectra = timer("ranks: spectra of the learned cores", lambda: core_spectra(model))
     energy = timer("ranks: seed component energy", lambda: component_energy(model, table))
-    clusters = timer("clusters: k-means, k by silhouette 2-10, PCA", lambda: cluster_seeds(table))
-    timer("clusters: agglomerative k=4, PCA", lambda: cluster_seeds(table, k=4, method="agglomerative"))
+    clusters = timer("clusters: k-means, k by silhouette 2-10, PCA", lambda: cluster_scaling(table))
+    timer("clusters: agglomerative k=4, PCA", lambda: cluster_scaling(table, k=4, method="agglomerative"))
     if args.tsne:
-        timer("clusters: k-means k=4, t-SNE map", lambda: cluster_seeds(table, k=4, embed="tsne"))
+        timer("clusters: k-means k=4, t-SNE map", lambda: cluster_scaling(table, k=4, embed="tsne"))
     x = torch.as_tensor(data.x[:64])
     report = timer("cost: report (FLOPs, latency, memory, storage)", lambda: cost_report(model, x))
     runs = [
@@ -130,11 +130,11 @@ def main() -> None:
 
     def figures():
         out = [
-            F.seed_heatmap(table, biggest),
-            F.seed_distributions(table, biggest),
-            F.input_seeds(table, 0),
-            F.input_seeds(table, 0, 1),
-            F.seed_specificity(seed_stats(table)),
+            F.scaling_heatmap(table, biggest),
+            F.scaling_distributions(table, biggest),
+            F.input_scaling(table, 0),
+            F.input_scaling(table, 0, 1),
+            F.scaling_specificity(scaling_stats(table)),
             F.error_vs_rank(one),
             F.spectra_figure(spectra[biggest]),
             F.component_energy_figure(energy[biggest]),

@@ -124,7 +124,7 @@ class NaiveMetaConv(nn.Module):
 
     def forward(self, x):
         base = self.adapter.base_layer
-        w = base.weight + self.adapter.delta_weight(self.adapter.seed)  # (B, Cout, Cin, kh, kw)
+        w = base.weight + self.adapter.delta_weight(self.adapter.input_scaling)  # (B, Cout, Cin, kh, kw)
         b, cin, h, wd = x.shape
         y = F.conv2d(
             x.reshape(1, b * cin, h, wd),
@@ -164,14 +164,14 @@ def build(kind: str, spec: dict, method: str | None, rank: int, device) -> tuple
                 if n.startswith("adapter_"):
                     p.normal_(0, 0.1)
         if meta:
-            layer.seed = 1 + 0.1 * torch.randn(spec["batch"], rank)
+            layer.input_scaling = 1 + 0.1 * torch.randn(spec["batch"], rank)
         if method.startswith("naive-"):
             layer = NaiveMetaConv(layer)
     layer.to(device)
-    if getattr(layer, "seed", None) is not None:
-        layer.seed = layer.seed.to(device)
+    if getattr(layer, "input_scaling", None) is not None:
+        layer.input_scaling = layer.input_scaling.to(device)
     if isinstance(layer, NaiveMetaConv):
-        layer.adapter.seed = layer.adapter.seed.to(device)
+        layer.adapter.input_scaling = layer.adapter.input_scaling.to(device)
     return layer, x.to(device)
 
 
@@ -261,7 +261,7 @@ def contractions(
             layer = TRConv2d(base, rank=rank, alpha=2.0 * rank, input_conditioned=True).to(device)
             with torch.no_grad():
                 layer.adapter_G1.normal_(0, 0.1)
-            layer.seed = 1 + 0.1 * torch.randn(64, rank, device=device)
+            layer.input_scaling = 1 + 0.1 * torch.randn(64, rank, device=device)
             x = torch.randn(64, cin, size, size, device=device, requires_grad=True)
             picked = layer.contraction
 

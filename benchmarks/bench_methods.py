@@ -93,7 +93,7 @@ class Preset:
     tune_each_dataset: bool = True
     alpha_factors: tuple[float, ...] = (1.0, 4.0)
     peer_extra_seeds: int = 5
-    seed_init_std: float = 0.05
+    scaling_init_std: float = 0.05
     small_mapping: int = 16
     long_epochs: int = 10
     long_cells: tuple[tuple[str, str], ...] | None = None  # (backbone, data set); None: each backbone's first
@@ -153,12 +153,12 @@ class Job:
     )
     alpha_factor: float | None = None  # alpha = factor x rank; None: the default 2
     mapping_hidden: int | None = None  # None: MetaLoRAConfig's default
-    seed_init_std: float | None = None  # None: MetaLoRAConfig's default (0: every seed starts at 1)
+    scaling_init_std: float | None = None  # None: MetaLoRAConfig's default (0: every seed starts at 1)
 
     @property
     def key(self) -> str:
         values = asdict(self)
-        for name in ("alpha_factor", "mapping_hidden", "seed_init_std"):  # fields added later: a default
+        for name in ("alpha_factor", "mapping_hidden", "scaling_init_std"):  # fields added later: a default
             if values[name] is None:  # leaves the key as before, so earlier saved runs stay valid
                 del values[name]
         return "|".join(str(v) for v in values.values())
@@ -252,7 +252,7 @@ def run_job(job: Job, device: str = "cpu", threads: int = 1) -> dict[str, Any]:
         else:
             kwargs: dict[str, Any] = {}
             if "meta" in job.method:
-                extra = {"mapping_hidden": job.mapping_hidden, "seed_init_std": job.seed_init_std}
+                extra = {"mapping_hidden": job.mapping_hidden, "scaling_init_std": job.scaling_init_std}
                 extra = {k: v for k, v in extra.items() if v is not None}
                 kwargs["adapter_kwargs"] = {"feature_source": job.feature_source, **extra}
             if job.alpha_factor is not None:
@@ -530,7 +530,9 @@ def ablation_jobs(preset: Preset, chosen: dict, job) -> list[Job]:
             if lr is None:
                 continue
             out += [  # seeds that differ between inputs from the first step
-                replace(job(bb, ds, m, small, lr, s), seed_init_std=preset.seed_init_std, study="seed-init")
+                replace(
+                    job(bb, ds, m, small, lr, s), scaling_init_std=preset.scaling_init_std, study="seed-init"
+                )
                 for s in range(preset.seeds)
             ]
             # a smaller mapping network leaves more of the budget to the adapters' rank

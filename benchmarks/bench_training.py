@@ -220,7 +220,7 @@ def layer_breakdown(
     for name, x in inputs.items():
         xg = torch.randn(x.shape, generator=g).to(device).requires_grad_(x.requires_grad)
         tr, lora = layers["meta-tr"][name], layers["lora"][name]
-        tr.seed = 1 + 0.1 * torch.randn(x.shape[0], rank, generator=g).to(device)
+        tr.input_scaling = 1 + 0.1 * torch.randn(x.shape[0], rank, generator=g).to(device)
         with torch.no_grad():
             for layer in (tr, lora):
                 for n, p in layer.named_parameters():

@@ -78,7 +78,7 @@ class MetaLoRAConfig:
         Width of the features, when it cannot be read off ``feature_layer`` or the feature module.
     mapping_hidden
         Hidden width of the mapping network (features -> seeds).
-    seed_init_std
+    scaling_init_std
         Standard deviation of the mapping network's output layer at initialisation. The default 0 makes
         every seed start at the constant 1, where the static cores start; a small positive value makes the
         seeds differ between inputs from the first step. Either way ΔW starts at 0 (the output-side factor
@@ -99,7 +99,7 @@ class MetaLoRAConfig:
     feature_layer: str | None = None
     feature_dim: int | None = None
     mapping_hidden: int = 64
-    seed_init_std: float = 0.0
+    scaling_init_std: float = 0.0
     dropout: float = 0.0
     freeze_norm_stats: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
@@ -125,9 +125,9 @@ class MetaLoRAConfig:
             raise ConfigError(f"feature_dim={self.feature_dim!r} must be a positive integer or None.")
         if not isinstance(self.mapping_hidden, int) or self.mapping_hidden < 1:
             raise ConfigError(f"mapping_hidden={self.mapping_hidden!r} must be a positive integer.")
-        std = self.seed_init_std
+        std = self.scaling_init_std
         if not isinstance(std, int | float) or isinstance(std, bool) or not 0.0 <= std < float("inf"):
-            raise ConfigError(f"seed_init_std={std!r} must be a finite number >= 0.", "E.g. 0 or 0.01.")
+            raise ConfigError(f"scaling_init_std={std!r} must be a finite number >= 0.", "E.g. 0 or 0.01.")
         if not isinstance(self.dropout, int | float) or not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"dropout={self.dropout!r} must be in [0, 1).")
 

@@ -16,7 +16,7 @@ st.markdown(tr("clusters_intro"))
 run = pick_run()
 with guard():
     with st.spinner(tr("computing")):
-        table = results.seed_table(run)
+        table = results.scaling_table(run)
         result = results.clusters(run)
     ari, nmi = result.ari.get("domain", math.nan), result.nmi.get("domain", math.nan)
     c1, c2, c3 = st.columns(3)

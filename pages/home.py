@@ -12,10 +12,10 @@ st.title(tr("home_title"))
 for key in ("home_what_1", "home_what_2", "home_what_3"):
     st.markdown(f"- {tr(key)}")
 
-nodes = ["node_input", "node_features", "node_mapping", "node_seed", "node_update", "node_output"]
+nodes = ["node_input", "node_features", "node_mapping", "node_scaling", "node_update", "node_output"]
 dot = "digraph { rankdir=LR; node [shape=box, style=rounded, fontname=Helvetica];\n"
 dot += "\n".join(f'{n} [label="{tr(n)}"];' for n in nodes)
-dot += "\nnode_input -> node_features -> node_mapping -> node_seed -> node_update -> node_output;"
+dot += "\nnode_input -> node_features -> node_mapping -> node_scaling -> node_update -> node_output;"
 dot += "\nnode_input -> node_update [style=dashed]; }"
 st.graphviz_chart(dot)
 show_caption("pipeline_caption")

@@ -8,29 +8,37 @@ from picker import image_of, pick_run
 from ui import chart, choice, guard, lang, page_title, show_caption, tr
 
 import metalora.figures as mf
-from metalora.analysis import seed_distance
+from metalora.analysis import scaling_distance
 
 page_title("page_scaling")
 st.markdown(tr("scaling_intro"))
 run = pick_run()
 with guard():
     with st.spinner(tr("computing")):
-        table = results.seed_table(run)
-    layer = st.selectbox(tr("layer"), table.layers, key="seed_layer")
+        table = results.scaling_table(run)
+    layer = st.selectbox(tr("layer"), table.layers, key="scaling_layer")
 
-    st.subheader(tr("seed_heatmap_header"))
-    chart(mf.seed_heatmap(table, layer, lang=lang()), key="seed_heatmap", title_key="seed_heatmap_header")
-
-    st.subheader(tr("seed_dist_header"))
-    by = choice("group_by", ["domain", "class"], "by_", horizontal=True)
-    chart(mf.seed_distributions(table, layer, by, lang=lang()), key="seed_dist", title_key="seed_dist_header")
+    st.subheader(tr("scaling_heatmap_header"))
     chart(
-        mf.seed_specificity(results.seed_stats(run, by), lang=lang()),
-        key="seed_specific",
-        title_key="seed_dist_header",
+        mf.scaling_heatmap(table, layer, lang=lang()),
+        key="scaling_heatmap",
+        title_key="scaling_heatmap_header",
     )
 
-    st.subheader(tr("seed_input_header"))
+    st.subheader(tr("scaling_dist_header"))
+    by = choice("group_by", ["domain", "class"], "by_", horizontal=True)
+    chart(
+        mf.scaling_distributions(table, layer, by, lang=lang()),
+        key="scaling_dist",
+        title_key="scaling_dist_header",
+    )
+    chart(
+        mf.scaling_specificity(results.scaling_stats(run, by), lang=lang()),
+        key="scaling_specific",
+        title_key="scaling_dist_header",
+    )
+
+    st.subheader(tr("scaling_input_header"))
     rows = list(range(len(table)))
     c1, c2 = st.columns(2)
     a = c1.selectbox(tr("input_a"), rows, format_func=table.describe, key="input_a")
@@ -45,8 +53,8 @@ with guard():
         cols[k].image(
             image_of(run, table.index[row]), caption=tr("input_label", k="AB"[k]), clamp=True, width=120
         )
-    chart(mf.input_seeds(table, a, b, lang=lang()), key="seed_inputs", title_key="seed_input_header")
+    chart(mf.input_scaling(table, a, b, lang=lang()), key="scaling_inputs", title_key="scaling_input_header")
     if b is not None:
-        dist = seed_distance(table, a, b, standardise=True)
-        st.metric(tr("seed_distance"), f"{dist.overall:.2f}")
+        dist = scaling_distance(table, a, b, standardise=True)
+        st.metric(tr("scaling_distance"), f"{dist.overall:.2f}")
         show_caption("caption_distance")

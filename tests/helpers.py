@@ -17,7 +17,7 @@ def randomise_adapters(model: nn.Module, scale: float = 0.3, seed: int = 0) -> N
     with torch.no_grad():
         for name, p in model.named_parameters():
             leaf = name.rsplit(".", 1)[-1]
-            if leaf.startswith(ADAPTER_PREFIX) or name.startswith("seed_generator."):
+            if leaf.startswith(ADAPTER_PREFIX) or name.startswith("mapping_network."):
                 noise = torch.randn(p.shape, generator=g, dtype=torch.float64).to(p.dtype)
                 if leaf == "adapter_core":
                     p.copy_(1 + scale * noise)

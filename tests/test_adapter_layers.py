@@ -54,7 +54,7 @@ def make_layer(method: str, base: nn.Module, rank: int = 3):
 def set_seed(layer, method: str, batch: int) -> None:
     if method.startswith("meta-"):
         g = torch.Generator().manual_seed(1)
-        layer.seed = 1 + 0.5 * torch.randn(batch, layer.rank, generator=g, dtype=torch.float64)
+        layer.input_scaling = 1 + 0.5 * torch.randn(batch, layer.rank, generator=g, dtype=torch.float64)
 
 
 def relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -70,7 +70,7 @@ def test_conv_factored_forward_matches_dense_update(method, geometry):
     x = torch.randn(3, base.in_channels, 9, 10, dtype=torch.float64)
     set_seed(layer, method, 3)
     y = layer(x)
-    delta = layer.delta_weight(layer.seed)  # (B, *W0.shape) for MetaLoRA, W0.shape otherwise
+    delta = layer.delta_weight(layer.input_scaling)  # (B, *W0.shape) for MetaLoRA, W0.shape otherwise
     assert delta.shape[-4:] == base.weight.shape
     for i in range(x.shape[0]):
         d = delta[i] if method.startswith("meta-") else delta
@@ -89,7 +89,7 @@ def test_linear_factored_forward_matches_dense_update(method, shape):
     x = torch.randn(*shape, dtype=torch.float64)
     set_seed(layer, method, shape[0])
     y = layer(x)
-    delta = layer.delta_weight(layer.seed)
+    delta = layer.delta_weight(layer.input_scaling)
     for i in range(shape[0]):
         d = delta[i] if method.startswith("meta-") else delta
         ref = F.linear(x[i], base.weight + d, base.bias)
@@ -133,8 +133,8 @@ def test_gradients_match_dense_update(method, case):
 
 
 def assert_gradients_match_dense_update(layer, x: torch.Tensor) -> None:
-    seed = layer.seed.clone().requires_grad_(True) if layer.seed is not None else None
-    layer.seed = seed
+    seed = layer.input_scaling.clone().requires_grad_(True) if layer.input_scaling is not None else None
+    layer.input_scaling = seed
     leaves = [p for n, p in layer.named_parameters() if n.startswith("adapter_")]
     leaves += [seed] if seed is not None else []
     grads = []
@@ -159,7 +159,7 @@ def test_tr_conv_every_contraction_matches_dense_update(method, contraction, geo
     x = torch.randn(3, base.in_channels, 9, 10, dtype=torch.float64)
     set_seed(layer, method, 3)
     y = layer(x)
-    assert relative_error(y, dense_reference(layer, x, layer.seed)) < 1e-10
+    assert relative_error(y, dense_reference(layer, x, layer.input_scaling)) < 1e-10
     assert_gradients_match_dense_update(layer, x)
 
 
@@ -170,10 +170,10 @@ def test_float32_within_1e4_relative(method):
     layer = make_layer(method, base, rank=4)
     x = torch.randn(4, 8, 12, 12)
     set_seed(layer, method, 4)
-    if layer.seed is not None:
-        layer.seed = layer.seed.float()
+    if layer.input_scaling is not None:
+        layer.input_scaling = layer.input_scaling.float()
     y = layer(x)
-    delta = layer.delta_weight(layer.seed)
+    delta = layer.delta_weight(layer.input_scaling)
     for i in range(4):
         d = delta[i] if method.startswith("meta-") else delta
         assert relative_error(y[i : i + 1], reference_conv(base, x[i : i + 1], base.weight + d)) < 1e-4
@@ -188,7 +188,7 @@ def test_cp_update_equals_tensorly_reconstruction():
     try:
         for i in range(2):
             factors = [layer.adapter_A, layer.adapter_B, layer.adapter_C, layer.adapter_D]
-            expected = layer.scaling * cp_to_tensor((seed[i], [f.detach() for f in factors]))
+            expected = layer.update_scale * cp_to_tensor((seed[i], [f.detach() for f in factors]))
             assert relative_error(delta[i], expected) < 1e-12
     finally:
         tl.set_backend("numpy")
@@ -205,7 +205,7 @@ def test_tr_update_equals_tensorly_reconstruction():
             # diag(s) on the bond that closes the ring = the last core's last index scaled by s.
             g4 = layer.adapter_G4.detach() * seed[i][None, None, :]
             cores = [layer.adapter_G1.detach(), layer.adapter_G2.detach(), layer.adapter_G3.detach(), g4]
-            expected = layer.scaling * tr_to_tensor(cores)
+            expected = layer.update_scale * tr_to_tensor(cores)
             assert relative_error(delta[i], expected) < 1e-12
     finally:
         tl.set_backend("numpy")
@@ -220,9 +220,9 @@ def test_zero_initialisation_leaves_output_unchanged(method, kind):
     layer = cls(base, rank=3, alpha=6.0, input_conditioned=method.startswith("meta-"))
     x = torch.randn(2, 4, 5, 5) if kind == "conv" else torch.randn(2, 4)
     if method.startswith("meta-"):
-        layer.seed = torch.rand(2, 3) + 0.5
+        layer.input_scaling = torch.rand(2, 3) + 0.5
     assert torch.equal(layer(x), base(x))
-    assert layer.delta_weight(layer.seed).abs().max() == 0
+    assert layer.delta_weight(layer.input_scaling).abs().max() == 0
 
 
 def test_tr_conv_contraction_follows_the_shape():

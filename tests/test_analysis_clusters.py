@@ -7,12 +7,12 @@ import json
 import numpy as np
 import pytest
 
-from metalora.analysis.clusters import cluster_seeds
-from metalora.analysis.seeds import SeedTable
+from metalora.analysis.clusters import cluster_scaling
+from metalora.analysis.scaling import ScalingTable
 from metalora.errors import ConfigError, DataError
 
 
-def _planted(n_per=40, seed=0) -> SeedTable:
+def _planted(n_per=40, seed=0) -> ScalingTable:
     """Three domains with well separated seed centres in two layers; classes are random."""
     rng = np.random.default_rng(seed)
     domain = np.repeat([0, 1, 2], n_per)
@@ -25,7 +25,7 @@ def _planted(n_per=40, seed=0) -> SeedTable:
         "flat": np.ones((n, 3), np.float32),  # a layer that never changes: dropped, no division by 0
     }
     y = rng.integers(0, 5, n)
-    return SeedTable(
+    return ScalingTable(
         seeds,
         y,
         domain,
@@ -39,7 +39,7 @@ def _planted(n_per=40, seed=0) -> SeedTable:
 
 def test_planted_clusters_are_recovered():
     table = _planted()
-    res = cluster_seeds(table)
+    res = cluster_scaling(table)
     assert res.k == 3 and set(res.silhouette_by_k) == set(range(2, 11))
     assert res.silhouette == max(res.silhouette_by_k.values())
     assert res.ari["domain"] >= 0.9 and res.nmi["domain"] >= 0.9
@@ -57,8 +57,8 @@ def test_planted_clusters_are_recovered():
 def test_results_repeat_exactly_for_a_seed():
     table = _planted()
     for kwargs in ({}, {"method": "agglomerative", "k": 3}, {"embed": "tsne", "k": 3}):
-        a = cluster_seeds(table, random_state=7, **kwargs)
-        b = cluster_seeds(table, random_state=7, **kwargs)
+        a = cluster_scaling(table, random_state=7, **kwargs)
+        b = cluster_scaling(table, random_state=7, **kwargs)
         np.testing.assert_array_equal(a.labels, b.labels)
         np.testing.assert_array_equal(a.coords, b.coords)
         assert a.silhouette == b.silhouette
@@ -67,13 +67,13 @@ def test_results_repeat_exactly_for_a_seed():
 
 def test_options_and_errors():
     table = _planted()
-    one = cluster_seeds(table, "layer2", k=4)
+    one = cluster_scaling(table, "layer2", k=4)
     assert one.k == 4 and one.features == "layer2" and one.silhouette_by_k == {}
     with pytest.raises(DataError, match="same seeds"):
-        cluster_seeds(table, "flat")
+        cluster_scaling(table, "flat")
     with pytest.raises(ConfigError):
-        cluster_seeds(table, method="dbscan")
+        cluster_scaling(table, method="dbscan")
     with pytest.raises(ConfigError):
-        cluster_seeds(table, k=1000)
+        cluster_scaling(table, k=1000)
     with pytest.raises(ConfigError):
-        cluster_seeds(table, embed="umap")
+        cluster_scaling(table, embed="umap")

@@ -13,7 +13,7 @@ from tensorly.tr_tensor import tr_to_tensor
 
 from metalora import MetaLoRAConfig, get_model
 from metalora.analysis.ranks import compress, effective_rank, knee_rank, rank_sweep
-from metalora.analysis.seeds import collect_seeds
+from metalora.analysis.scaling import collect_scaling
 from metalora.analysis.spectra import component_energy, core_spectra
 from metalora.analysis.updates import analysis_view, layer_rank_sweep, model_rank_sweeps, update_tensor
 from metalora.errors import ConfigError, DataError
@@ -107,7 +107,7 @@ def meta_cp():
     base = build_model("resnet-mini", in_channels=1, num_classes=10, widths=(8, 16))
     model = get_model(base, MetaLoRAConfig(method="meta-cp", rank=3)).eval()
     randomise_adapters(model, 0.3)
-    table = collect_seeds(model, torch.rand(40, 1, 16, 16), predict=False)
+    table = collect_scaling(model, torch.rand(40, 1, 16, 16), predict=False)
     return model, table
 
 
@@ -142,5 +142,5 @@ def test_static_update_spectra_and_energy(meta_cp):
     e = energy["fc"]
     assert e.share.sum() == pytest.approx(1.0) and e.alive.all()
     dead = table.subset(np.arange(len(table)))
-    dead.seeds["fc"][:, 0] = 0.0
+    dead.factors["fc"][:, 0] = 0.0
     assert not component_energy(model, dead, layers=["fc"])["fc"].alive[0]

@@ -91,7 +91,7 @@ def test_scaling_compares_two_inputs(demo_app):
     at.switch_page("../pages/scaling.py").run()
     at.checkbox(key="compare_two").check().run()
     no_errors(at)
-    assert at.metric[0].label == STRINGS["seed_distance"]["en"]
+    assert at.metric[0].label == STRINGS["scaling_distance"]["en"]
 
 
 def test_runs_page_deletes_a_run(tiny_demo):

@@ -54,7 +54,7 @@ def test_meta_model_with_input_statistics_starts_at_the_base_and_reacts_to_the_i
         for p in net.parameters():
             if p.requires_grad:
                 p.normal_(0, 0.3)
-    seeds = net.seeds(x)
+    seeds = net.scaling_factors(x)
     assert [s.shape[0] for s in seeds.values()] == [4] * len(seeds)
     first = next(iter(seeds.values()))
     assert not torch.allclose(first[0], first[1])  # different inputs, different seeds
@@ -72,11 +72,11 @@ def test_a_random_seed_initialisation_keeps_the_base_output_and_varies_the_seeds
     base = _cnn()
     x = torch.rand(4, 3, 16, 16)
     ref = base(x)
-    net = get_model(base, MetaLoRAConfig(method="meta-cp", rank=3, seed_init_std=0.5))
+    net = get_model(base, MetaLoRAConfig(method="meta-cp", rank=3, scaling_init_std=0.5))
     torch.testing.assert_close(net(x), ref)  # ΔW = 0: the output-side factor is still zero
-    seeds = next(iter(net.seeds(x).values()))
+    seeds = next(iter(net.scaling_factors(x).values()))
     assert not torch.allclose(seeds[0], seeds[1])
     flat = get_model(_cnn(), MetaLoRAConfig(method="meta-cp", rank=3))
-    assert torch.equal(next(iter(flat.seeds(x).values())), torch.ones(4, 3))
-    with pytest.raises(ConfigError, match="seed_init_std"):
-        MetaLoRAConfig(seed_init_std=-1.0)
+    assert torch.equal(next(iter(flat.scaling_factors(x).values())), torch.ones(4, 3))
+    with pytest.raises(ConfigError, match="scaling_init_std"):
+        MetaLoRAConfig(scaling_init_std=-1.0)

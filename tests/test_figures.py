@@ -15,12 +15,12 @@ from metalora import figures as F
 from metalora.analysis import (
     aggregate_runs,
     analyse_model,
-    cluster_seeds,
-    collect_seeds,
+    cluster_scaling,
+    collect_scaling,
     component_energy,
     core_spectra,
     model_rank_sweeps,
-    seed_stats,
+    scaling_stats,
 )
 from metalora.data import load_builtin
 from metalora.errors import ConfigError, DataError
@@ -43,7 +43,7 @@ def results():
         base = build_model("resnet-mini", in_channels=1, num_classes=10, widths=(8, 16))
         model = get_model(base, MetaLoRAConfig(method="meta-tr", rank=3)).eval()
         randomise_adapters(model, 0.3)
-        table = collect_seeds(model, ds)
+        table = collect_scaling(model, ds)
         layers = ["stages.0.0.conv1", "fc"]
         sweeps = model_rank_sweeps(model, table, layers=layers, n_inputs=12)
     finally:
@@ -67,7 +67,7 @@ def results():
         "sweeps": sweeps,
         "spectra": core_spectra(model, layers),
         "energy": component_energy(model, table, layers),
-        "clusters": cluster_seeds(table, k_range=(2, 4)),
+        "clusters": cluster_scaling(table, k_range=(2, 4)),
         "runs": runs,
     }
 
@@ -105,27 +105,27 @@ def test_accuracy_by_epochs():
         F.accuracy_by_epochs([{"method": "LoRA", "accuracy": 0.5}])
 
 
-def test_seed_figures(results):
+def test_scaling_figures(results):
     table = results["table"]
-    f = F.seed_heatmap(table, "fc")
-    _check(f, "seed_heatmap")
+    f = F.scaling_heatmap(table, "fc")
+    _check(f, "scaling_heatmap")
     z = np.asarray(f.fig.data[0].z)
     assert z.shape == (len(table), 3)
     assert sorted(np.asarray(f.fig.data[0].customdata)[:, 0]) == sorted(table.index)
     dom = table.domain[np.lexsort((table.index, table.y, table.domain))]
     assert np.all(np.diff(dom) >= 0)  # rows sorted by domain
-    f = F.seed_distributions(table, "fc", by="domain")
-    _check(f, "seed_distributions")
+    f = F.scaling_distributions(table, "fc", by="domain")
+    _check(f, "scaling_distributions")
     assert f.trace_names() == ["clean", "inverted"] and f.fig.data[0].type == "box"
-    assert F.seed_distributions(table, "fc", by="class", kind="violin").fig.data[0].type == "violin"
-    f = F.input_seeds(table, 0)
-    _check(f, "input_seeds")
+    assert F.scaling_distributions(table, "fc", by="class", kind="violin").fig.data[0].type == "violin"
+    f = F.input_scaling(table, 0)
+    _check(f, "input_scaling")
     assert len(f.fig.data) == 2 and len(f.fig.data[0].x) == sum(table.ranks.values())
-    f = F.input_seeds(table, 0, 5)
-    _check(f, "input_seeds_compare")
+    f = F.input_scaling(table, 0, 5)
+    _check(f, "input_scaling_compare")
     assert [t.type for t in f.fig.data] == ["bar", "bar"]
-    f = F.seed_specificity(seed_stats(table, "domain"))
-    _check(f, "seed_specificity")
+    f = F.scaling_specificity(scaling_stats(table, "domain"))
+    _check(f, "scaling_specificity")
     assert list(f.fig.data[0].x) == table.layers
 
 
@@ -212,11 +212,11 @@ def test_report_runs_every_analysis_and_draws_its_figures(results):
         report = analyse_model(results["model"], data, layers=["fc"], cost_batch=4)
     finally:
         torch.set_num_threads(n)
-    assert report.skipped == {} and set(report.seconds) == {"seeds", "ranks", "clusters", "cost"}
+    assert report.skipped == {} and set(report.seconds) == {"scaling", "ranks", "clusters", "cost"}
     assert list(report.sweeps) == ["fc"] and report.cost.flops_adapted > report.cost.flops_base
     json.dumps(report.to_dict())
     figs = F.report_figures(report, lang="ja")
-    assert {f.key for f in figs} >= {"seed_heatmap", "error_vs_rank", "cluster_map", "component_energy"}
+    assert {f.key for f in figs} >= {"scaling_heatmap", "error_vs_rank", "cluster_map", "component_energy"}
     assert all(JAPANESE.search(f.fig.layout.title.text) for f in figs)
 
 

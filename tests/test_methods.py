@@ -75,8 +75,8 @@ def test_each_method_trains_only_what_it_should(method):
         assert isinstance(model, HeadOnlyModel)
         assert trainable == {"fc.weight", "fc.bias"}
     else:
-        assert all(".adapter_" in n or n.startswith("seed_generator.") for n in trainable)
-        assert any(n.startswith("seed_generator.") for n in trainable) == method.startswith("meta-")
+        assert all(".adapter_" in n or n.startswith("mapping_network.") for n in trainable)
+        assert any(n.startswith("mapping_network.") for n in trainable) == method.startswith("meta-")
         assert not any(n.endswith("base_layer.weight") for n in trainable)
 
 

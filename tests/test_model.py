@@ -66,10 +66,10 @@ def test_meta_seeds_differ_between_inputs_static_do_not():
     randomise_adapters(meta)
     randomise_adapters(static)
     x = torch.rand(5, 3, 8, 8)
-    for name, s in meta.seeds(x).items():
+    for name, s in meta.scaling_factors(x).items():
         assert s.shape == (5, 3)
         assert s.std(dim=0).max() > 1e-3, name
-    for s in static.seeds(x).values():
+    for s in static.scaling_factors(x).values():
         assert torch.equal(s, s[:1].expand_as(s))
 
 
@@ -80,7 +80,7 @@ def test_only_adapter_parameters_train(method):
     frozen = {n: p.clone() for n, p in model.named_parameters() if not p.requires_grad}
     buffers = {n: b.clone() for n, b in model.named_buffers()}
     trainable = dict(model.trainable_parameters())
-    assert trainable and all("adapter_" in n or n.startswith("seed_generator.") for n in trainable)
+    assert trainable and all("adapter_" in n or n.startswith("mapping_network.") for n in trainable)
     start = {n: p.detach().clone() for n, p in trainable.items()}
     opt = torch.optim.SGD(list(trainable.values()), lr=0.5)
     x = torch.rand(6, 3, 8, 8)
@@ -105,7 +105,7 @@ def test_meta_mapping_network_receives_gradients():
     randomise_adapters(model)
     model.train()
     model(torch.rand(4, 3, 8, 8)).sum().backward()
-    grads = [p.grad for n, p in model.named_parameters() if n.startswith("seed_generator.")]
+    grads = [p.grad for n, p in model.named_parameters() if n.startswith("mapping_network.")]
     assert all(g is not None for g in grads) and sum(g.abs().sum() for g in grads) > 0
 
 
@@ -129,7 +129,7 @@ def test_rank_mapping_per_module():
     )
     ranks = {n: a.rank for n, a in model.adapted_layers().items()}
     assert ranks == {"stem": 4, "block.0": 5, "block.2": 5, "fc": 2}
-    assert model.seeds(torch.rand(2, 3, 8, 8))["block.0"].shape == (2, 5)
+    assert model.scaling_factors(torch.rand(2, 3, 8, 8))["block.0"].shape == (2, 5)
 
 
 def test_unknown_target_lists_adaptable_modules():
@@ -199,7 +199,7 @@ def test_delta_weight_shapes_and_errors():
     assert static.delta_weight("fc").shape == (5, 6)
     _, lora = make("resnet", "lora")
     with pytest.raises(ConfigError, match="LoRA has no seed"):
-        lora.seeds(x)
+        lora.scaling_factors(x)
 
 
 def test_layer_table_and_parameter_counts(capsys):
@@ -208,7 +208,7 @@ def test_layer_table_and_parameter_counts(capsys):
     assert [r["name"] for r in table] == ["stem", "block.0", "block.2", "fc"]
     assert table[0]["shape"] == (6, 3, 3, 3) and table[0]["rank"] == 3
     trainable, total = model.count_parameters()
-    generator = sum(p.numel() for p in model.seed_generator.parameters())
+    generator = sum(p.numel() for p in model.mapping_network.parameters())
     assert trainable == sum(r["trainable"] for r in table) + generator
     assert total == trainable + sum(p.numel() for p in TinyResNet().parameters())
     model.print_trainable_parameters()
@@ -233,7 +233,7 @@ def test_merge_meta_uses_mean_seed():
     with pytest.raises(ConfigError, match="needs inputs"):
         model.merge_and_unload()
     merged = model.merge_and_unload(data=[(x[:3], None), (x[3:], None)])
-    mean = {n: s.mean(0) for n, s in model.seeds(x).items()}
+    mean = {n: s.mean(0) for n, s in model.scaling_factors(x).items()}
     for name, layer in model.adapted_layers().items():  # W0 + ΔW(mean seed), rebuilt by hand
         w = layer.base_layer.weight + layer.delta_weight(mean[name][None])[0]
         assert torch.allclose(merged.get_submodule(name).weight, w, atol=1e-6)

@@ -5,8 +5,8 @@ from .cp import CPConv2d, CPLinear
 from .injection import adaptable_modules
 from .io import load_adapter, read_adapter_config, save_adapter
 from .lora import LoRAConv2d, LoRALinear
+from .mapping_network import MappingNetwork
 from .model import MetaLoRAModel, get_model
-from .seed_generator import SeedGenerator
 from .tensor_ring import TRConv2d, TRLinear
 
 __all__ = [
@@ -15,8 +15,8 @@ __all__ = [
     "CPLinear",
     "LoRAConv2d",
     "LoRALinear",
+    "MappingNetwork",
     "MetaLoRAModel",
-    "SeedGenerator",
     "TRConv2d",
     "TRLinear",
     "adaptable_modules",

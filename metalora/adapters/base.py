@@ -3,7 +3,7 @@
 An adapter layer keeps the frozen original as ``base_layer`` (as PEFT does) and adds a low-rank
 update computed in factored form::
 
-    y = base_layer(x) + scaling · Δ(x),    scaling = alpha / rank
+    y = base_layer(x) + update_scale · Δ(x),    update_scale = alpha / rank
 
 All adapter parameters are named ``adapter_*``: that prefix is how freezing, counting and saving
 find them. MetaLoRA layers read their per-input core ("seed", shape (B, R)) from :attr:`seed`,
@@ -49,12 +49,12 @@ class AdapterLayer(nn.Module):
         self.base_layer = base_layer
         self.rank = int(rank)
         self.alpha = float(alpha)
-        self.scaling = self.alpha / self.rank
+        self.update_scale = self.alpha / self.rank
         self.input_conditioned = bool(input_conditioned)
         self.method = ("meta-" if self.input_conditioned else "") + self.tensor_format
         self.adapter_dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.enabled = True
-        self.seed: torch.Tensor | None = None  # (B, R), set by MetaLoRAModel for one forward pass
+        self.input_scaling: torch.Tensor | None = None  # (B, R), set by MetaLoRAModel for one forward pass
         self._factory = {"device": base_layer.weight.device, "dtype": base_layer.weight.dtype}
 
     # -- the core -------------------------------------------------------------------------------
@@ -69,12 +69,12 @@ class AdapterLayer(nn.Module):
             return None
         if not self.input_conditioned:
             return self.adapter_core
-        if self.seed is None:
+        if self.input_scaling is None:
             raise ModelError(
                 "This MetaLoRA layer was called without a seed.",
                 "Call the MetaLoRAModel, not the wrapped base model, so that seeds are generated first.",
             )
-        return self.seed
+        return self.input_scaling
 
     def _make_static_core(self) -> None:
         if self.tensor_format != "lora" and not self.input_conditioned:
@@ -96,10 +96,10 @@ class AdapterLayer(nn.Module):
             return out
         z = self.rank_features(self.adapter_dropout(x))  # (N, K) or (B, G·K, H', W')
         scale = self.channel_scale(self.current_core())  # None, (K,) or (B, K)
-        # The scaling goes into the small (out, K) projection rather than the big product, and the
+        # The update scale goes into the small (out, K) projection rather than the big product, and the
         # product accumulates in place into the base output (which no backward needs), so the update
         # allocates no output-sized temporary in the forward nor an extra scaled copy in the backward.
-        w = self.scaling * self.output_weight().to(out.dtype)  # (out, K)
+        w = self.update_scale * self.output_weight().to(out.dtype)  # (out, K)
         z = z.to(out.dtype)
         if scale is not None:
             scale = scale.to(out.dtype)
@@ -139,21 +139,21 @@ class AdapterLayer(nn.Module):
     def delta_weight(self, core: torch.Tensor | None = None) -> torch.Tensor:
         """The dense, scaled update ΔW: W0's shape for static methods, (B, *W0.shape) for a (B, R) core."""
         if core is None:
-            core = self.current_core() if not self.input_conditioned else self.seed
+            core = self.current_core() if not self.input_conditioned else self.input_scaling
             if self.input_conditioned and core is None:
                 raise ModelError(
                     "A MetaLoRA layer's update depends on the input.",
                     "Pass inputs: model.delta_weight(name, x).",
                 )
         if core is not None and core.dim() == 1:  # a static core: W0's shape
-            return self.scaling * self.delta_weight_from_core(core[None])[0]
-        return self.scaling * self.delta_weight_from_core(core)
+            return self.update_scale * self.delta_weight_from_core(core[None])[0]
+        return self.update_scale * self.delta_weight_from_core(core)
 
     def adapter_parameters(self) -> int:
         return sum(p.numel() for n, p in self.named_parameters() if n.startswith(ADAPTER_PREFIX))
 
     def extra_repr(self) -> str:
-        return f"method={self.method}, rank={self.rank}, scaling={self.scaling:g}"
+        return f"method={self.method}, rank={self.rank}, update_scale={self.update_scale:g}"
 
 
 def _writable(out: torch.Tensor) -> bool:

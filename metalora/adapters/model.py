@@ -3,8 +3,8 @@
 ``get_model(base, config)`` returns a :class:`MetaLoRAModel`. Its forward for the MetaLoRA methods is
 
     f = features(x)                      # frozen, no gradients, once per batch
-    s = seed_generator(f)                # (B, Σ_l R_l), cut into one (B, R_l) seed per layer
-    y = base(x) with every target layer computing W0·x + scaling · Δ(x; s_l)
+    s = mapping_network(f)                # (B, Σ_l R_l), cut into one (B, R_l) seed per layer
+    y = base(x) with every target layer computing W0·x + (alpha/rank) · Δ(x; s_l)
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from ..errors import ConfigError, ModelError, bullet_list
 from .base import ADAPTER_PREFIX, AdapterLayer
 from .features import InputStatistics, capture_input, default_feature_layer, infer_feature_dim, pool
 from .injection import make_adapter, replace_module, select_targets
-from .seed_generator import SeedGenerator
+from .mapping_network import MappingNetwork
 
 
 class MetaLoRAModel(nn.Module):
@@ -50,11 +50,11 @@ class MetaLoRAModel(nn.Module):
             self._adapters[name] = adapter
         if config.meta:
             sizes = {n: a.core_size for n, a in self._adapters.items()}
-            self.seed_generator = SeedGenerator(
-                self.feature_dim, config.mapping_hidden, sizes, config.seed_init_std
+            self.mapping_network = MappingNetwork(
+                self.feature_dim, config.mapping_hidden, sizes, config.scaling_init_std
             )
             first = next(base.parameters())
-            self.seed_generator.to(device=first.device, dtype=first.dtype)
+            self.mapping_network.to(device=first.device, dtype=first.dtype)
         self.train(base.training)
 
     # -- set-up ---------------------------------------------------------------------------------
@@ -104,16 +104,16 @@ class MetaLoRAModel(nn.Module):
         with self.adapters_disabled():
             return pool(capture_input(self.base_model, layer, x, *args, **kwargs))
 
-    def compute_seeds(self, x: torch.Tensor, *args, **kwargs) -> dict[str, torch.Tensor]:
+    def compute_scaling(self, x: torch.Tensor, *args, **kwargs) -> dict[str, torch.Tensor]:
         """{layer name: seed (B, R)} for a batch; static CP / TR cores are broadcast to (B, R)."""
         if self.config.meta:
-            f = self.features(x, *args, **kwargs).to(self.seed_generator.norm.weight.dtype)
+            f = self.features(x, *args, **kwargs).to(self.mapping_network.norm.weight.dtype)
             if f.shape[-1] != self.feature_dim:
                 raise ModelError(
                     f"The feature source gave {f.shape[-1]} features; {self.feature_dim} were expected.",
                     "Set feature_dim to the width it really produces.",
                 )
-            return self.seed_generator.split(self.seed_generator(f))
+            return self.mapping_network.split(self.mapping_network(f))
         if self.config.tensor_format == "lora":
             raise ConfigError(
                 "LoRA has no seed: its update does not depend on a core.",
@@ -124,19 +124,19 @@ class MetaLoRAModel(nn.Module):
     def forward(self, x: torch.Tensor, *args, **kwargs):
         if not self.config.meta:
             return self.base_model(x, *args, **kwargs)
-        seeds = self.compute_seeds(x, *args, **kwargs)
-        with self._seeds_set(seeds):
+        seeds = self.compute_scaling(x, *args, **kwargs)
+        with self._scaling_set(seeds):
             return self.base_model(x, *args, **kwargs)
 
     @contextlib.contextmanager
-    def _seeds_set(self, seeds: dict[str, torch.Tensor]) -> Iterator[None]:
+    def _scaling_set(self, seeds: dict[str, torch.Tensor]) -> Iterator[None]:
         for name, adapter in self._adapters.items():
-            adapter.seed = seeds[name]
+            adapter.input_scaling = seeds[name]
         try:
             yield
         finally:
             for adapter in self._adapters.values():
-                adapter.seed = None
+                adapter.input_scaling = None
 
     @contextlib.contextmanager
     def adapters_disabled(self) -> Iterator[None]:
@@ -156,9 +156,9 @@ class MetaLoRAModel(nn.Module):
         return dict(self._adapters)
 
     @torch.no_grad()
-    def seeds(self, x: torch.Tensor, *args, **kwargs) -> dict[str, torch.Tensor]:
-        """The generated seeds (B, R) of every adapted layer for inputs ``x`` (detached)."""
-        return {n: s.detach() for n, s in self.compute_seeds(x, *args, **kwargs).items()}
+    def scaling_factors(self, x: torch.Tensor, *args, **kwargs) -> dict[str, torch.Tensor]:
+        """The generated scaling factors (B, R) of every adapted layer for inputs ``x`` (detached)."""
+        return {n: s.detach() for n, s in self.compute_scaling(x, *args, **kwargs).items()}
 
     @torch.no_grad()
     def delta_weight(self, name: str, x: torch.Tensor | None = None) -> torch.Tensor:
@@ -171,7 +171,7 @@ class MetaLoRAModel(nn.Module):
                 f"MetaLoRA's update of {name!r} depends on the input.",
                 "Pass a batch: model.delta_weight(name, x).",
             )
-        return layer.delta_weight(self.seeds(x)[name])
+        return layer.delta_weight(self.scaling_factors(x)[name])
 
     def _layer(self, name: str) -> AdapterLayer:
         if name not in self._adapters:
@@ -215,7 +215,7 @@ class MetaLoRAModel(nn.Module):
         return {
             n: p.detach()
             for n, p in self.named_parameters()
-            if n.rsplit(".", 1)[-1].startswith(ADAPTER_PREFIX) or n.startswith("seed_generator.")
+            if n.rsplit(".", 1)[-1].startswith(ADAPTER_PREFIX) or n.startswith("mapping_network.")
         }
 
     # -- save / load / merge --------------------------------------------------------------------
@@ -238,7 +238,7 @@ class MetaLoRAModel(nn.Module):
                     "Merging a MetaLoRA adapter needs inputs to average the seeds over.",
                     "Pass data=... (a batch or a DataLoader).",
                 )
-            cores = self._mean_seeds(data)
+            cores = self._mean_scaling(data)
         merged = copy.deepcopy(self)
         for name, adapter in merged._adapters.items():
             core = cores.get(name)
@@ -251,13 +251,13 @@ class MetaLoRAModel(nn.Module):
         return merged.base_model
 
     @torch.no_grad()
-    def _mean_seeds(self, data) -> dict[str, torch.Tensor]:
+    def _mean_scaling(self, data) -> dict[str, torch.Tensor]:
         batches = [data] if isinstance(data, torch.Tensor) else data
         sums: dict[str, torch.Tensor] = {}
         count = 0
         for batch in batches:
             x = batch[0] if isinstance(batch, list | tuple) else batch
-            for name, s in self.seeds(x).items():
+            for name, s in self.scaling_factors(x).items():
                 sums[name] = sums.get(name, 0) + s.float().sum(0)
             count += x.shape[0]
         if count == 0:

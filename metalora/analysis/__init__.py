@@ -3,12 +3,12 @@
 Every result is a plain dataclass of NumPy arrays, lists and dicts (``to_dict()`` gives JSON), so the
 same analysis runs from Python, the command line and the dashboard; :mod:`metalora.figures` draws them.
 
->>> table = collect_seeds(model, data)                      # doctest: +SKIP
+>>> table = collect_scaling(model, data)                      # doctest: +SKIP
 >>> sweeps = model_rank_sweeps(model, table)                # doctest: +SKIP
->>> clusters = cluster_seeds(table)                         # doctest: +SKIP
+>>> clusters = cluster_scaling(table)                         # doctest: +SKIP
 """
 
-from .clusters import ClusterResult, cluster_seeds
+from .clusters import ClusterResult, cluster_scaling
 from .cost import (
     CostReport,
     aggregate_runs,
@@ -23,15 +23,15 @@ from .cost import (
 )
 from .ranks import DEFAULT_TOL, RankSweep, compress, effective_rank, knee_rank, rank_sweep
 from .report import ANALYSES, AnalysisReport, analyse_model
-from .seeds import (
+from .scaling import (
     GroupStats,
-    SeedDistance,
-    SeedTable,
-    collect_seeds,
+    ScalingDistance,
+    ScalingTable,
+    collect_scaling,
     component_usage,
     nearest_inputs,
-    seed_distance,
-    seed_stats,
+    scaling_distance,
+    scaling_stats,
 )
 from .spectra import ComponentEnergy, Spectrum, component_energy, core_spectra, unfolding_spectra
 from .updates import analysis_view, layer_rank_sweep, model_rank_sweeps, update_tensor
@@ -45,14 +45,14 @@ __all__ = [
     "CostReport",
     "GroupStats",
     "RankSweep",
-    "SeedDistance",
-    "SeedTable",
+    "ScalingDistance",
+    "ScalingTable",
     "Spectrum",
     "aggregate_runs",
     "analyse_model",
     "analysis_view",
-    "cluster_seeds",
-    "collect_seeds",
+    "cluster_scaling",
+    "collect_scaling",
     "component_energy",
     "component_usage",
     "compress",
@@ -71,8 +71,8 @@ __all__ = [
     "pareto_front",
     "pareto_mask",
     "rank_sweep",
-    "seed_distance",
-    "seed_stats",
+    "scaling_distance",
+    "scaling_stats",
     "unfolding_spectra",
     "update_tensor",
 ]

@@ -21,9 +21,9 @@ import numpy as np
 
 from ..errors import ConfigError, DataError
 from ._common import to_jsonable
-from .seeds import SeedTable
+from .scaling import ScalingTable
 
-__all__ = ["ClusterResult", "cluster_features", "cluster_seeds"]
+__all__ = ["ClusterResult", "cluster_features", "cluster_scaling"]
 
 _SINGLE_THREAD_BELOW = 2000  # rows; below this, OpenMP threads cost more than they bring
 
@@ -40,7 +40,7 @@ def _threads(n_rows: int):
 
 @dataclass
 class ClusterResult:
-    """Clusters of the inputs of a :class:`SeedTable`.
+    """Clusters of the inputs of a :class:`ScalingTable`.
 
     Attributes
     ----------
@@ -95,7 +95,7 @@ class ClusterResult:
         return to_jsonable(self.__dict__)
 
 
-def _features(table: SeedTable, layer: str | Sequence[str] | None, standardise: bool) -> np.ndarray:
+def _features(table: ScalingTable, layer: str | Sequence[str] | None, standardise: bool) -> np.ndarray:
     x = table.matrix(layer)  # (N, D)
     sd = x.std(0)
     keep = sd > 1e-9 * max(1.0, float(np.abs(x).max()))
@@ -198,8 +198,8 @@ def _agreement(truth: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
     return float(adjusted_rand_score(truth, labels)), float(normalized_mutual_info_score(truth, labels))
 
 
-def cluster_seeds(
-    table: SeedTable,
+def cluster_scaling(
+    table: ScalingTable,
     layer: str | Sequence[str] | None = None,
     *,
     k: int | None = None,

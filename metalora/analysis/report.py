@@ -16,16 +16,16 @@ import torch
 
 from ..errors import MetaLoRAError
 from ._common import to_jsonable
-from .clusters import ClusterResult, cluster_seeds
+from .clusters import ClusterResult, cluster_scaling
 from .cost import CostReport, cost_report
 from .ranks import RankSweep
-from .seeds import GroupStats, SeedTable, collect_seeds, seed_stats
+from .scaling import GroupStats, ScalingTable, collect_scaling, scaling_stats
 from .spectra import ComponentEnergy, Spectrum, component_energy, core_spectra
 from .updates import model_rank_sweeps
 
 __all__ = ["ANALYSES", "AnalysisReport", "analyse_model"]
 
-ANALYSES = ("seeds", "ranks", "clusters", "cost")
+ANALYSES = ("scaling", "ranks", "clusters", "cost")
 
 
 @dataclass
@@ -34,7 +34,7 @@ class AnalysisReport:
     and ``skipped`` says why."""
 
     method: str
-    table: SeedTable | None = None
+    table: ScalingTable | None = None
     stats: dict[str, dict[str, GroupStats]] = field(default_factory=dict)  # by -> layer -> stats
     sweeps: dict[str, RankSweep] = field(default_factory=dict)
     spectra: dict[str, list[Spectrum]] = field(default_factory=dict)
@@ -74,16 +74,16 @@ def analyse_model(
             report.skipped[name] = str(err)
         report.seconds[name] = time.perf_counter() - t0
 
-    if "seeds" in include or "clusters" in include or "ranks" in include:
+    if "scaling" in include or "clusters" in include or "ranks" in include:
         if model.config.tensor_format != "lora":
 
             def seeds() -> None:
-                report.table = collect_seeds(model, data, max_inputs=max_inputs, seed=seed)
-                report.stats = {by: seed_stats(report.table, by) for by in ("domain", "class")}
+                report.table = collect_scaling(model, data, max_inputs=max_inputs, seed=seed)
+                report.stats = {by: scaling_stats(report.table, by) for by in ("domain", "class")}
 
-            step("seeds", seeds)
+            step("scaling", seeds)
         else:
-            report.skipped["seeds"] = "LoRA has no seeds."
+            report.skipped["scaling"] = "LoRA has no scaling factors."
     if "ranks" in include:
 
         def ranks() -> None:
@@ -94,7 +94,9 @@ def analyse_model(
 
         step("ranks", ranks)
     if "clusters" in include and report.table is not None:
-        step("clusters", lambda: setattr(report, "clusters", cluster_seeds(report.table, random_state=seed)))
+        step(
+            "clusters", lambda: setattr(report, "clusters", cluster_scaling(report.table, random_state=seed))
+        )
     if "cost" in include:
         x = torch.as_tensor(np.asarray(data.x[:cost_batch]))
         step("cost", lambda: setattr(report, "cost", cost_report(model, x)))

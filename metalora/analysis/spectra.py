@@ -22,7 +22,7 @@ import torch
 
 from ..errors import ConfigError
 from ._common import to_jsonable
-from .seeds import SeedTable
+from .scaling import ScalingTable
 
 __all__ = ["ComponentEnergy", "Spectrum", "component_energy", "core_spectra", "unfolding_spectra"]
 
@@ -129,7 +129,7 @@ class ComponentEnergy:
 
 @torch.no_grad()
 def component_energy(
-    model, table: SeedTable | None = None, layers: Sequence[str] | None = None, threshold: float = 0.01
+    model, table: ScalingTable | None = None, layers: Sequence[str] | None = None, threshold: float = 0.01
 ) -> dict[str, ComponentEnergy]:
     """Share of each seed component in the energy of the update, over the inputs of ``table``.
 
@@ -150,7 +150,7 @@ def component_energy(
         if a.input_conditioned:
             if table is None:
                 raise ConfigError(
-                    "MetaLoRA's seeds depend on the input.", "Pass table=collect_seeds(model, data)."
+                    "MetaLoRA's seeds depend on the input.", "Pass table=collect_scaling(model, data)."
                 )
             s = table.check_layer(name).astype(np.float64)  # (N, R)
         else:

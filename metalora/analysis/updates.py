@@ -3,7 +3,7 @@
 For a MetaLoRA layer the update depends on the input, so the object to look at is the stack
 ``ΔW(x_1), ..., ΔW(x_N)``: a tensor (N, Cout, Cin, kh, kw) for a conv, (N, out, in) for a Linear. Its
 ranks say how much of the adapter's rank budget the inputs really use. For static methods (LoRA, CP,
-TR) it is the single ΔW. The seeds come from a :class:`~metalora.analysis.seeds.SeedTable`, so no
+TR) it is the single ΔW. The seeds come from a :class:`~metalora.analysis.scaling.ScalingTable`, so no
 extra forward pass is needed: ``AdapterLayer.delta_weight(seeds)`` builds the dense updates.
 
 Reshaping (so decompositions stay fast and meaningful): the two kernel modes kh, kw are merged into
@@ -20,7 +20,7 @@ import torch
 from ..errors import ConfigError, bullet_list
 from ._common import subsample
 from .ranks import DEFAULT_TOL, METHODS, RankSweep, rank_sweep
-from .seeds import SeedTable
+from .scaling import ScalingTable
 
 __all__ = ["analysis_view", "layer_rank_sweep", "model_rank_sweeps", "update_tensor"]
 
@@ -36,7 +36,7 @@ def _adapter(model, layer: str):
 
 @torch.no_grad()
 def update_tensor(
-    model, layer: str, table: SeedTable | None = None, n_inputs: int = DEFAULT_INPUTS, seed: int = 0
+    model, layer: str, table: ScalingTable | None = None, n_inputs: int = DEFAULT_INPUTS, seed: int = 0
 ) -> tuple[np.ndarray, list[str]]:
     """The dense update of ``layer`` (float64) and the names of its modes.
 
@@ -53,7 +53,7 @@ def update_tensor(
     if table is None:
         raise ConfigError(
             f"MetaLoRA's update of {layer!r} depends on the input.",
-            "Collect seeds first: table = collect_seeds(model, data), then pass table=table.",
+            "Collect seeds first: table = collect_scaling(model, data), then pass table=table.",
         )
     rows = subsample(len(table), n_inputs, seed)
     param = next(adapter.parameters())
@@ -78,7 +78,7 @@ def analysis_view(tensor: np.ndarray, labels: Sequence[str]) -> tuple[np.ndarray
 def layer_rank_sweep(
     model,
     layer: str,
-    table: SeedTable | None = None,
+    table: ScalingTable | None = None,
     *,
     n_inputs: int = DEFAULT_INPUTS,
     ranks: Sequence[int] | None = None,
@@ -114,7 +114,7 @@ def layer_rank_sweep(
 
 
 def model_rank_sweeps(
-    model, table: SeedTable | None = None, layers: Sequence[str] | None = None, **kwargs
+    model, table: ScalingTable | None = None, layers: Sequence[str] | None = None, **kwargs
 ) -> dict[str, RankSweep]:
     """:func:`layer_rank_sweep` for every adapted layer (or ``layers``), in the model's order."""
     names = list(model.adapted_layers()) if layers is None else list(layers)

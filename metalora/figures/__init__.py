@@ -13,15 +13,15 @@ from .captions import CAPTIONS, LABELS, LANGUAGES, caption, label, term
 from .clusters import cluster_map, silhouette_vs_k
 from .cost import accuracy_by_epochs, accuracy_vs_cost, domain_accuracy
 from .ranks import component_energy_figure, effective_ranks, error_vs_rank, spectra_figure
-from .seeds import input_seeds, seed_distributions, seed_heatmap, seed_specificity
+from .scaling import input_scaling, scaling_distributions, scaling_heatmap, scaling_specificity
 
 #: Every builder, by the key of its caption.
 BUILDERS = {
-    "seed_heatmap": seed_heatmap,
-    "seed_distributions": seed_distributions,
-    "input_seeds": input_seeds,
-    "input_seeds_compare": input_seeds,
-    "seed_specificity": seed_specificity,
+    "scaling_heatmap": scaling_heatmap,
+    "scaling_distributions": scaling_distributions,
+    "input_scaling": input_scaling,
+    "input_scaling_compare": input_scaling,
+    "scaling_specificity": scaling_specificity,
     "error_vs_rank": error_vs_rank,
     "spectra": spectra_figure,
     "component_energy": component_energy_figure,
@@ -47,12 +47,12 @@ __all__ = [
     "domain_accuracy",
     "effective_ranks",
     "error_vs_rank",
-    "input_seeds",
+    "input_scaling",
     "label",
     "report_figures",
-    "seed_distributions",
-    "seed_heatmap",
-    "seed_specificity",
+    "scaling_distributions",
+    "scaling_heatmap",
+    "scaling_specificity",
     "silhouette_vs_k",
     "spectra_figure",
     "term",
@@ -67,13 +67,13 @@ def report_figures(report, lang: str = "en", layer: str | None = None) -> list[F
     layers = list(report.sweeps) or (table.layers if table is not None else [])
     if layer is None and layers:
         layer = max(layers, key=lambda n: int(np.prod(report.sweeps[n].shape)) if n in report.sweeps else 0)
-    if table is not None and layer in table.seeds:
-        out += [seed_heatmap(table, layer, lang), seed_distributions(table, layer, "domain", lang=lang)]
-        out += [input_seeds(table, 0, lang=lang)]
+    if table is not None and layer in table.factors:
+        out += [scaling_heatmap(table, layer, lang), scaling_distributions(table, layer, "domain", lang=lang)]
+        out += [input_scaling(table, 0, lang=lang)]
         if len(table) > 1:
-            out += [input_seeds(table, 0, 1, lang)]
+            out += [input_scaling(table, 0, 1, lang)]
         if "domain" in report.stats:
-            out += [seed_specificity(report.stats["domain"], lang)]
+            out += [scaling_specificity(report.stats["domain"], lang)]
     if layer in report.sweeps:
         out += [error_vs_rank(report.sweeps[layer], lang), effective_ranks(report.sweeps, lang=lang)]
     if layer in report.spectra:

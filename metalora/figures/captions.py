@@ -16,23 +16,23 @@ from ..errors import ConfigError
 LANGUAGES = ("en", "ja")
 
 CAPTIONS: dict[str, dict[str, str]] = {
-    "seed_heatmap": {
+    "scaling_heatmap": {
         "en": "Each row is one image and each column one of the {rank} adjustment knobs of layer {layer}; the colour shows how far the adapter turns that knob up (red) or down (blue) for that image, so colour bands that change at a domain boundary mean the model adapts differently to each kind of image.",
         "ja": "各行が1枚の画像、各列がレイヤー {layer} の {rank} 個の調整つまみを表し、色はその画像に対してアダプターがつまみをどれだけ上げたか（赤）下げたか（青）を示しており、ドメインの境目で色の帯が変わるなら、モデルは画像の種類ごとに異なる調整をしていることを意味します。",
     },
-    "seed_distributions": {
+    "scaling_distributions": {
         "en": "For each adjustment knob of layer {layer}, the boxes show the range of settings the adapter chose for the images of each {by}; boxes that sit apart mean that knob reacts to the {by}.",
         "ja": "レイヤー {layer} の各調整つまみについて、箱は{by}ごとの画像に対してアダプターが選んだ設定の範囲を示し、箱の位置が離れていればそのつまみが{by}に反応していることを意味します。",
     },
-    "input_seeds": {
+    "input_scaling": {
         "en": "The bars show how the adapter set every adjustment knob, layer by layer, for {input}, next to the average image (dots); bars far from the dots show what the model does differently for this image.",
         "ja": "棒は {input} に対してアダプターが各レイヤーの調整つまみをどう設定したかを平均的な画像（点）と並べて示し、点から離れた棒はこの画像に対してモデルが特別に変えている部分を表します。",
     },
-    "input_seeds_compare": {
+    "input_scaling_compare": {
         "en": "The two bar colours compare how the adapter set every adjustment knob for {input} and for {other}; the more the bars differ, the more differently the model treats the two images (overall distance {distance}).",
         "ja": "2色の棒は {input} と {other} に対するアダプターの調整つまみの設定を比べたもので、棒の差が大きいほどモデルが2枚の画像を異なる扱いをしていることを意味します（全体の距離 {distance}）。",
     },
-    "seed_specificity": {
+    "scaling_specificity": {
         "en": "Each bar shows how much of the variation in a layer's adjustment knobs is explained by the {by} of the image (0 % = not at all, 100 % = entirely); tall bars mark the layers where the adapter tailors itself to the {by}.",
         "ja": "各棒は、レイヤーの調整つまみのばらつきのうち画像の{by}で説明できる割合（0%＝まったくない、100%＝すべて）を示し、高い棒はアダプターが{by}に合わせて調整しているレイヤーを表します。",
     },
@@ -76,20 +76,20 @@ CAPTIONS: dict[str, dict[str, str]] = {
 
 LABELS: dict[str, dict[str, str]] = {
     # titles
-    "title.seed_heatmap": {
+    "title.scaling_heatmap": {
         "en": "Scaling factors of {layer}, per input",
         "ja": "{layer} のスケーリング係数（入力ごと）",
     },
-    "title.seed_distributions": {
+    "title.scaling_distributions": {
         "en": "Scaling factors of {layer} by {by}",
         "ja": "{layer} のスケーリング係数（{by}別）",
     },
-    "title.input_seeds": {"en": "Scaling factors of {input}", "ja": "{input} のスケーリング係数"},
-    "title.input_seeds_compare": {
+    "title.input_scaling": {"en": "Scaling factors of {input}", "ja": "{input} のスケーリング係数"},
+    "title.input_scaling_compare": {
         "en": "Scaling factors: {input} vs {other}",
         "ja": "スケーリング係数：{input} と {other}",
     },
-    "title.seed_specificity": {
+    "title.scaling_specificity": {
         "en": "How much each layer adapts to the {by}",
         "ja": "各レイヤーが{by}に合わせて調整する度合い",
     },
@@ -154,7 +154,7 @@ LABELS: dict[str, dict[str, str]] = {
     "legend.pareto": {"en": "Pareto front", "ja": "パレートフロント"},
     "legend.chosen": {"en": "Chosen k", "ja": "選ばれた k"},
     "legend.epochs": {"en": "{epochs} epochs", "ja": "{epochs} エポック"},
-    "colorbar.seed": {"en": "Seed (centre = median)", "ja": "シード（中央＝中央値）"},
+    "colorbar.scaling": {"en": "Scaling factor (centre = median)", "ja": "スケーリング係数（中央＝中央値）"},
 }
 
 #: Words substituted into captions and labels.

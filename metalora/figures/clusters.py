@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..analysis.clusters import ClusterResult
-from ..analysis.seeds import SeedTable
+from ..analysis.scaling import ScalingTable
 from ..errors import ConfigError
 from .base import Figure, style
 from .captions import caption, label, term, term_both
@@ -16,7 +16,7 @@ __all__ = ["cluster_map", "silhouette_vs_k"]
 
 
 def cluster_map(
-    result: ClusterResult, table: SeedTable, colour_by: str = "cluster", lang: str = "en"
+    result: ClusterResult, table: ScalingTable, colour_by: str = "cluster", lang: str = "en"
 ) -> Figure:
     """Scatter of the 2-D map, one trace per cluster / domain / class (colour and symbol).
 

@@ -1,8 +1,8 @@
 """Scaling factors: the seeds s_l(x) that MetaLoRA's mapping network generates per input and layer.
 
-:func:`collect_seeds` runs a model over a set of inputs once (batched, no gradients, on the model's
+:func:`collect_scaling` runs a model over a set of inputs once (batched, no gradients, on the model's
 device) and keeps, for every input, the seed of every adapted layer together with its class, domain,
-prediction and correctness, in one tidy :class:`SeedTable`. The summaries below read only that table,
+prediction and correctness, in one tidy :class:`ScalingTable`. The summaries below read only that table,
 so they are cheap and can be recomputed as a user clicks around a dashboard.
 
 See ``METHOD.md`` ("What the analysis views read": scaling factors) for what a seed is.
@@ -21,23 +21,23 @@ from ._common import as_inputs, model_device, subsample, to_jsonable
 
 __all__ = [
     "GroupStats",
-    "SeedDistance",
-    "SeedTable",
-    "collect_seeds",
+    "ScalingDistance",
+    "ScalingTable",
+    "collect_scaling",
     "component_usage",
     "nearest_inputs",
-    "seed_distance",
-    "seed_stats",
+    "scaling_distance",
+    "scaling_stats",
 ]
 
 
 @dataclass
-class SeedTable:
+class ScalingTable:
     """The seeds of every adapted layer for N inputs, with the inputs' labels.
 
     Attributes
     ----------
-    seeds : dict[str, np.ndarray]
+    factors : dict[str, np.ndarray]
         ``{layer name: (N, R_l) float32}`` in the model's layer order.
     y, domain, pred : np.ndarray
         ``(N,)`` int64 class, domain and predicted class (``-1`` where unknown).
@@ -51,7 +51,7 @@ class SeedTable:
         The adapter method (``"meta-tr"`` ...); static methods give the same seed to every input.
     """
 
-    seeds: dict[str, np.ndarray]
+    factors: dict[str, np.ndarray]
     y: np.ndarray
     domain: np.ndarray
     pred: np.ndarray
@@ -64,12 +64,12 @@ class SeedTable:
 
     def __post_init__(self) -> None:
         n = len(self.y)
-        for name, s in self.seeds.items():
+        for name, s in self.factors.items():
             if s.ndim != 2 or s.shape[0] != n:
                 raise DataError(f"Seeds of {name!r} have shape {s.shape}; ({n}, R) was expected.")
         for what in ("domain", "pred", "correct", "index"):
             if len(getattr(self, what)) != n:
-                raise DataError(f"SeedTable.{what} has {len(getattr(self, what))} entries, not {n}.")
+                raise DataError(f"ScalingTable.{what} has {len(getattr(self, what))} entries, not {n}.")
 
     def __len__(self) -> int:
         return len(self.y)
@@ -77,18 +77,18 @@ class SeedTable:
     @property
     def layers(self) -> list[str]:
         """Adapted layer names, in the model's order."""
-        return list(self.seeds)
+        return list(self.factors)
 
     @property
     def ranks(self) -> dict[str, int]:
         """``{layer: R_l}``, the length of each layer's seed."""
-        return {n: int(s.shape[1]) for n, s in self.seeds.items()}
+        return {n: int(s.shape[1]) for n, s in self.factors.items()}
 
     def check_layer(self, layer: str) -> np.ndarray:
         """The (N, R) seeds of ``layer``; :class:`ConfigError` naming the known layers otherwise."""
-        if layer not in self.seeds:
-            raise ConfigError(f"{layer!r} is not an adapted layer.", f"Layers: {bullet_list(self.seeds)}.")
-        return self.seeds[layer]
+        if layer not in self.factors:
+            raise ConfigError(f"{layer!r} is not an adapted layer.", f"Layers: {bullet_list(self.factors)}.")
+        return self.factors[layer]
 
     def matrix(self, layers: Sequence[str] | str | None = None) -> np.ndarray:
         """Seeds of ``layers`` (default all) side by side: (N, Σ R_l) float64."""
@@ -98,7 +98,7 @@ class SeedTable:
     def column_names(self, layers: Sequence[str] | str | None = None) -> list[str]:
         """``"layer[r]"`` for every column of :meth:`matrix`."""
         names = self.layers if layers is None else [layers] if isinstance(layers, str) else list(layers)
-        return [f"{n}[{r}]" for n in names for r in range(self.seeds[n].shape[1])]
+        return [f"{n}[{r}]" for n in names for r in range(self.factors[n].shape[1])]
 
     def describe(self, i: int) -> str:
         """A short name for row ``i``, e.g. ``"input #12 · class 3 · domain mirror"`` (for hover text)."""
@@ -131,11 +131,11 @@ class SeedTable:
             for r in range(s.shape[1])
         ]
 
-    def subset(self, rows) -> SeedTable:
+    def subset(self, rows) -> ScalingTable:
         """The table restricted to ``rows`` (indices or boolean mask)."""
         rows = np.asarray(rows)
-        return SeedTable(
-            {n: s[rows] for n, s in self.seeds.items()},
+        return ScalingTable(
+            {n: s[rows] for n, s in self.factors.items()},
             self.y[rows],
             self.domain[rows],
             self.pred[rows],
@@ -153,7 +153,7 @@ class SeedTable:
 
 
 @torch.no_grad()
-def collect_seeds(
+def collect_scaling(
     model,
     data,
     *,
@@ -163,7 +163,7 @@ def collect_seeds(
     max_inputs: int | None = None,
     seed: int = 0,
     predict: bool = True,
-) -> SeedTable:
+) -> ScalingTable:
     """Run ``model`` over ``data`` once and keep every adapted layer's seed per input.
 
     Parameters
@@ -183,11 +183,11 @@ def collect_seeds(
 
     Returns
     -------
-    SeedTable
+    ScalingTable
     """
-    if not hasattr(model, "adapted_layers") or not hasattr(model, "seeds"):
+    if not hasattr(model, "adapted_layers") or not hasattr(model, "scaling_factors"):
         raise ModelError(
-            f"collect_seeds needs an adapted model, got {type(model).__name__}.",
+            f"collect_scaling needs an adapted model, got {type(model).__name__}.",
             "Wrap the backbone with metalora.get_model(base, MetaLoRAConfig(...)) first.",
         )
     method = model.config.method
@@ -207,7 +207,7 @@ def collect_seeds(
         for start in range(0, len(index), max(1, int(batch_size))):
             rows = index[start : start + batch_size]
             xb = torch.as_tensor(x[rows], dtype=torch.float32).to(device)
-            seeds, logits = _seeds_and_logits(model, xb, predict)
+            seeds, logits = _scaling_and_logits(model, xb, predict)
             for n, s in seeds.items():
                 out[n].append(s.float().cpu().numpy())
             if logits is not None:
@@ -217,8 +217,8 @@ def collect_seeds(
     n = len(index)
     pred = np.concatenate(preds).astype(np.int64) if preds else np.full(n, -1, np.int64)
     yy, dd = labels[index], dom[index]
-    return SeedTable(
-        seeds={k: np.concatenate(v) if v else np.zeros((0, 0), np.float32) for k, v in out.items()},
+    return ScalingTable(
+        factors={k: np.concatenate(v) if v else np.zeros((0, 0), np.float32) for k, v in out.items()},
         y=yy,
         domain=dd,
         pred=pred,
@@ -230,13 +230,13 @@ def collect_seeds(
     )
 
 
-def _seeds_and_logits(model, xb: torch.Tensor, predict: bool):
+def _scaling_and_logits(model, xb: torch.Tensor, predict: bool):
     """Seeds {layer: (B, R)} and logits (B, K) or None, from one forward when possible."""
-    gen = getattr(model, "seed_generator", None)
+    gen = getattr(model, "mapping_network", None)
     if not predict:
-        return model.seeds(xb), None
+        return model.scaling_factors(xb), None
     if not model.config.meta or gen is None:
-        return model.seeds(xb), _logits(model(xb))
+        return model.scaling_factors(xb), _logits(model(xb))
     captured: list[torch.Tensor] = []
     handle = gen.register_forward_hook(lambda _m, _i, o: captured.append(o.detach()))
     try:
@@ -244,7 +244,7 @@ def _seeds_and_logits(model, xb: torch.Tensor, predict: bool):
     finally:
         handle.remove()
     if len(captured) != 1:  # an unusual forward: fall back to a separate seed pass
-        return model.seeds(xb), logits
+        return model.scaling_factors(xb), logits
     return gen.split(captured[0]), logits
 
 
@@ -254,12 +254,12 @@ def _logits(out) -> torch.Tensor | None:
     return None
 
 
-# The summaries live in their own module; re-exported here so ``analysis.seeds`` holds the whole view.
-from .seed_summaries import (  # noqa: E402
+# The summaries live in their own module; re-exported here so ``analysis.scaling`` holds the whole view.
+from .scaling_summaries import (  # noqa: E402
     GroupStats,
-    SeedDistance,
+    ScalingDistance,
     component_usage,
     nearest_inputs,
-    seed_distance,
-    seed_stats,
+    scaling_distance,
+    scaling_stats,
 )

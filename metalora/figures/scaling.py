@@ -5,20 +5,20 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from ..analysis.seed_summaries import GroupStats, grouping, seed_distance
-from ..analysis.seeds import SeedTable
+from ..analysis.scaling import ScalingTable
+from ..analysis.scaling_summaries import GroupStats, grouping, scaling_distance
 from .base import Figure, style
 from .captions import caption, label, term, term_both
 from .palette import DIVERGING, GREY, OKABE_ITO, categorical
 
-__all__ = ["input_seeds", "seed_distributions", "seed_heatmap", "seed_specificity"]
+__all__ = ["input_scaling", "scaling_distributions", "scaling_heatmap", "scaling_specificity"]
 
 
-def _input_name(table: SeedTable, row: int) -> dict[str, str]:
+def _input_name(table: ScalingTable, row: int) -> dict[str, str]:
     return term_both("input", n=int(table.index[row]))
 
 
-def seed_heatmap(table: SeedTable, layer: str, lang: str = "en", max_rows: int = 2000) -> Figure:
+def scaling_heatmap(table: ScalingTable, layer: str, lang: str = "en", max_rows: int = 2000) -> Figure:
     """Inputs × rank components of one layer, inputs sorted by domain (then class).
 
     ``customdata`` of every cell is the input's index in its data set. Over ``max_rows`` inputs, an
@@ -43,7 +43,7 @@ def seed_heatmap(table: SeedTable, layer: str, lang: str = "en", max_rows: int =
             hoverinfo="text",
             colorscale=DIVERGING,
             zmid=centre,
-            colorbar={"title": {"text": label("colorbar.seed", lang)}},
+            colorbar={"title": {"text": label("colorbar.scaling", lang)}},
             name=layer,
         )
     )
@@ -62,18 +62,18 @@ def seed_heatmap(table: SeedTable, layer: str, lang: str = "en", max_rows: int =
         )
     style(
         fig,
-        label("title.seed_heatmap", lang, layer=layer),
+        label("title.scaling_heatmap", lang, layer=layer),
         label("axis.component", lang),
         label("axis.inputs_by_domain", lang),
         height=520,
     )
     fig.update_yaxes(autorange="reversed", showticklabels=False)
     fig.update_layout(margin={"r": 110})
-    return Figure(fig, caption("seed_heatmap", layer=layer, rank=r), "seed_heatmap", {"layer": layer})
+    return Figure(fig, caption("scaling_heatmap", layer=layer, rank=r), "scaling_heatmap", {"layer": layer})
 
 
-def seed_distributions(
-    table: SeedTable, layer: str, by: str = "domain", kind: str = "box", lang: str = "en"
+def scaling_distributions(
+    table: ScalingTable, layer: str, by: str = "domain", kind: str = "box", lang: str = "en"
 ) -> Figure:
     """Box (or violin) plots of every component of one layer, one colour per domain / class."""
     s = table.check_layer(layer)
@@ -101,16 +101,16 @@ def seed_distributions(
     by_term = term_both(by)
     style(
         fig,
-        label("title.seed_distributions", lang, layer=layer, by=by_term),
+        label("title.scaling_distributions", lang, layer=layer, by=by_term),
         label("axis.component", lang),
         label("axis.seed_value", lang),
     )
     return Figure(
-        fig, caption("seed_distributions", layer=layer, by=by_term), "seed_distributions", {"by": by}
+        fig, caption("scaling_distributions", layer=layer, by=by_term), "scaling_distributions", {"by": by}
     )
 
 
-def input_seeds(table: SeedTable, row: int, other: int | None = None, lang: str = "en") -> Figure:
+def input_scaling(table: ScalingTable, row: int, other: int | None = None, lang: str = "en") -> Figure:
     """One input's seeds across all layers next to the average input; or two inputs compared."""
     x = table.column_names()
     a = table.matrix()  # (N, ΣR)
@@ -142,9 +142,9 @@ def input_seeds(table: SeedTable, row: int, other: int | None = None, lang: str 
                 hoverinfo="text",
             )
         )
-        cap = caption("input_seeds", input=first)
-        title = label("title.input_seeds", lang, input=first)
-        key = "input_seeds"
+        cap = caption("input_scaling", input=first)
+        title = label("title.input_scaling", lang, input=first)
+        key = "input_scaling"
     else:
         second = _input_name(table, other)
         fig.add_trace(
@@ -161,16 +161,16 @@ def input_seeds(table: SeedTable, row: int, other: int | None = None, lang: str 
             )
         )
         fig.update_layout(barmode="group")
-        dist = seed_distance(table, row, other)
-        cap = caption("input_seeds_compare", input=first, other=second, distance=f"{dist.overall:.3g}")
-        title = label("title.input_seeds_compare", lang, input=first, other=second)
-        key = "input_seeds_compare"
+        dist = scaling_distance(table, row, other)
+        cap = caption("input_scaling_compare", input=first, other=second, distance=f"{dist.overall:.3g}")
+        title = label("title.input_scaling_compare", lang, input=first, other=second)
+        key = "input_scaling_compare"
     style(fig, title, label("axis.layer_component", lang), label("axis.seed_value", lang))
     fig.update_xaxes(tickangle=-60, tickfont={"size": 9})
     return Figure(fig, cap, key, {"row": row, "other": other})
 
 
-def seed_specificity(stats: dict[str, GroupStats], lang: str = "en") -> Figure:
+def scaling_specificity(stats: dict[str, GroupStats], lang: str = "en") -> Figure:
     """Bar per layer: the share of its seeds' variation explained by the grouping (η², in %)."""
     layers = list(stats)
     by = next(iter(stats.values())).by if stats else "domain"
@@ -188,9 +188,9 @@ def seed_specificity(stats: dict[str, GroupStats], lang: str = "en") -> Figure:
     )
     style(
         fig,
-        label("title.seed_specificity", lang, by=by_term),
+        label("title.scaling_specificity", lang, by=by_term),
         label("axis.layer", lang),
         label("axis.explained", lang, by=by_term),
     )
     fig.update_yaxes(range=[0, 100])
-    return Figure(fig, caption("seed_specificity", by=by_term), "seed_specificity", {"by": by})
+    return Figure(fig, caption("scaling_specificity", by=by_term), "scaling_specificity", {"by": by})

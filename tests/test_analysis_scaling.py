@@ -1,4 +1,4 @@
-"""Scaling-factor analysis: collecting seeds into a SeedTable and its summaries."""
+"""Scaling-factor analysis: collecting seeds into a ScalingTable and its summaries."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ import pytest
 import torch
 
 from metalora import MetaLoRAConfig, get_model
-from metalora.analysis.seeds import (
-    SeedTable,
-    collect_seeds,
+from metalora.analysis.scaling import (
+    ScalingTable,
+    collect_scaling,
     component_usage,
     nearest_inputs,
-    seed_distance,
-    seed_stats,
+    scaling_distance,
+    scaling_stats,
 )
 from metalora.data import load_builtin
 from metalora.errors import ConfigError, ModelError
@@ -45,10 +45,10 @@ def _model(method: str = "meta-tr", rank: int = 4):
     return model
 
 
-def _table(seeds: dict, domain, y=None) -> SeedTable:
+def _table(seeds: dict, domain, y=None) -> ScalingTable:
     n = len(domain)
     y = np.zeros(n, np.int64) if y is None else np.asarray(y)
-    return SeedTable(
+    return ScalingTable(
         {k: np.asarray(v, np.float32) for k, v in seeds.items()},
         y,
         np.asarray(domain),
@@ -63,16 +63,16 @@ def _table(seeds: dict, domain, y=None) -> SeedTable:
 def test_collect_matches_the_model(digits):
     model = _model()
     digits = digits.subset(np.arange(20))
-    table = collect_seeds(model, digits, batch_size=8)
+    table = collect_scaling(model, digits, batch_size=8)
     assert len(table) == len(digits)
     assert table.layers == list(model.adapted_layers())
     x = torch.as_tensor(digits.x)
     with torch.no_grad():
-        expected = model.seeds(x)
+        expected = model.scaling_factors(x)
         pred = model(x).argmax(1).numpy()
     for name, s in expected.items():
-        assert table.seeds[name].shape == (len(digits), 4)
-        np.testing.assert_allclose(table.seeds[name], s.numpy(), rtol=1e-5, atol=1e-6)
+        assert table.factors[name].shape == (len(digits), 4)
+        np.testing.assert_allclose(table.factors[name], s.numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(table.pred, pred)
     np.testing.assert_array_equal(table.correct, pred == digits.y)
     np.testing.assert_array_equal(table.y, digits.y)
@@ -83,8 +83,8 @@ def test_collect_matches_the_model(digits):
 
 def test_subsample_is_reproducible_and_restores_mode(digits):
     model = _model().train()
-    a = collect_seeds(model, digits, max_inputs=10, seed=3, predict=False)
-    b = collect_seeds(model, digits, max_inputs=10, seed=3, predict=False)
+    a = collect_scaling(model, digits, max_inputs=10, seed=3, predict=False)
+    b = collect_scaling(model, digits, max_inputs=10, seed=3, predict=False)
     assert model.training
     np.testing.assert_array_equal(a.index, b.index)
     assert list(a.index) == sorted(a.index) and len(a) == 10
@@ -94,13 +94,15 @@ def test_subsample_is_reproducible_and_restores_mode(digits):
 
 def test_static_methods_give_constant_seeds_and_lora_has_none(digits):
     model = _model("cp")
-    table = collect_seeds(model, digits.x[:8])
+    table = collect_scaling(model, digits.x[:8])
     for name, adapter in model.adapted_layers().items():
-        np.testing.assert_allclose(table.seeds[name], np.tile(adapter.adapter_core.detach().numpy(), (8, 1)))
+        np.testing.assert_allclose(
+            table.factors[name], np.tile(adapter.adapter_core.detach().numpy(), (8, 1))
+        )
     with pytest.raises(ConfigError, match="LoRA"):
-        collect_seeds(_model("lora"), digits)
+        collect_scaling(_model("lora"), digits)
     with pytest.raises(ModelError):
-        collect_seeds(torch.nn.Linear(3, 2), digits)
+        collect_scaling(torch.nn.Linear(3, 2), digits)
 
 
 def test_group_stats_and_specificity():
@@ -108,7 +110,7 @@ def test_group_stats_and_specificity():
     domain = np.repeat([0, 1, 2], 20)
     centres = np.array([[0.0, 1.0], [1.0, 1.0], [2.0, 1.0]])
     seeds = {"a": centres[domain] + 0.01 * rng.standard_normal((60, 2)), "b": rng.standard_normal((60, 3))}
-    stats = seed_stats(_table(seeds, domain))
+    stats = scaling_stats(_table(seeds, domain))
     a = stats["a"]
     assert a.groups == ["d0", "d1", "d2"] and list(a.counts) == [20, 20, 20]
     np.testing.assert_allclose(a.mean[:, 0], [0, 1, 2], atol=0.01)
@@ -126,11 +128,11 @@ def test_component_usage_and_distances():
     top = component_usage(table, 5, k=2)["a"]
     assert top[0]["component"] == 2 and top[0]["score"] > 3
     assert component_usage(table, 5, k=1, relative=False)["a"][0]["component"] == 2
-    d = seed_distance(table, 5, 6)
-    a = table.seeds["a"].astype(np.float64)
+    d = scaling_distance(table, 5, 6)
+    a = table.factors["a"].astype(np.float64)
     assert d.per_layer["b"] == 0.0
     assert d.overall == pytest.approx(np.linalg.norm(a[5] - a[6]))
-    assert seed_distance(table, 3, 3, metric="cosine").overall == pytest.approx(0.0, abs=1e-9)
+    assert scaling_distance(table, 3, 3, metric="cosine").overall == pytest.approx(0.0, abs=1e-9)
     assert 5 not in nearest_inputs(table, 5, k=4) and len(nearest_inputs(table, 5, k=4)) == 4
     with pytest.raises(ConfigError):
-        seed_distance(table, 0, 99)
+        scaling_distance(table, 0, 99)

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 
-class SeedGenerator(nn.Module):
+class MappingNetwork(nn.Module):
     """Maps features (B, F) to the concatenated seeds (B, Σ_l R_l) of all adapted layers."""
 
     def __init__(self, feature_dim: int, hidden: int, sizes: dict[str, int], init_std: float = 0.0):

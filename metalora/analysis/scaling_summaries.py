@@ -1,4 +1,4 @@
-"""Summaries of a :class:`~metalora.analysis.seeds.SeedTable`: per-group statistics, the components an
+"""Summaries of a :class:`~metalora.analysis.scaling.ScalingTable`: per-group statistics, the components an
 input uses most, and distances between inputs' seeds. They read only the table, so they are cheap."""
 
 from __future__ import annotations
@@ -13,16 +13,16 @@ from ..errors import ConfigError
 from ._common import to_jsonable
 
 if TYPE_CHECKING:  # only for annotations: seeds.py re-exports this module
-    from .seeds import SeedTable
+    from .scaling import ScalingTable
 
 __all__ = [
     "GroupStats",
-    "SeedDistance",
+    "ScalingDistance",
     "component_usage",
     "grouping",
     "nearest_inputs",
-    "seed_distance",
-    "seed_stats",
+    "scaling_distance",
+    "scaling_stats",
 ]
 
 
@@ -64,7 +64,7 @@ class GroupStats:
         return to_jsonable(self.__dict__)
 
 
-def grouping(table: SeedTable, by: str) -> tuple[np.ndarray, list[str]]:
+def grouping(table: ScalingTable, by: str) -> tuple[np.ndarray, list[str]]:
     """``(labels (N,), names)`` of a grouping: ``"domain"``, ``"class"`` or ``"correct"``."""
     if by == "domain":
         return table.domain, table.domain_names
@@ -75,8 +75,8 @@ def grouping(table: SeedTable, by: str) -> tuple[np.ndarray, list[str]]:
     raise ConfigError(f"by={by!r} is not a grouping.", "Use 'domain', 'class' or 'correct'.")
 
 
-def seed_stats(
-    table: SeedTable, by: str = "domain", layers: Sequence[str] | None = None
+def scaling_stats(
+    table: ScalingTable, by: str = "domain", layers: Sequence[str] | None = None
 ) -> dict[str, GroupStats]:
     """Per-layer mean and spread (std, ddof=0) of every seed component per domain / class.
 
@@ -99,7 +99,9 @@ def seed_stats(
     return result
 
 
-def component_usage(table: SeedTable, row: int, k: int = 3, relative: bool = True) -> dict[str, list[dict]]:
+def component_usage(
+    table: ScalingTable, row: int, k: int = 3, relative: bool = True
+) -> dict[str, list[dict]]:
     """The ``k`` seed components that input ``row`` uses most, per layer.
 
     With ``relative=True`` a component scores by how far this input's value lies from the average input
@@ -109,7 +111,7 @@ def component_usage(table: SeedTable, row: int, k: int = 3, relative: bool = Tru
     _check_row(table, row)
     out = {}
     for layer in table.layers:
-        s = table.seeds[layer].astype(np.float64)
+        s = table.factors[layer].astype(np.float64)
         v = s[row]
         if relative:
             sd = s.std(0)
@@ -122,7 +124,7 @@ def component_usage(table: SeedTable, row: int, k: int = 3, relative: bool = Tru
 
 
 @dataclass
-class SeedDistance:
+class ScalingDistance:
     """How far the seeds of rows ``i`` and ``j`` lie apart: per layer and over all layers."""
 
     i: int
@@ -135,17 +137,17 @@ class SeedDistance:
         return to_jsonable(self.__dict__)
 
 
-def _scaled(table: SeedTable, layer: str, standardise: bool) -> np.ndarray:
-    s = table.seeds[layer].astype(np.float64)
+def _scaled(table: ScalingTable, layer: str, standardise: bool) -> np.ndarray:
+    s = table.factors[layer].astype(np.float64)
     if not standardise:
         return s
     sd = s.std(0)
     return (s - s.mean(0)) / np.where(sd > 0, sd, 1.0)
 
 
-def seed_distance(
-    table: SeedTable, i: int, j: int, metric: str = "euclidean", standardise: bool = False
-) -> SeedDistance:
+def scaling_distance(
+    table: ScalingTable, i: int, j: int, metric: str = "euclidean", standardise: bool = False
+) -> ScalingDistance:
     """Distance between two inputs' seeds, per layer and overall.
 
     ``metric`` is ``"euclidean"`` (the overall value is the distance of the concatenated seeds, i.e. the
@@ -165,7 +167,7 @@ def seed_distance(
         a_all.append(a)
         b_all.append(b)
     overall = _dist(np.concatenate(a_all), np.concatenate(b_all), metric)
-    return SeedDistance(int(i), int(j), metric, per, overall)
+    return ScalingDistance(int(i), int(j), metric, per, overall)
 
 
 def _dist(a: np.ndarray, b: np.ndarray, metric: str) -> float:
@@ -175,7 +177,7 @@ def _dist(a: np.ndarray, b: np.ndarray, metric: str) -> float:
     return float(1.0 - a @ b / (na * nb)) if na > 0 and nb > 0 else 0.0
 
 
-def nearest_inputs(table: SeedTable, row: int, k: int = 5, standardise: bool = True) -> list[int]:
+def nearest_inputs(table: ScalingTable, row: int, k: int = 5, standardise: bool = True) -> list[int]:
     """The ``k`` rows whose (concatenated) seeds lie closest to row ``row``'s, nearest first."""
     _check_row(table, row)
     m = np.concatenate([_scaled(table, n, standardise) for n in table.layers], axis=1)
@@ -184,6 +186,6 @@ def nearest_inputs(table: SeedTable, row: int, k: int = 5, standardise: bool = T
     return [int(r) for r in np.argsort(d, kind="stable")[: min(k, len(table) - 1)]]
 
 
-def _check_row(table: SeedTable, row: int) -> None:
+def _check_row(table: ScalingTable, row: int) -> None:
     if not 0 <= int(row) < len(table):
         raise ConfigError(f"Row {row} does not exist; the table has {len(table)} inputs.", "Pick 0..N-1.")
