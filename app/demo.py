@@ -1,6 +1,6 @@
 """The one-button demo: the sample model, the four-domain digits, LoRA against MetaLoRA-TR.
 
-The settings are the library's (``metalora.training.runner.DEMO_*``). Shrink the demo for tests with
+The settings are the library's (``metalora.training.demo``). Shrink the demo for tests with
 the environment variables ``METALORA_DEMO_EPOCHS`` (epochs per run) and ``METALORA_DEMO_SAMPLES``
 (images per class before splitting).
 """
@@ -17,7 +17,7 @@ from jobs import TrainingJob
 
 from metalora.errors import FileFormatError
 from metalora.training import TrainConfig
-from metalora.training.runner import DEMO_DATA
+from metalora.training.demo import DEMO_DATA
 
 
 def demo_train_config() -> TrainConfig:

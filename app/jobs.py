@@ -21,9 +21,8 @@ if TYPE_CHECKING:  # the heavy imports (torch) happen in the thread, so the firs
     from runs import RunRecord, TrainTask
     from torch import nn
 
-    from metalora.data import DataSplits
+    from metalora.data import DataSpec, DataSplits
     from metalora.training import Progress
-    from metalora.training.runner import DataSpec
 
 log = logging.getLogger("metalora.app")
 
@@ -119,7 +118,7 @@ class TrainingJob:
         from runs import train_one
 
         from metalora.errors import CancelledError, MetaLoRAError
-        from metalora.training.registry import RunRegistry
+        from metalora.training.run_registry import RunRegistry
 
         lock = device_lock(self.device)
         try:

@@ -41,7 +41,7 @@ def adapter_zip(model, run_card: Mapping | None = None) -> bytes:
 
 
 def folder_zip(folder: str | Path, run_card: Mapping | None = None) -> bytes:
-    """Every file of a run folder (the adapter and the runner's ``run.json``) as a zip."""
+    """Every file of a run folder (the adapter and ``run.json``) as a zip."""
     root = Path(folder)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:

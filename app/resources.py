@@ -11,9 +11,8 @@ import os
 import streamlit as st
 from torch import nn
 
-from metalora.data import DataSplits
+from metalora.data import DataSpec, DataSplits
 from metalora.models import list_sample_models, load_sample_model
-from metalora.training.runner import DataSpec
 
 #: Preferred sample model of the demo, then any digits model, then the first one.
 DEMO_MODEL = "resnet-mini-digits"

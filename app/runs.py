@@ -1,7 +1,7 @@
 """The runs of this session and the one function that trains one run.
 
 :func:`train_one` is the single place the dashboard turns (base model, data, settings) into a
-trained run: it calls :func:`metalora.training.runner.train_run`, which measures the run, saves
+trained run: it calls :func:`metalora.training.run.train_run`, which measures the run, saves
 what it trained into a run folder and records it in the SQLite run registry. A :class:`RunRecord`
 keeps the trained model in the user's session (never in a shared cache) with what the views need.
 """
@@ -16,18 +16,15 @@ from typing import Any
 
 from torch import nn
 
-from metalora.config import METHOD_LABELS
-from metalora.data import DataSplits
-from metalora.errors import DataError
+from metalora.data import DataSpec, DataSplits
+from metalora.methods import get_method, method_label
 from metalora.training import Progress, TrainConfig
-from metalora.training.methods import ADAPTER_METHODS
-from metalora.training.registry import RunRegistry
-from metalora.training.runner import DEMO_RANK, DEMO_TRAIN_CONFIG, DataSpec, RunResult, train_run
+from metalora.training.demo import DEMO_RANK, DEMO_TRAIN_CONFIG
+from metalora.training.run import RunResult, train_run
+from metalora.training.run_registry import RunRegistry
 
 #: The demo compares plain LoRA with MetaLoRA (Tensor Ring) at the library's demo settings.
 DEMO_METHODS = ("lora", "meta-tr")
-LABELS = {**METHOD_LABELS, "head": "head only", "full": "full fine-tuning"}
-CORE_METHODS = ("cp", "tr", "meta-cp", "meta-tr")
 
 __all__ = ["DEMO_METHODS", "DEMO_RANK", "DEMO_TRAIN_CONFIG", "RunRecord", "TrainTask", "train_one"]
 
@@ -43,8 +40,8 @@ class TrainTask:
 
     @property
     def label(self) -> str:
-        rank = f" · r={self.rank}" if self.method in ADAPTER_METHODS else ""
-        return f"{LABELS.get(self.method, self.method)}{rank} · seed {self.train.seed}"
+        rank = f" · r={self.rank}" if get_method(self.method).is_adapter else ""
+        return f"{method_label(self.method)}{rank} · seed {self.train.seed}"
 
 
 @dataclass(eq=False)
@@ -75,11 +72,11 @@ class RunRecord:
     @property
     def has_scaling(self) -> bool:
         """CP / TR / MetaLoRA runs have a core (a seed) per layer; LoRA and the baselines do not."""
-        return self.method in CORE_METHODS
+        return get_method(self.method).has_core
 
     @property
     def has_adapters(self) -> bool:
-        return self.method in ADAPTER_METHODS
+        return get_method(self.method).is_adapter
 
     @property
     def per_domain(self) -> dict[str, float]:
@@ -90,7 +87,7 @@ class RunRecord:
         r = self.result
         return {
             "run": self.id,
-            "method": LABELS.get(self.method, self.method),
+            "method": method_label(self.method),
             "rank": r.rank,
             "seed": r.seed,
             "epochs": self.task.train.epochs,
@@ -102,22 +99,6 @@ class RunRecord:
             "train_time_s": round(r.train_time_s, 2),
             "device": r.device,
         }
-
-
-def check_compatible(base: nn.Module, splits: DataSplits) -> None:
-    """Refuse data whose channels or classes do not fit the model, with a message that says what to do."""
-    kwargs = getattr(base, "arch_kwargs", {}) or {}
-    channels, classes = kwargs.get("in_channels"), kwargs.get("num_classes")
-    if channels is not None and channels != splits.train.channels:
-        raise DataError(
-            f"The model reads {channels}-channel images but the data has {splits.train.channels}.",
-            "Pick a data set with the same number of colour channels as the model, or another model.",
-        )
-    if classes is not None and classes != splits.train.num_classes:
-        raise DataError(
-            f"The model predicts {classes} classes but the data has {splits.train.num_classes}.",
-            "Pick a data set with as many classes as the model, or another model.",
-        )
 
 
 def train_one(
@@ -133,7 +114,6 @@ def train_one(
 ) -> RunRecord:
     """Train ``task`` on a copy of ``base`` (the library copies it), record it, return the finished run."""
     splits = data.load() if isinstance(data, DataSpec) else data
-    check_compatible(base, splits)
     result = train_run(
         base,
         data,

@@ -18,8 +18,7 @@ if TYPE_CHECKING:  # imported lazily: the first page must render before torch is
     from runs import RunRecord
     from torch import nn
 
-    from metalora.data import DataSplits
-    from metalora.training.runner import DataSpec
+    from metalora.data import DataSpec, DataSplits
 
 JOB, RUNS, MODEL, DATA = "job", "runs", "model_choice", "data_choice"
 
@@ -112,7 +111,7 @@ def start_job(new: TrainingJob) -> bool:
 
 def delete_run(run_id: int) -> None:
     """Forget a run in this session and delete it from the run registry (row and folder)."""
-    from metalora.training.registry import RunNotFoundError, RunRegistry
+    from metalora.training.run_registry import RunNotFoundError, RunRegistry
 
     st.session_state[RUNS] = [r for r in runs() if r.id != run_id]
     with contextlib.suppress(RunNotFoundError):  # never recorded, or already deleted elsewhere

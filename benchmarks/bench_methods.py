@@ -119,8 +119,7 @@ PRESETS = {
 
 
 def data_spec(name: str, samples_per_class: int | None):
-    from metalora.data import DEFAULT_DEMO_DOMAINS, SHAPES_DEMO_DOMAINS
-    from metalora.training.runner import DataSpec
+    from metalora.data import DEFAULT_DEMO_DOMAINS, SHAPES_DEMO_DOMAINS, DataSpec
 
     domains = {
         "digits-4": ("digits", DEFAULT_DEMO_DOMAINS),
@@ -226,9 +225,10 @@ def run_job(job: Job, device: str = "cpu", threads: int = 1) -> dict[str, Any]:
     import torch
 
     from metalora.errors import TrainingError
+    from metalora.measure import count_flops, count_parameters
+    from metalora.models import resolve_model
     from metalora.training.loop import TrainConfig, fit
-    from metalora.training.methods import count_trainable
-    from metalora.training.runner import count_flops, resolve_model, train_run
+    from metalora.training.run import train_run
 
     if device == "cpu":
         torch.set_num_threads(threads)
@@ -245,7 +245,7 @@ def run_job(job: Job, device: str = "cpu", threads: int = 1) -> dict[str, Any]:
             flops_base = count_flops(base.eval(), torch.as_tensor(splits.train.x[:1]))
             net, params = peft_model(base, job.method, job.rank, job.seed)
             res = fit(net, splits, config, params=params)
-            trainable, _total = count_trainable(net)
+            trainable, _total = count_parameters(net)
             val, test = asdict(res.val), asdict(res.test)
             flops = count_flops(net, torch.as_tensor(splits.train.x[:1]).to(res.device))
             train_time, peak, dev = res.train_time_s, res.peak_memory_bytes, res.device
@@ -299,8 +299,8 @@ def _warm_up(job: Job, data: Sequence[tuple[str, int | None]]) -> None:
 def trainable_count(backbone: str, dataset: str, method: str, rank: int, **adapter_kwargs) -> int:
     import torch
 
+    from metalora.models import resolve_model
     from metalora.training.methods import prepare
-    from metalora.training.runner import resolve_model
 
     spec = data_spec(dataset, 6)
     base, _ = resolve_model(f"sample:{sample_name(backbone, dataset)}", spec.load())

@@ -12,8 +12,8 @@
    ``--per-layer`` times each adapted layer of that step alone (forward+backward: frozen, LoRA, MetaLoRA-TR),
    to show where the difference comes from: a Tensor-Ring layer carries R² ring channels, LoRA R. The
    frozen stem's time is its forward only: its input, the data, needs no gradient.
-2. **Demo run.** :data:`~metalora.training.runner.DEMO_TRAIN_CONFIG` with the demo model, data, method
-   and rank, through :func:`~metalora.training.runner.train_run` (wall time, data loading excluded:
+2. **Demo run.** :data:`~metalora.training.demo.DEMO_TRAIN_CONFIG` with the demo model, data, method
+   and rank, through :func:`~metalora.training.run.train_run` (wall time, data loading excluded:
    the dashboard has the data in memory already), and its 4-domain test accuracy against the frozen
    base model's. It runs first, with the system's allocator, as in the dashboard. Targets: < 20 s on
    2 CPU cores; clearly better than the frozen base.
@@ -45,18 +45,11 @@ from bench_layers import (  # benchmarks/ is on sys.path
 )
 
 from metalora.device import pick_device
-from metalora.models import build_model, list_sample_models
+from metalora.models import build_model, list_sample_models, resolve_model
 from metalora.training import evaluate
+from metalora.training.demo import DEMO_DATA, DEMO_METHOD, DEMO_MODEL, DEMO_RANK, DEMO_TRAIN_CONFIG
 from metalora.training.methods import prepare
-from metalora.training.runner import (
-    DEMO_DATA,
-    DEMO_METHOD,
-    DEMO_MODEL,
-    DEMO_RANK,
-    DEMO_TRAIN_CONFIG,
-    resolve_model,
-    train_run,
-)
+from metalora.training.run import train_run
 
 ROOT = Path(__file__).resolve().parents[1]
 PEFT = "peft-lora"

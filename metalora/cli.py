@@ -148,7 +148,7 @@ def _add(p, title: str | None, options: list, no_defaults: bool = False) -> None
 
 def _add_run_options(p, plural: bool) -> None:
     from .config import FEATURE_SOURCES
-    from .training.methods import ALL_METHODS
+    from .methods import method_ids
 
     p.add_argument(
         "--model", default="sample:resnet-mini-digits", help=f"{MODEL_HELP} (default: %(default)s)"
@@ -157,14 +157,14 @@ def _add_run_options(p, plural: bool) -> None:
     g = p.add_argument_group("method")
     if plural:
         g.add_argument(
-            "--methods", default="lora,meta-cp,meta-tr", help=f"comma list from {', '.join(ALL_METHODS)}"
+            "--methods", default="lora,meta-cp,meta-tr", help=f"comma list from {', '.join(method_ids())}"
         )
         g.add_argument(
             "--budget", type=int, help="match each adapter method's rank to this many trainable params"
         )
     else:
         g.add_argument(
-            "--method", default="meta-tr", help=f"one of {', '.join(ALL_METHODS)} (default: meta-tr)"
+            "--method", default="meta-tr", help=f"one of {', '.join(method_ids())} (default: meta-tr)"
         )
         g.add_argument(
             "--feature-source", choices=FEATURE_SOURCES, default="backbone",
@@ -252,7 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # ----------------------------------------------------------------------------- commands
 def _data_spec(args, base: dict | None = None):
-    from .training.runner import DataSpec
+    from .data import DataSpec
 
     base = dict(base or {})
     given = {
@@ -283,7 +283,7 @@ def _train_config(args):
 
 
 def _registry(args):
-    from .training.registry import RunRegistry
+    from .training.run_registry import RunRegistry
 
     return RunRegistry(args.home)
 
@@ -322,7 +322,7 @@ SUMMARY_KEYS = ("id", "created", "model", "dataset", "domains", "method", "rank"
 
 
 def cmd_train(args, out) -> int:
-    from .training.runner import train_run
+    from .training.run import train_run
 
     main = _is_main()
     registry = None if args.no_save or not main else _registry(args)
@@ -345,9 +345,10 @@ def cmd_train(args, out) -> int:
 def cmd_evaluate(args, out) -> int:
     from .device import pick_device
     from .errors import ConfigError
+    from .models import resolve_model
     from .training.loop import evaluate
     from .training.methods import load_trained
-    from .training.runner import read_run_config, resolve_model
+    from .training.run_folder import read_run_config
 
     folder = args.adapter
     if args.run is not None:
@@ -375,7 +376,7 @@ def cmd_evaluate(args, out) -> int:
 
 
 def cmd_compare(args, out) -> int:
-    from .training.runner import compare
+    from .training.compare import compare
 
     main = _is_main()
     progress = ProgressPrinter(quiet=args.quiet or not main)

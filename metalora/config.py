@@ -15,32 +15,15 @@ from typing import Any
 from torch import nn
 
 from .errors import ConfigError
+from .methods import DEFAULT_RANK, default_alpha, get_method, method_ids
 
 FEATURE_SOURCES = ("backbone", "input-stats")
 """The named feature sources; an ``nn.Module`` is the third kind."""
 
-METHODS = ("lora", "cp", "tr", "meta-cp", "meta-tr")
-"""Static LoRA, static CP, static Tensor Ring, and the two input-conditioned MetaLoRA variants."""
-
-METHOD_LABELS = {
-    "lora": "LoRA",
-    "cp": "static CP",
-    "tr": "static Tensor Ring",
-    "meta-cp": "MetaLoRA (CP)",
-    "meta-tr": "MetaLoRA (Tensor Ring)",
-}
-
 TARGET_KEYWORDS = ("all", "all-conv", "all-linear")
 
-
-def is_meta(method: str) -> bool:
-    """True for the input-conditioned methods, whose core is generated per input."""
-    return method.startswith("meta-")
-
-
-def tensor_format(method: str) -> str:
-    """The factorisation behind a method: ``"lora"``, ``"cp"`` or ``"tr"``."""
-    return method.removeprefix("meta-")
+RENAMED_FIELDS = {"seed_init_std": "scaling_init_std"}
+"""Config fields under their old names (adapters saved before 0.2 read as before)."""
 
 
 @dataclass
@@ -59,6 +42,8 @@ class MetaLoRAConfig:
         other key matches; keys are tried in order and the first match wins.
     alpha
         Scale of the update: ``y = layer(x; W0) + (alpha / rank) · layer(x; ΔW(x))``, as in LoRA.
+        ``None`` (the default) means ``2 * rank`` (:func:`~metalora.methods.default_alpha`; for a rank
+        mapping, of its ``"default"`` rank).
     target_modules
         ``"all"`` (every Conv2d and Linear), ``"all-conv"``, ``"all-linear"``, a list of module names
         (exact, or a suffix after a dot), or any other string, read as a regular expression that must
@@ -91,8 +76,8 @@ class MetaLoRAConfig:
     """
 
     method: str = "meta-tr"
-    rank: int | Mapping[str, int] = 8
-    alpha: float = 16.0
+    rank: int | Mapping[str, int] = DEFAULT_RANK
+    alpha: float | None = None
     target_modules: str | Sequence[str] = "all"
     exclude_modules: str | Sequence[str] | None = None
     feature_source: str | nn.Module = "backbone"
@@ -105,11 +90,14 @@ class MetaLoRAConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.method not in METHODS:
+        if self.method not in method_ids(adapter=True):
             raise ConfigError(
-                f"method={self.method!r} is not supported.", f"Allowed values: {', '.join(METHODS)}."
+                f"method={self.method!r} is not an adapter method.",
+                f"Allowed values: {', '.join(method_ids(adapter=True))}.",
             )
         self._check_rank()
+        if self.alpha is None:
+            self.alpha = default_alpha(self.default_rank)
         if not isinstance(self.alpha, int | float) or isinstance(self.alpha, bool) or not self.alpha > 0:
             raise ConfigError(f"alpha={self.alpha!r} must be a positive number.", "Try alpha=2 * rank.")
         self.target_modules = _check_targets("target_modules", self.target_modules)
@@ -145,11 +133,18 @@ class MetaLoRAConfig:
 
     @property
     def meta(self) -> bool:
-        return is_meta(self.method)
+        """True for MetaLoRA, whose core is generated per input."""
+        return get_method(self.method).input_conditioned
 
     @property
     def tensor_format(self) -> str:
-        return tensor_format(self.method)
+        """The factorisation behind the method: ``"lora"``, ``"cp"`` or ``"tr"``."""
+        return get_method(self.method).tensor_format
+
+    @property
+    def default_rank(self) -> int:
+        """The rank of layers that no key of a rank mapping names (the rank itself when it is a number)."""
+        return self.rank.get("default", DEFAULT_RANK) if isinstance(self.rank, Mapping) else self.rank
 
     def rank_for(self, name: str) -> int:
         """The rank of module ``name``: the first matching key of a rank mapping, else its default."""
@@ -158,7 +153,7 @@ class MetaLoRAConfig:
         for key, r in self.rank.items():
             if key != "default" and name_matches(name, key):
                 return r
-        return self.rank.get("default", 8)
+        return self.default_rank
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; a feature module is recorded by its class name only."""
@@ -178,6 +173,7 @@ class MetaLoRAConfig:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], feature_source: nn.Module | None = None) -> MetaLoRAConfig:
         """Rebuild a config saved by :meth:`to_dict`; unknown keys are refused."""
+        d = {RENAMED_FIELDS.get(k, k): v for k, v in d.items()}
         known = set(cls.__dataclass_fields__)
         unknown = set(d) - known
         if unknown:

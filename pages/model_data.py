@@ -10,9 +10,8 @@ import uploads
 from ui import choice, guard, page_title, show_caption, technical, tr
 
 from metalora.adapters import adaptable_modules
-from metalora.data import BUILTIN_DATASETS, DEFAULT_DEMO_DOMAINS, DOMAINS, preview_grid
+from metalora.data import BUILTIN_DATASETS, DEFAULT_DEMO_DOMAINS, DOMAINS, DataSpec, preview_grid
 from metalora.models import get_architecture, list_architectures
-from metalora.training.runner import DataSpec
 
 page_title("page_model_data")
 left, right = st.columns(2)

@@ -48,7 +48,7 @@ if c2.button(tr("delete_run"), key="delete_run"):
     st.rerun()
 
 with st.expander(tr("registry_header")), guard():
-    from metalora.training.registry import RunRegistry
+    from metalora.training.run_registry import RunRegistry
 
     registry = RunRegistry()
     recorded = registry.list(limit=200)

@@ -13,8 +13,8 @@ from ui import guard, page_title, technical, tr
 
 from metalora.adapters import adaptable_modules
 from metalora.device import DEVICE_CHOICES
+from metalora.methods import method_ids, method_label
 from metalora.training import TrainConfig
-from metalora.training.methods import ALL_METHODS
 
 page_title("page_train")
 model, data = state.model_choice(), state.data_choice()
@@ -29,7 +29,7 @@ layers = list(adaptable_modules(model.frozen()))
 
 with st.form("train_form"):
     method = st.selectbox(
-        tr("method"), ALL_METHODS, index=ALL_METHODS.index("meta-tr"), format_func=lambda m: runs.LABELS[m]
+        tr("method"), method_ids(), index=method_ids().index("meta-tr"), format_func=method_label
     )
     rank = st.slider(tr("rank"), 1, 16, 4, help=tr("rank_help"))
     epochs = st.slider(tr("epochs"), 1, 30, 3)

@@ -10,7 +10,7 @@ import torch
 from safetensors.torch import save_file
 
 from metalora import MetaLoRAConfig, get_model, load_adapter
-from metalora.adapters.io import CONFIG_NAME, WEIGHTS_NAME, read_adapter_config
+from metalora.adapters.files import CONFIG_NAME, WEIGHTS_NAME, read_adapter_config
 from metalora.errors import ConfigError, FileFormatError, ModelError
 from tests.helpers import METHODS, TinyMixer, TinyResNet, randomise_adapters
 

@@ -126,7 +126,7 @@ def test_runs_in_process(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("METALORA_HOME", str(tmp_path))
     assert main(["runs", "show", "3"]) == 2
     assert "No run with id 3" in capsys.readouterr().err
-    from metalora.training.registry import RunRegistry
+    from metalora.training.run_registry import RunRegistry
 
     reg = RunRegistry(tmp_path)
     folder = reg.runs_dir / "r1"
@@ -151,7 +151,7 @@ def test_compare_in_process(tmp_path, capsys):
 
 
 def test_library_never_imports_streamlit():
-    code = "import sys, metalora, metalora.cli, metalora.training.runner, metalora.training.distributed; " \
+    code = "import sys, metalora, metalora.cli, metalora.training.run, metalora.training.distributed; " \
            "print('streamlit' in sys.modules)"  # fmt: skip
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert done.stdout.strip() == "False", done.stderr
@@ -161,7 +161,7 @@ def test_train_with_input_statistics_records_the_feature_source(tmp_path, capsys
     code = main(["train", *TINY, "--method", "meta-cp", "--rank", "2", "--feature-source", "input-stats",
                  "--home", str(tmp_path), "--json", "--quiet"])  # fmt: skip
     assert code == 0
-    from metalora.training.registry import RunRegistry
+    from metalora.training.run_registry import RunRegistry
 
     (row,) = RunRegistry(tmp_path).list()
     assert row["config"]["adapter"]["feature_source"] == "input-stats"

@@ -12,11 +12,11 @@ import pytest
 import torch
 import torch.distributed as dist
 
+from metalora.data import DataSpec
 from metalora.models import build_model
 from metalora.training import TrainConfig, distributed, fit
 from metalora.training.distributed import DistInfo, from_env
-from metalora.training.registry import RunRegistry
-from metalora.training.runner import DataSpec
+from metalora.training.run_registry import RunRegistry
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = DataSpec("digits", ("clean", "inverted"), image_size=16, samples_per_class=10)
@@ -98,9 +98,9 @@ def test_torchrun_two_processes_record_one_run(tmp_path):
     assert len(row["metrics"]["history"]) == 2
     assert [p.name for p in reg.runs_dir.iterdir()] == [Path(row["adapter_path"]).name]  # one folder
     # the reduced metrics equal a single-process evaluation of the saved model
+    from metalora.models import resolve_model
     from metalora.training import evaluate
     from metalora.training.methods import load_trained
-    from metalora.training.runner import resolve_model
 
     base, _ = resolve_model("arch:resnet-mini", splits)
     model = load_trained(base, row["adapter_path"])

@@ -21,6 +21,16 @@ def test_library_does_not_import_streamlit():
 def test_public_api():
     import metalora
 
-    for name in ("get_model", "load_adapter", "save_adapter", "MetaLoRAConfig", "MetaLoRAModel", "METHODS"):
+    for name in (
+        "get_model",
+        "load_adapter",
+        "save_adapter",
+        "MetaLoRAConfig",
+        "MetaLoRAModel",
+        "list_methods",
+        "get_method",
+        "register_method",
+    ):
         assert hasattr(metalora, name), name
-    assert metalora.METHODS == ("lora", "cp", "tr", "meta-cp", "meta-tr")
+    adapters = [m.id for m in metalora.list_methods(adapter=True)]
+    assert adapters == ["lora", "cp", "tr", "meta-cp", "meta-tr"]

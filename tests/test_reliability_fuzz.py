@@ -23,7 +23,7 @@ from PIL import Image
 from safetensors.torch import save as safetensors_bytes
 
 from metalora import MetaLoRAConfig, get_model, load_adapter
-from metalora.adapters.io import CONFIG_NAME, WEIGHTS_NAME
+from metalora.adapters.files import CONFIG_NAME, WEIGHTS_NAME
 from metalora.data import load_cifar_binary, load_csv, load_imagefolder, load_npz, load_zip_imagefolder
 from metalora.errors import MetaLoRAError
 from metalora.models.checkpoint import load_weights, read_state_dict

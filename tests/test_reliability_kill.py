@@ -2,7 +2,7 @@
 
 One tiny run finishes first; a second one is killed (a) while training and (b) while its run folder
 is being written. Afterwards the registry opens cleanly, the finished run is intact and loadable,
-and no partial run folder is visible: ``runner._save_folder`` writes into a ``.tmp-<name>-*``
+and no partial run folder is visible: ``run_folder.save_run_folder`` writes into a ``.tmp-<name>-*``
 folder beside the final place and renames it in one step, so a kill can only leave such a hidden
 temp folder, which has no registry row and which nothing lists.
 """
@@ -20,9 +20,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from metalora.models import resolve_model
 from metalora.training.methods import load_trained
-from metalora.training.registry import DB_NAME, RunRegistry
-from metalora.training.runner import RUN_CONFIG, read_run_config, resolve_model
+from metalora.training.run_folder import RUN_CONFIG, read_run_config
+from metalora.training.run_registry import DB_NAME, RunRegistry
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,10 +32,11 @@ DRIVER = textwrap.dedent(
     import sys, time
     import torch
     torch.set_num_threads(1)
-    from metalora.training import runner
+    from metalora.training import run_folder
     from metalora.training.loop import TrainConfig
-    from metalora.training.registry import RunRegistry
-    from metalora.training.runner import DataSpec, train_run
+    from metalora.training.run_registry import RunRegistry
+    from metalora.data import DataSpec
+    from metalora.training.run import train_run
 
     mode = sys.argv[1]
     spec = DataSpec("digits", ("clean", "inverted"), image_size=16, samples_per_class=10)
@@ -50,7 +52,7 @@ DRIVER = textwrap.dedent(
 
     if mode == "save":
         config = TrainConfig(epochs=1, batch_size=16, device="cpu")
-        real = runner.save_trained
+        real = run_folder.save_trained
 
         def slow_save(net, method, folder):
             out = real(net, method, folder)  # the adapter files are written, run.json not yet
@@ -58,7 +60,7 @@ DRIVER = textwrap.dedent(
             time.sleep(60)
             return out
 
-        runner.save_trained = slow_save
+        run_folder.save_trained = slow_save
 
     train_run("arch:resnet-mini", spec, "meta-cp", config, rank=2, registry=RunRegistry(), callback=on_progress)
     marker("DONE")
@@ -114,7 +116,7 @@ def _check_consistent(home: Path, first: dict) -> list[str]:
 
 
 def _splits(config: dict):
-    from metalora.training.runner import DataSpec
+    from metalora.data import DataSpec
 
     return DataSpec.from_dict(config["data"]).load()
 

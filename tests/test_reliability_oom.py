@@ -20,10 +20,11 @@ import pytest
 import torch
 from torch import nn
 
+from metalora.data import DataSpec
 from metalora.errors import TrainingError
 from metalora.training.loop import TrainConfig, fit
-from metalora.training.registry import RunRegistry
-from metalora.training.runner import DataSpec, train_run
+from metalora.training.run import train_run
+from metalora.training.run_registry import RunRegistry
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = DataSpec("digits", ("clean", "inverted"), image_size=16, samples_per_class=10)
@@ -191,7 +192,7 @@ from torch import nn
 from metalora.errors import TrainingError
 from metalora.training import distributed
 from metalora.training.loop import TrainConfig, fit
-from metalora.training.runner import DataSpec
+from metalora.data import DataSpec
 
 
 class Net(nn.Module):

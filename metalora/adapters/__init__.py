@@ -2,8 +2,9 @@
 
 from .base import AdapterLayer
 from .cp import CPConv2d, CPLinear
+from .files import fingerprint, read_adapter_config, save_adapter
 from .injection import adaptable_modules
-from .io import load_adapter, read_adapter_config, save_adapter
+from .io import load_adapter
 from .lora import LoRAConv2d, LoRALinear
 from .mapping_network import MappingNetwork
 from .model import MetaLoRAModel, get_model
@@ -20,6 +21,7 @@ __all__ = [
     "TRConv2d",
     "TRLinear",
     "adaptable_modules",
+    "fingerprint",
     "get_model",
     "load_adapter",
     "read_adapter_config",

@@ -17,10 +17,12 @@ import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from ..config import METHOD_LABELS, MetaLoRAConfig
+from ..config import MetaLoRAConfig
 from ..errors import ConfigError, ModelError, bullet_list
+from ..methods import get_method
 from .base import ADAPTER_PREFIX, AdapterLayer
 from .features import InputStatistics, capture_input, default_feature_layer, infer_feature_dim, pool
+from .files import fingerprint, save_adapter
 from .injection import make_adapter, replace_module, select_targets
 from .mapping_network import MappingNetwork
 
@@ -30,8 +32,6 @@ class MetaLoRAModel(nn.Module):
 
     def __init__(self, base: nn.Module, config: MetaLoRAConfig):
         super().__init__()
-        from .io import fingerprint  # local: io imports this module
-
         self.config = config
         self.base_fingerprint = fingerprint(base)
         targets = select_targets(base, config)
@@ -203,7 +203,7 @@ class MetaLoRAModel(nn.Module):
                 "name": n,
                 "type": type(a.base_layer).__name__,
                 "shape": tuple(a.base_layer.weight.shape),
-                "method": METHOD_LABELS[a.method],
+                "method": get_method(a.method).label(),
                 "rank": a.rank,
                 "trainable": a.adapter_parameters(),
             }
@@ -220,8 +220,7 @@ class MetaLoRAModel(nn.Module):
 
     # -- save / load / merge --------------------------------------------------------------------
     def save_adapter(self, directory) -> None:
-        from .io import save_adapter
-
+        """Write the adapter into ``directory`` (see :func:`~metalora.adapters.files.save_adapter`)."""
         save_adapter(self, directory)
 
     def merge_and_unload(self, data: torch.Tensor | Iterable | None = None) -> nn.Module:

@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..measure import count_flops
 from ._common import model_device, to_jsonable
 from .runs import aggregate_runs, flatten_row, pareto_front, pareto_mask
 
@@ -46,21 +47,6 @@ __all__ = [
 
 def _is_adapted(model) -> bool:
     return hasattr(model, "adapted_layers") and hasattr(model, "adapters_disabled")
-
-
-@torch.no_grad()
-def count_flops(module: nn.Module, x: torch.Tensor, *args, **kwargs) -> int:
-    """Total FLOPs of one forward pass of ``module`` on the batch ``x`` (FlopCounterMode's count)."""
-    from torch.utils.flop_counter import FlopCounterMode
-
-    was_training = module.training
-    module.eval()
-    try:
-        with FlopCounterMode(display=False) as counter:
-            module(x, *args, **kwargs)
-    finally:
-        module.train(was_training)
-    return int(counter.get_total_flops())
 
 
 @torch.no_grad()

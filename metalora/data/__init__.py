@@ -20,6 +20,7 @@ from .images import IMAGE_EXTENSIONS
 from .npzfile import load_npz
 from .preview import preview_grid
 from .shapes import SHAPE_CLASSES, make_shapes
+from .spec import DataSpec
 from .split import split_dataset
 from .styles import SHAPES_DEMO_DOMAINS
 
@@ -32,6 +33,7 @@ __all__ = [
     "IMAGE_EXTENSIONS",
     "SHAPES_DEMO_DOMAINS",
     "SHAPE_CLASSES",
+    "DataSpec",
     "DataSplits",
     "ImageDataset",
     "Limits",

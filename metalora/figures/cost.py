@@ -15,8 +15,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..analysis.runs import aggregate_runs, flatten_row, pareto_mask
-from ..config import METHOD_LABELS
 from ..errors import DataError
+from ..methods import method_label
 from .base import Figure, style
 from .captions import TERMS, caption, label, term, term_both
 from .palette import categorical, symbols
@@ -35,9 +35,9 @@ COST_SCALE = {
 }
 
 
-def _name(row: dict, key: str) -> str:
+def _name(row: dict, key: str, lang: str = "en") -> str:
     v = row.get(key)
-    name = METHOD_LABELS.get(v, str(v)) if isinstance(v, str) else str(v)
+    name = method_label(v, lang) if isinstance(v, str) else str(v)
     if key != "rank" and row.get("rank") is not None:
         name += f" · rank {row['rank']}"
     return name
@@ -83,12 +83,12 @@ def accuracy_vs_cost(
         hover = []
         for r, xv, yv in zip(sub, x, y, strict=True):
             extra = f" · n={r['n']} runs" if "n" in r else f" · seed {r['seed']}" if "seed" in r else ""
-            hover.append(f"{_name(r, label_key)}{extra}<br>accuracy {yv:.2f}% · {cost} {xv:.4g}")
+            hover.append(f"{_name(r, label_key, lang)}{extra}<br>accuracy {yv:.2f}% · {cost} {xv:.4g}")
         trace = {
             "x": x,
             "y": y,
             "mode": "markers",
-            "name": METHOD_LABELS.get(sub[0].get(label_key), str(sub[0].get(label_key))),
+            "name": method_label(str(sub[0].get(label_key)), lang),
             "marker": {"color": colour, "symbol": mark, "size": 11, "line": {"color": "black", "width": 0.5}},
             "hovertext": hover,
             "hoverinfo": "text",
@@ -108,7 +108,7 @@ def accuracy_vs_cost(
         fig.add_trace(go.Scatter(**trace))
     mask = pareto_mask(rows, maximise=acc_key, minimise=cost_key)
     front = sorted(
-        (scale * _num(r, cost_key), 100 * _num(r, acc_key), _name(r, label_key))
+        (scale * _num(r, cost_key), 100 * _num(r, acc_key), _name(r, label_key, lang))
         for r, m in zip(rows, mask, strict=True)
         if m
     )
@@ -170,7 +170,7 @@ def domain_accuracy(rows: Sequence[dict], label_key: str = "method", lang: str =
         raise DataError("The runs carry no per-domain accuracy.", "Evaluate with domain labels (per_domain).")
     fig = go.Figure()
     for colour, r in zip(categorical(len(rows)), rows, strict=True):
-        name = _name(r, label_key)
+        name = _name(r, label_key, lang)
         means = [100 * _num(r, f"per_domain.{d}_mean") for d in domains]
         sds = [100 * _num(r, f"per_domain.{d}_std") for d in domains]
         n = [int(r.get(f"per_domain.{d}_n", r.get("n", 1)) or 0) for d in domains]
@@ -195,11 +195,11 @@ def accuracy_by_epochs(rows: Sequence[dict], label_key: str = "method", lang: st
             "Some runs do not say how many epochs they trained.", "Give every run an 'epochs' value."
         )
     agg = aggregate_runs(rows, by=(label_key, "epochs"), metrics=("accuracy",))
-    methods = list(dict.fromkeys(_name(r, label_key) for r in agg))
+    methods = list(dict.fromkeys(_name(r, label_key, lang) for r in agg))
     lengths = sorted({int(r["epochs"]) for r in agg})
     fig = go.Figure()
     for colour, epochs in zip(categorical(len(lengths)), lengths, strict=True):
-        by_method = {_name(r, label_key): r for r in agg if int(r["epochs"]) == epochs}
+        by_method = {_name(r, label_key, lang): r for r in agg if int(r["epochs"]) == epochs}
         means = [100 * _num(by_method[m], "accuracy_mean") if m in by_method else np.nan for m in methods]
         sds = [100 * _num(by_method[m], "accuracy_std") if m in by_method else np.nan for m in methods]
         n = [int(by_method[m]["n"]) if m in by_method else 0 for m in methods]

@@ -1,5 +1,7 @@
-"""Small backbones (ResNet, MLP-Mixer), their registry and safe checkpoints."""
+"""Small backbones (ResNet, MLP-Mixer), the registry of architectures, safe checkpoints, and resolving a
+model name to a fresh base."""
 
+from .architectures import ArchSpec, build_model, get_architecture, list_architectures, register_architecture
 from .checkpoint import (
     list_sample_models,
     load_checkpoint,
@@ -12,8 +14,8 @@ from .checkpoint import (
 )
 from .mixer import MlpMixer
 from .normalize import Normalize
-from .registry import ArchSpec, build_model, get_architecture, list_architectures, register_architecture
 from .resnet import ResNet
+from .resolve import check_compatible, resolve_model
 
 __all__ = [
     "ArchSpec",
@@ -21,6 +23,7 @@ __all__ = [
     "Normalize",
     "ResNet",
     "build_model",
+    "check_compatible",
     "get_architecture",
     "list_architectures",
     "list_sample_models",
@@ -30,6 +33,7 @@ __all__ = [
     "read_card",
     "read_state_dict",
     "register_architecture",
+    "resolve_model",
     "sample_models_dir",
     "save_checkpoint",
 ]

@@ -26,8 +26,8 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError, TrainingError, bullet_list
+from .architectures import build_model
 from .checkpoint import sample_models_dir, save_checkpoint
-from .registry import build_model
 
 COMMAND = "python -m metalora.models.build_samples"
 TARGET_ACCURACY = {"digits": 0.97, "shapes": 0.95}

@@ -27,7 +27,7 @@ from safetensors.torch import save_file as st_save_file
 from torch import nn
 
 from ..errors import FileFormatError, ModelError, bullet_list
-from .registry import build_model, to_jsonable
+from .architectures import build_model, to_jsonable
 
 MAX_WEIGHTS_BYTES = 2 * 1024**3  # refuse files larger than this (a hint of a wrong file)
 SAMPLE_MODELS_ENV = "METALORA_SAMPLE_MODELS"
@@ -69,7 +69,7 @@ def save_checkpoint(model: nn.Module, path: str | os.PathLike, card: Mapping[str
     """Write ``<path>.safetensors`` and ``<path>.json``; return the ``.safetensors`` path.
 
     ``card`` is stored as the model card. ``architecture`` and ``kwargs`` are filled in from a model
-    built by :func:`~metalora.models.registry.build_model` when the card does not give them; a card
+    built by :func:`~metalora.models.architectures.build_model` when the card does not give them; a card
     without them cannot be loaded back by :func:`load_checkpoint`.
     """
     stem = _stem(path)

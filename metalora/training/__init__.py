@@ -1,40 +1,34 @@
-"""Training: a generic supervised loop with progress, cancellation and best-epoch selection."""
+"""Training: the loop (:func:`fit`, :func:`evaluate`), the methods' preparation, one run end to end
+(:func:`train_run`), comparisons over repeats (:func:`compare`), run folders and the run registry.
 
+The demo's settings live in :mod:`metalora.training.demo`.
+"""
+
+from .compare import ComparisonResult, RunProgress, compare
 from .loop import EvalResult, FitResult, Progress, TrainConfig, evaluate, fit, peak_memory_bytes
+from .methods import load_trained, match_ranks, prepare, register_preparer, save_trained
+from .run import RunResult, train_run
+from .run_folder import read_run_config
+from .run_registry import RunRegistry
 
-__all__ = ["EvalResult", "FitResult", "Progress", "TrainConfig", "evaluate", "fit", "peak_memory_bytes"]
-
-# The training engine around fit: methods, runs, comparisons, the run registry (issue 4).
-from .methods import ALL_METHODS, load_trained, match_ranks, prepare, save_trained
-from .registry import RunRegistry
-from .runner import (
-    DEMO_DATA,
-    DEMO_METHOD,
-    DEMO_MODEL,
-    DEMO_RANK,
-    DEMO_TRAIN_CONFIG,
-    ComparisonResult,
-    DataSpec,
-    RunResult,
-    compare,
-    train_run,
-)
-
-__all__ += [
-    "ALL_METHODS",
-    "DEMO_DATA",
-    "DEMO_METHOD",
-    "DEMO_MODEL",
-    "DEMO_RANK",
-    "DEMO_TRAIN_CONFIG",
+__all__ = [
     "ComparisonResult",
-    "DataSpec",
+    "EvalResult",
+    "FitResult",
+    "Progress",
+    "RunProgress",
     "RunRegistry",
     "RunResult",
+    "TrainConfig",
     "compare",
+    "evaluate",
+    "fit",
     "load_trained",
     "match_ranks",
+    "peak_memory_bytes",
     "prepare",
+    "read_run_config",
+    "register_preparer",
     "save_trained",
     "train_run",
 ]

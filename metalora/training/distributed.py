@@ -7,7 +7,7 @@ the few collectives the loop uses (:func:`all_reduce`), and wrapping the model i
 DistributedDataParallel (:func:`wrap`; gloo on CPU, nccl on GPU). Every function here also works
 without a process group, as the identity, so the loop has a single code path.
 
-The caller (:func:`~metalora.training.runner.train_run`) lets only rank 0 write files and the registry.
+The caller (:func:`~metalora.training.run.train_run`) lets only rank 0 write files and the registry.
 """
 
 from __future__ import annotations

@@ -1,11 +1,14 @@
 """Every way this project fine-tunes a backbone, prepared the same way: ``prepare(base, method)``.
 
-The methods are the baselines of ``METHOD.md`` and MetaLoRA itself:
+The methods themselves are the entries of :mod:`metalora.methods` (the baselines of ``docs/method.md`` and
+MetaLoRA). Each entry names its *kind*, and this module holds one preparer per kind, first match wins:
 
 * ``"head"``: frozen backbone, the classifier head (the last ``nn.Linear``) re-initialised and trained alone;
 * ``"full"``: every parameter trained (batch-norm statistics too);
-* ``"lora"``, ``"cp"``, ``"tr"``: static low-rank updates of a frozen backbone;
-* ``"meta-cp"``, ``"meta-tr"``: MetaLoRA, whose core is generated per input.
+* ``"adapter"``: low-rank adapters on a frozen backbone (LoRA, static CP / TR, MetaLoRA) via
+  :func:`~metalora.get_model`.
+
+A method from outside the library (a benchmark's PEFT baseline) brings its own ``prepare`` in its entry.
 
 :func:`match_ranks` picks each adapter method's rank so that the trainable-parameter counts match a
 budget, since methods are only comparable at equal budgets. :func:`save_trained` / :func:`load_trained`
@@ -25,30 +28,25 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from .. import __version__
-from ..adapters import get_model, load_adapter
+from .._version import __version__
+from ..adapters import fingerprint, get_model, load_adapter, read_adapter_config
 from ..adapters.features import default_feature_layer
-from ..adapters.io import CONFIG_NAME as ADAPTER_CONFIG_NAME
-from ..adapters.io import fingerprint
-from ..config import METHODS as ADAPTER_METHODS
+from ..adapters.files import CONFIG_NAME as ADAPTER_CONFIG_NAME
 from ..config import MetaLoRAConfig
 from ..errors import ConfigError, FileFormatError, ModelError, bullet_list
+from ..methods import DEFAULT_RANK, Method, get_method, method_ids
 
 __all__ = [
-    "ADAPTER_METHODS",
-    "ALL_METHODS",
     "HeadOnlyModel",
     "RankMatch",
+    "check_method",
     "closest_rank",
-    "count_trainable",
     "load_trained",
     "match_ranks",
     "prepare",
+    "register_preparer",
     "save_trained",
 ]
-
-ALL_METHODS: tuple[str, ...] = ("head", "full", *ADAPTER_METHODS)
-"""Every method :func:`prepare` knows, baselines first."""
 
 TRAINED_WEIGHTS = "trained_model.safetensors"
 TRAINED_CONFIG = "trained_config.json"
@@ -56,13 +54,9 @@ TRAINED_FORMAT = "metalora-trained"
 MAX_RANK = 64
 
 
-def check_method(method: str) -> str:
-    """Return ``method`` if known, else raise :class:`ConfigError` listing the allowed ones."""
-    if method not in ALL_METHODS:
-        raise ConfigError(
-            f"method={method!r} is not supported.", f"Allowed values: {', '.join(ALL_METHODS)}."
-        )
-    return method
+def check_method(method: str) -> Method:
+    """The registry entry of ``method``; :class:`ConfigError` listing the allowed ones otherwise."""
+    return get_method(method)
 
 
 class HeadOnlyModel(nn.Module):
@@ -96,17 +90,11 @@ def _trainable(model: nn.Module) -> list[nn.Parameter]:
     return [p for p in model.parameters() if p.requires_grad]
 
 
-def count_trainable(model: nn.Module) -> tuple[int, int]:
-    """``(trainable, total)`` parameter counts of any module."""
-    params = list(model.parameters())
-    return sum(p.numel() for p in params if p.requires_grad), sum(p.numel() for p in params)
-
-
 def prepare(
     base: nn.Module,
     method: str,
     *,
-    rank: int = 8,
+    rank: int = DEFAULT_RANK,
     alpha: float | None = None,
     target_modules: str | Iterable[str] = "all",
     seed: int = 0,
@@ -122,47 +110,60 @@ def prepare(
     base
         The backbone (an ``nn.Module`` classifier).
     method
-        One of :data:`ALL_METHODS`.
+        The id of a registered method (:func:`metalora.methods.list_methods`).
     rank
         Rank of the adapter methods (ignored by ``head`` and ``full``).
     alpha
-        Update scale of the adapter methods; ``None`` means ``2 * rank`` (so ``alpha / rank = 2`` at every rank).
+        Update scale of the adapter methods; ``None`` means :func:`~metalora.methods.default_alpha`.
     target_modules
         Which layers get adapters (see :class:`~metalora.MetaLoRAConfig`).
     seed
-        Seeds the initialisation of everything new (adapter factors, the re-initialised head).
+        The random seed of the initialisation of everything new (adapter factors, the re-initialised head).
     num_classes
         For ``head``: the number of outputs of the new head (default: that of the old head).
     adapter_kwargs
         Further :class:`~metalora.MetaLoRAConfig` fields (``mapping_hidden``, ``dropout``, ...).
     """
-    check_method(method)
+    spec = check_method(method)
     if not isinstance(base, nn.Module):
         raise ModelError(f"prepare needs a torch.nn.Module, got {type(base).__name__}.")
-    torch.manual_seed(int(seed))
-    if method == "full":
-        if adapter_kwargs:
-            raise ConfigError(f"method='full' takes no adapter options ({bullet_list(adapter_kwargs)}).")
-        base.requires_grad_(True)
-        return base, _trainable(base)
-    if method == "head":
-        return _prepare_head(base, num_classes, adapter_kwargs)
     if isinstance(target_modules, Iterable) and not isinstance(target_modules, str):
         target_modules = list(target_modules)
-    config = MetaLoRAConfig(
-        method=method,
+    torch.manual_seed(int(seed))
+    preparer = spec.prepare or _PREPARERS.get(spec.kind)
+    if preparer is None:
+        raise ConfigError(
+            f"Method {spec.id!r} is of kind {spec.kind!r}, which has no preparer.",
+            f"Register one with register_preparer({spec.kind!r}, fn), or give the method a prepare=.",
+        )
+    return preparer(
+        base,
+        method=spec.id,
         rank=rank,
-        alpha=float(2 * rank if alpha is None else alpha),
+        alpha=alpha,
         target_modules=target_modules,
+        seed=int(seed),
+        num_classes=num_classes,
         **adapter_kwargs,
     )
+
+
+def _prepare_adapter(base: nn.Module, *, method, rank, alpha, target_modules, seed, num_classes, **kw):
+    config = MetaLoRAConfig(method=method, rank=rank, alpha=alpha, target_modules=target_modules, **kw)
     model = get_model(base, config)
     return model, _trainable(model)
 
 
-def _prepare_head(base: nn.Module, num_classes: int | None, extra: Mapping[str, Any]) -> tuple:
-    if extra:
-        raise ConfigError(f"method='head' takes no adapter options ({bullet_list(extra)}).")
+def _prepare_full(base: nn.Module, *, method, rank, alpha, target_modules, seed, num_classes, **kw):
+    if kw:
+        raise ConfigError(f"method='full' takes no adapter options ({bullet_list(kw)}).")
+    base.requires_grad_(True)
+    return base, _trainable(base)
+
+
+def _prepare_head(base: nn.Module, *, method, rank, alpha, target_modules, seed, num_classes, **kw):
+    if kw:
+        raise ConfigError(f"method='head' takes no adapter options ({bullet_list(kw)}).")
     head_name = default_feature_layer(base)  # the last nn.Linear: the classifier head
     old = base.get_submodule(head_name)
     base.requires_grad_(False)
@@ -176,6 +177,16 @@ def _prepare_head(base: nn.Module, num_classes: int | None, extra: Mapping[str, 
 def _set_submodule(root: nn.Module, name: str, module: nn.Module) -> None:
     parent_name, _, leaf = name.rpartition(".")
     setattr(root.get_submodule(parent_name) if parent_name else root, leaf, module)
+
+
+Preparer = Callable[..., tuple[nn.Module, list[nn.Parameter]]]
+_PREPARERS: dict[str, Preparer] = {"adapter": _prepare_adapter, "head": _prepare_head, "full": _prepare_full}
+
+
+def register_preparer(kind: str, preparer: Preparer) -> None:
+    """Teach :func:`prepare` a new kind of method: ``preparer(base, *, method, rank, alpha, target_modules,
+    seed, num_classes, **kw) -> (model, parameters to train)``."""
+    _PREPARERS[kind] = preparer
 
 
 # ----------------------------------------------------------------------------- rank matching
@@ -246,8 +257,7 @@ def match_ranks(
     ranks: dict[str, int | None] = {}
     counts: dict[str, int] = {}
     for method in methods:
-        check_method(method)
-        if method in ("head", "full"):
+        if not check_method(method).ranked:
             ranks[method] = None
             counts[method] = sum(p.numel() for p in prepare(base_factory(), method)[1])
             continue
@@ -263,10 +273,10 @@ def match_ranks(
 # ----------------------------------------------------------------------------- save / load
 def save_trained(model: nn.Module, method: str, directory: str | os.PathLike) -> Path:
     """Write what ``method`` trained into ``directory`` (created): an adapter, or base tensors + JSON."""
-    check_method(method)
+    spec = check_method(method)
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    if method in ADAPTER_METHODS:
+    if spec.is_adapter:
         model.save_adapter(directory)
         return directory
     if method == "head":
@@ -298,8 +308,6 @@ def saved_method(directory: str | os.PathLike) -> str:
     """The method a folder written by :func:`save_trained` holds."""
     directory = Path(directory)
     if (directory / ADAPTER_CONFIG_NAME).is_file():
-        from ..adapters.io import read_adapter_config
-
         return read_adapter_config(directory)["config"]["method"]
     return _read_trained_config(directory)["method"]
 
@@ -318,7 +326,7 @@ def _read_trained_config(directory: Path) -> dict:
     if (
         not isinstance(meta, dict)
         or meta.get("format") != TRAINED_FORMAT
-        or meta.get("method") not in ALL_METHODS
+        or meta.get("method") not in method_ids(builtin=True)
     ):
         raise FileFormatError(f"{path} is not a MetaLoRA trained-model config.", "Train the run again.")
     return meta

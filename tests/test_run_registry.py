@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from metalora.errors import FileFormatError, MetaLoRAError
-from metalora.training.registry import COLUMNS, RunNotFoundError, RunRegistry, default_home
+from metalora.training.run_registry import COLUMNS, RunNotFoundError, RunRegistry, default_home
 
 
 def record(**over) -> dict:

@@ -9,21 +9,17 @@ import numpy as np
 import pytest
 import torch
 
-from metalora.errors import CancelledError, ConfigError, ModelError, TrainingError
-from metalora.models import build_model
+from metalora.data import DataSpec
+from metalora.errors import CancelledError, ConfigError, DataError, ModelError, TrainingError
+from metalora.measure import count_flops
+from metalora.models import build_model, resolve_model
 from metalora.training import TrainConfig, evaluate
+from metalora.training.compare import aggregate, compare
+from metalora.training.demo import DEMO_TRAIN_CONFIG
 from metalora.training.methods import load_trained
-from metalora.training.registry import COLUMNS, RunRegistry
-from metalora.training.runner import (
-    DEMO_TRAIN_CONFIG,
-    DataSpec,
-    aggregate,
-    compare,
-    count_flops,
-    read_run_config,
-    resolve_model,
-    train_run,
-)
+from metalora.training.run import train_run
+from metalora.training.run_folder import read_run_config
+from metalora.training.run_registry import COLUMNS, RunRegistry
 
 SPEC = DataSpec(samples_per_class=10, image_size=16)  # 70 / 15 / 15 images
 TINY = TrainConfig(epochs=1, batch_size=16, lr=1e-2, device="cpu")
@@ -149,8 +145,12 @@ def test_model_names_and_mismatches():
     )
     with pytest.raises(ConfigError, match="Unknown model"):
         resolve_model("no-such-model", splits)
-    with pytest.raises(ModelError):
-        train_run(small_base(channels=3), SPEC, "lora", TINY)
+    with pytest.raises(DataError, match="3-channel images but the data has 1"):
+        train_run(small_base(channels=3), SPEC, "lora", TINY)  # checked before anything runs
+    unrecorded = small_base(channels=3)
+    del unrecorded.arch_kwargs  # a module that does not say what it reads: caught by running it once
+    with pytest.raises(ModelError, match="expects images of shape"):
+        train_run(unrecorded, SPEC, "lora", TINY)
 
 
 def test_flops_count_the_feature_pass():
