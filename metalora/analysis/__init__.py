@@ -23,6 +23,7 @@ from .cost import (
 )
 from .ranks import DEFAULT_TOL, RankSweep, compress, effective_rank, knee_rank, rank_sweep
 from .report import ANALYSES, AnalysisReport, analyse_model
+from .run_analysis import RunAnalysis
 from .scaling import (
     GroupStats,
     ScalingDistance,
@@ -45,6 +46,7 @@ __all__ = [
     "CostReport",
     "GroupStats",
     "RankSweep",
+    "RunAnalysis",
     "ScalingDistance",
     "ScalingTable",
     "Spectrum",

@@ -1,0 +1,144 @@
+"""The one door from an application to the analyses of a trained model: :class:`RunAnalysis`.
+
+A dashboard (or a notebook) holds one :class:`RunAnalysis` per run it shows and asks it for views; each
+view is computed once, on first request, and kept in that object only (no module-level cache), so a
+caller decides where it lives (the dashboard keeps it in the user's session). The methods are thin: the
+work is done by the plain functions of :mod:`metalora.analysis`, which stay usable on their own.
+
+>>> view = RunAnalysis(model, splits.test)            # doctest: +SKIP
+>>> view.scaling_table(), view.clusters()             # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..data import ImageDataset
+from ..methods import get_method
+from .clusters import ClusterResult, cluster_scaling
+from .cost import measure_latency
+from .ranks import RankSweep
+from .scaling import ScalingTable, collect_scaling
+from .scaling_summaries import GroupStats, ScalingDistance, scaling_distance, scaling_stats
+from .spectra import Spectrum, core_spectra
+from .updates import model_rank_sweeps
+
+__all__ = ["RunAnalysis"]
+
+MAX_INPUTS = 400
+"""Inputs kept for the scaling-factor views (a random, reproducible subset of the data)."""
+RANK_INPUTS = 48
+"""Inputs whose per-input updates are stacked for the rank sweeps of a MetaLoRA layer."""
+LATENCY_BATCH = 16
+"""Batch size of the latency measurement."""
+
+
+class RunAnalysis:
+    """Every analysis view of one adapted ``model`` on one data set, each computed once on demand.
+
+    Parameters
+    ----------
+    model
+        A trained :class:`~metalora.MetaLoRAModel` (or a plain module, for the cost views only).
+    data
+        The inputs to analyse (usually the test split), with their classes and domains.
+    max_inputs, rank_inputs, latency_batch
+        Sizes of the views (see the module constants).
+    seed
+        The random seed that picks the subset of inputs.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        data: ImageDataset,
+        *,
+        max_inputs: int = MAX_INPUTS,
+        rank_inputs: int = RANK_INPUTS,
+        latency_batch: int = LATENCY_BATCH,
+        seed: int = 0,
+    ):
+        self.model = model
+        self.data = data
+        self.max_inputs, self.rank_inputs, self.latency_batch = max_inputs, rank_inputs, latency_batch
+        self.seed = seed
+        self._memo: dict[Hashable, Any] = {}
+        self._lock = threading.RLock()  # a warm-up thread and a page may ask at the same time
+
+    # -- what the model is ----------------------------------------------------------------------
+    @property
+    def method(self) -> str | None:
+        """The method id (``"meta-tr"`` ...), or None for a module without adapters."""
+        config = getattr(self.model, "config", None)
+        return getattr(config, "method", None)
+
+    @property
+    def has_scaling(self) -> bool:
+        """True when the layers' updates have a core, so there are scaling factors to look at."""
+        return self.method is not None and get_method(self.method).has_core
+
+    @property
+    def layers(self) -> list[str]:
+        """The adapted layers, in the model's order ([] for a module without adapters)."""
+        adapted = getattr(self.model, "adapted_layers", None)
+        return list(adapted()) if adapted is not None else []
+
+    def _once(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key not in self._memo:
+                self._memo[key] = compute()
+            return self._memo[key]
+
+    # -- the views ------------------------------------------------------------------------------
+    def scaling_table(self) -> ScalingTable:
+        """The scaling factors of every adapted layer for up to ``max_inputs`` inputs."""
+        return self._once(
+            "scaling",
+            lambda: collect_scaling(self.model, self.data, max_inputs=self.max_inputs, seed=self.seed),
+        )
+
+    def scaling_stats(self, by: str = "domain") -> dict[str, GroupStats]:
+        """Per layer, how much of the scaling factors' variation the domain (or class) explains."""
+        return self._once(("scaling_stats", by), lambda: scaling_stats(self.scaling_table(), by=by))
+
+    def scaling_distance(self, i: int, j: int, standardise: bool = True) -> ScalingDistance:
+        """How far apart two inputs' scaling factors are (rows ``i`` and ``j`` of :meth:`scaling_table`)."""
+        return scaling_distance(self.scaling_table(), i, j, standardise=standardise)
+
+    def rank_sweeps(self, layers: Sequence[str]) -> dict[str, RankSweep]:
+        """Error-against-rank sweeps (CP, Tucker, Tensor Ring) of the updates of ``layers``."""
+        layers = tuple(layers)
+        table = self.scaling_table() if getattr(self.model.config, "meta", False) else None
+        return self._once(
+            ("ranks", layers),
+            lambda: model_rank_sweeps(self.model, table, layers=list(layers), n_inputs=self.rank_inputs),
+        )
+
+    def spectra(self, layers: Sequence[str]) -> dict[str, list[Spectrum]]:
+        """Singular values of every unfolding of every learned factor of ``layers``."""
+        layers = tuple(layers)
+        return self._once(("spectra", layers), lambda: core_spectra(self.model, list(layers)))
+
+    def clusters(self) -> ClusterResult:
+        """The inputs clustered by their scaling factors (k by silhouette) and placed on a 2-D map."""
+        return self._once("clusters", lambda: cluster_scaling(self.scaling_table()))
+
+    def latency_s(self) -> float:
+        """Median wall time of one forward pass on a batch of ``latency_batch`` inputs (seconds)."""
+
+        def measure() -> float:
+            x = torch.as_tensor(self.data.x[: self.latency_batch])
+            return float(measure_latency(self.model, x, repeats=5, warmup=1)["median_s"])
+
+        return self._once("latency", measure)
+
+    def warm(self) -> None:
+        """Compute the scaling table and the clusters ahead of time (e.g. in a training thread), so the
+        first visit of a view only draws. Does nothing for a model without scaling factors."""
+        if self.has_scaling:
+            self.clusters()
