@@ -7,12 +7,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from metalora.adapters.base import ADAPTER_PREFIX
+from metalora.methods import method_ids
 
-METHODS = ("lora", "cp", "tr", "meta-cp", "meta-tr")
+METHODS = method_ids(adapter=True)
+"""Every adapter method of the registry: a new one is tested everywhere by registering it."""
 
 
 def randomise_adapters(model: nn.Module, scale: float = 0.3, seed: int = 0) -> None:
-    """Give every adapter factor (and the seed generator) non-zero random values, so ΔW ≠ 0."""
+    """Give every adapter factor (and the mapping network) non-zero random values, so ΔW ≠ 0."""
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, p in model.named_parameters():

@@ -11,15 +11,11 @@ from tensorly.cp_tensor import cp_to_tensor
 from tensorly.tr_tensor import tr_to_tensor
 from torch import nn
 
-from metalora.adapters import CPConv2d, CPLinear, LoRAConv2d, LoRALinear, TRConv2d, TRLinear
+from metalora.adapters import TRConv2d
+from metalora.adapters.injection import DISPATCH
 from metalora.adapters.tensor_ring import CONTRACTIONS
+from metalora.methods import get_method
 from tests.helpers import METHODS, randomise_adapters, reference_conv
-
-CLASSES = {
-    "lora": (LoRALinear, LoRAConv2d),
-    "cp": (CPLinear, CPConv2d),
-    "tr": (TRLinear, TRConv2d),
-}
 
 CONVS = {
     "3x3 pad 1": dict(in_channels=4, out_channels=6, kernel_size=3, padding=1),
@@ -43,16 +39,21 @@ CONVS = {
 }
 
 
+def meta(method: str) -> bool:
+    return get_method(method).input_conditioned
+
+
 def make_layer(method: str, base: nn.Module, rank: int = 3):
-    fmt = method.removeprefix("meta-")
-    cls = CLASSES[fmt][1 if isinstance(base, nn.Conv2d) else 0]
-    layer = cls(base, rank=rank, alpha=2.0 * rank, input_conditioned=method.startswith("meta-"))
+    cls = DISPATCH[
+        (get_method(method).tensor_format, nn.Conv2d if isinstance(base, nn.Conv2d) else nn.Linear)
+    ]
+    layer = cls(base, rank=rank, alpha=2.0 * rank, input_conditioned=meta(method))
     randomise_adapters(layer)
     return layer
 
 
-def set_seed(layer, method: str, batch: int) -> None:
-    if method.startswith("meta-"):
+def set_scaling(layer, method: str, batch: int) -> None:
+    if meta(method):
         g = torch.Generator().manual_seed(1)
         layer.input_scaling = 1 + 0.5 * torch.randn(batch, layer.rank, generator=g, dtype=torch.float64)
 
@@ -68,12 +69,12 @@ def test_conv_factored_forward_matches_dense_update(method, geometry):
     base = nn.Conv2d(**CONVS[geometry]).double()
     layer = make_layer(method, base)
     x = torch.randn(3, base.in_channels, 9, 10, dtype=torch.float64)
-    set_seed(layer, method, 3)
+    set_scaling(layer, method, 3)
     y = layer(x)
     delta = layer.delta_weight(layer.input_scaling)  # (B, *W0.shape) for MetaLoRA, W0.shape otherwise
     assert delta.shape[-4:] == base.weight.shape
     for i in range(x.shape[0]):
-        d = delta[i] if method.startswith("meta-") else delta
+        d = delta[i] if meta(method) else delta
         ref = reference_conv(base, x[i : i + 1], base.weight + d)
         assert y[i : i + 1].shape == ref.shape
         assert relative_error(y[i : i + 1], ref) < 1e-10
@@ -87,11 +88,11 @@ def test_linear_factored_forward_matches_dense_update(method, shape):
     base = nn.Linear(7, 6).double()
     layer = make_layer(method, base)
     x = torch.randn(*shape, dtype=torch.float64)
-    set_seed(layer, method, shape[0])
+    set_scaling(layer, method, shape[0])
     y = layer(x)
     delta = layer.delta_weight(layer.input_scaling)
     for i in range(shape[0]):
-        d = delta[i] if method.startswith("meta-") else delta
+        d = delta[i] if meta(method) else delta
         ref = F.linear(x[i], base.weight + d, base.bias)
         assert relative_error(y[i], ref) < 1e-10
 
@@ -128,7 +129,7 @@ def test_gradients_match_dense_update(method, case):
         if case == "channels-last input":
             x = x.contiguous(memory_format=torch.channels_last)
     layer = make_layer(method, base)
-    set_seed(layer, method, 3)
+    set_scaling(layer, method, 3)
     assert_gradients_match_dense_update(layer, x)
 
 
@@ -157,7 +158,7 @@ def test_tr_conv_every_contraction_matches_dense_update(method, contraction, geo
     layer = make_layer(method, base)
     layer.contraction = contraction
     x = torch.randn(3, base.in_channels, 9, 10, dtype=torch.float64)
-    set_seed(layer, method, 3)
+    set_scaling(layer, method, 3)
     y = layer(x)
     assert relative_error(y, dense_reference(layer, x, layer.input_scaling)) < 1e-10
     assert_gradients_match_dense_update(layer, x)
@@ -169,13 +170,13 @@ def test_float32_within_1e4_relative(method):
     base = nn.Conv2d(8, 8, 3, stride=2, padding=1, groups=2)
     layer = make_layer(method, base, rank=4)
     x = torch.randn(4, 8, 12, 12)
-    set_seed(layer, method, 4)
+    set_scaling(layer, method, 4)
     if layer.input_scaling is not None:
         layer.input_scaling = layer.input_scaling.float()
     y = layer(x)
     delta = layer.delta_weight(layer.input_scaling)
     for i in range(4):
-        d = delta[i] if method.startswith("meta-") else delta
+        d = delta[i] if meta(method) else delta
         assert relative_error(y[i : i + 1], reference_conv(base, x[i : i + 1], base.weight + d)) < 1e-4
 
 
@@ -216,10 +217,10 @@ def test_tr_update_equals_tensorly_reconstruction():
 def test_zero_initialisation_leaves_output_unchanged(method, kind):
     torch.manual_seed(0)
     base = nn.Conv2d(4, 6, 3, padding=1) if kind == "conv" else nn.Linear(4, 6)
-    cls = CLASSES[method.removeprefix("meta-")][kind == "conv"]
-    layer = cls(base, rank=3, alpha=6.0, input_conditioned=method.startswith("meta-"))
+    cls = DISPATCH[(get_method(method).tensor_format, type(base))]
+    layer = cls(base, rank=3, alpha=6.0, input_conditioned=meta(method))
     x = torch.randn(2, 4, 5, 5) if kind == "conv" else torch.randn(2, 4)
-    if method.startswith("meta-"):
+    if meta(method):
         layer.input_scaling = torch.rand(2, 3) + 0.5
     assert torch.equal(layer(x), base(x))
     assert layer.delta_weight(layer.input_scaling).abs().max() == 0

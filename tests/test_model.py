@@ -12,6 +12,7 @@ from metalora import MetaLoRAConfig, get_model
 from metalora.adapters import MetaLoRAModel
 from metalora.adapters.injection import replace_module
 from metalora.errors import ConfigError, ModelError
+from metalora.methods import method_ids
 from tests.helpers import METHODS, TinyMixer, TinyResNet, TwoHeads, randomise_adapters
 
 MODELS = {"resnet": TinyResNet, "mixer": TinyMixer, "two-heads": TwoHeads}
@@ -198,7 +199,7 @@ def test_delta_weight_shapes_and_errors():
     _, static = make("resnet", "cp")
     assert static.delta_weight("fc").shape == (5, 6)
     _, lora = make("resnet", "lora")
-    with pytest.raises(ConfigError, match="LoRA has no seed"):
+    with pytest.raises(ConfigError, match="LoRA has no scaling factors"):
         lora.scaling_factors(x)
 
 
@@ -294,3 +295,30 @@ def test_whole_model_in_bfloat16(method):
     assert all(p.dtype == torch.bfloat16 for _, p in model.trainable_parameters())
     y = model(torch.rand(2, 3, 8, 8, dtype=torch.bfloat16))
     assert y.dtype == torch.bfloat16 and torch.isfinite(y).all()
+
+
+class _ReadsItsWeight(nn.Module):
+    """As PEFT's ``ModelConv2DGroups2`` test model: the forward reads a wrapped layer's attributes."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv2d = nn.Conv2d(4, 8, 3, padding=1, groups=2)
+        self.lin = nn.Linear(8, 3)
+
+    def forward(self, x):
+        x = x.to(self.conv2d.weight.device, self.conv2d.weight.dtype)
+        assert self.conv2d.in_channels == 4 and self.lin.in_features == 8
+        return self.lin(self.conv2d(x).mean((2, 3)))
+
+
+@pytest.mark.parametrize("method", method_ids(adapter=True))
+def test_wrapped_layers_pass_their_base_attributes_through(method):
+    model = get_model(_ReadsItsWeight(), MetaLoRAConfig(method=method, rank=2, feature_layer="lin"))
+    conv = model.base_model.conv2d
+    assert conv.weight is conv.base_layer.weight and conv.bias is conv.base_layer.bias
+    assert (conv.out_channels, conv.groups, conv.kernel_size) == (8, 2, (3, 3))
+    assert model(torch.rand(2, 4, 6, 6)).shape == (2, 3)
+    with pytest.raises(AttributeError):
+        conv.no_such_attribute  # noqa: B018
+    with pytest.raises(AttributeError):
+        conv.adapter_missing  # noqa: B018  (an adapter name is never looked up on the base)

@@ -6,8 +6,11 @@ update computed in factored form::
     y = base_layer(x) + update_scale · Δ(x),    update_scale = alpha / rank
 
 All adapter parameters are named ``adapter_*``: that prefix is how freezing, counting and saving
-find them. MetaLoRA layers read their per-input core ("seed", shape (B, R)) from :attr:`seed`,
-which :class:`~metalora.adapters.model.MetaLoRAModel` sets for the duration of one forward pass.
+find them. MetaLoRA layers read their per-input core (the scaling factors, shape (B, R)) from
+:attr:`input_scaling`, which :class:`~metalora.adapters.model.MetaLoRAModel` sets for the duration of one
+forward pass. Attributes the wrapper does not have (``weight``, ``bias``, ``in_features``,
+``out_channels``, ...) are read from the base layer, as PEFT's wrappers do, so code that reads
+``model.conv.weight.device`` runs unchanged on an adapted model.
 """
 
 from __future__ import annotations
@@ -26,8 +29,9 @@ ADAPTER_PREFIX = "adapter_"
 class AdapterLayer(nn.Module):
     """Base class: wraps one ``nn.Linear`` or ``nn.Conv2d``.
 
-    Subclasses define ``method``, create their ``adapter_*`` parameters in ``reset_parameters`` and
-    implement the factored update in three parts: :meth:`rank_features` maps the input to the small
+    Subclasses set ``tensor_format``, create their ``adapter_*`` parameters in :meth:`_build_factors`,
+    initialise them in :meth:`reset_parameters` (the constructor calls both) and implement the factored
+    update in three parts: :meth:`rank_features` maps the input to the small
     rank space (``(..., K)`` for a Linear, ``(B, G·K, H', W')`` for a conv), :meth:`channel_scale`
     says how the core scales those K channels, and :meth:`output_weight` is the (out, K) projection
     back. The base class adds the projection into the frozen output in one fused call (``addmm`` /
@@ -56,23 +60,45 @@ class AdapterLayer(nn.Module):
         self.enabled = True
         self.input_scaling: torch.Tensor | None = None  # (B, R), set by MetaLoRAModel for one forward pass
         self._factory = {"device": base_layer.weight.device, "dtype": base_layer.weight.dtype}
+        self._build_factors()
+        self._make_static_core()
+        self.reset_parameters()
+
+    def _build_factors(self) -> None:
+        """Create the ``adapter_*`` factor parameters (shapes only; :meth:`reset_parameters` fills them)."""
+        raise NotImplementedError
+
+    def reset_parameters(self) -> None:
+        """Initialise the factors so that ΔW = 0 (the output-side factor is zero)."""
+        raise NotImplementedError
+
+    def __getattr__(self, name: str):
+        """Fall back to the base layer for attributes the wrapper lacks (``weight``, ``in_features``...)."""
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            base = self.__dict__.get("_modules", {}).get("base_layer")
+            if base is None or name.startswith(ADAPTER_PREFIX):
+                raise
+            return getattr(base, name)
 
     # -- the core -------------------------------------------------------------------------------
     @property
     def core_size(self) -> int:
-        """Length of the core (the seed) of this layer; 0 for LoRA, which has none."""
+        """Length of the core (the scaling factors) of this layer; 0 for LoRA, which has none."""
         return 0 if self.tensor_format == "lora" else self.rank
 
     def current_core(self) -> torch.Tensor | None:
-        """The core used now: the generated seed (B, R), the learned static core (R,), or None."""
+        """The core used now: the generated scaling factors (B, R), the learned static core (R,), or None."""
         if self.tensor_format == "lora":
             return None
         if not self.input_conditioned:
             return self.adapter_core
         if self.input_scaling is None:
             raise ModelError(
-                "This MetaLoRA layer was called without a seed.",
-                "Call the MetaLoRAModel, not the wrapped base model, so that seeds are generated first.",
+                "This MetaLoRA layer was called without scaling factors.",
+                "Call the MetaLoRAModel, not the wrapped base model, so that the scaling factors are "
+                "generated first.",
             )
         return self.input_scaling
 
@@ -113,11 +139,11 @@ class AdapterLayer(nn.Module):
         groups = self.base_layer.groups
         if groups == 1:
             # out += (w · diag(s_b)) @ z_b for every input b, in one batched matmul. The per-input
-            # matrix is only (Cout, K): the seed folds into the projection, not the kernel.
+            # matrix is only (Cout, K): the scaling factors fold into the projection, not the kernel.
             wb = w if scale is None else w * scale.unsqueeze(-2)  # (Cout, K) or (B, Cout, K)
             return _AccumulateProjection.apply(out, wb, z)
         if scale is not None:  # the same rank-space scale in every group
-            z = (z.reshape(b, groups, -1, h * wd) * seed_shape(scale, 4, 2)).reshape(z.shape)
+            z = (z.reshape(b, groups, -1, h * wd) * core_broadcast(scale, 4, 2)).reshape(z.shape)
         return out.add_(F.conv2d(z, w[:, :, None, None], groups=groups))
 
     def rank_features(self, x: torch.Tensor) -> torch.Tensor:
@@ -237,7 +263,7 @@ def kaiming_(t: torch.Tensor) -> torch.Tensor:
     return nn.init.kaiming_uniform_(t, a=math.sqrt(5))
 
 
-def seed_shape(core: torch.Tensor, ndim: int, channel_dim: int) -> torch.Tensor:
+def core_broadcast(core: torch.Tensor, ndim: int, channel_dim: int) -> torch.Tensor:
     """Broadcast a core (R,) or (B, R) against an activation of ``ndim`` dims with R at ``channel_dim``.
 
     (B, R) becomes (B, 1, ..., R, ..., 1) so that it multiplies every token or pixel of input b.

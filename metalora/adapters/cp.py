@@ -3,7 +3,7 @@
 Linear: ΔW(x) = A · diag(s(x)) · Bᵀ, so y = W0·u + α · A (s(x) ⊙ Bᵀu): LoRA with a diagonal core.
 Conv (W0 ∈ R^{Cout×Cin×kh×kw}): ΔW(x) = Σ_r s_r(x) · a_r ∘ b_r ∘ c_r ∘ d_r, computed without building a
 per-input kernel as: 1×1 conv Bᵀ (Cin -> R) -> depthwise kh×kw conv with the rank-1 kernels c_r ∘ d_r
-(equal to METHOD.md's kh×1 then 1×kw pair, in one call) -> multiply channel r by s_r(x) -> 1×1 conv A.
+(equal to docs/method.md's kh×1 then 1×kw pair, in one call) -> multiply channel r by s_r(x) -> 1×1 conv A.
 A grouped conv applies the same factors within each group (ΔW keeps W0's (Cout, Cin/G, kh, kw) shape).
 A is zero at the start, so ΔW = 0 and the adapted model equals the base.
 """
@@ -22,19 +22,9 @@ from .base import AdapterLayer, ConvGeometry
 class CPLinear(AdapterLayer):
     tensor_format = "cp"
 
-    def __init__(
-        self,
-        base_layer: nn.Linear,
-        rank: int,
-        alpha: float,
-        dropout: float = 0.0,
-        input_conditioned: bool = False,
-    ):
-        super().__init__(base_layer, rank, alpha, dropout, input_conditioned)
-        self.adapter_A = nn.Parameter(torch.empty(base_layer.out_features, rank, **self._factory))
-        self.adapter_B = nn.Parameter(torch.empty(base_layer.in_features, rank, **self._factory))
-        self._make_static_core()
-        self.reset_parameters()
+    def _build_factors(self) -> None:
+        self.adapter_A = nn.Parameter(torch.empty(self.base_layer.out_features, self.rank, **self._factory))
+        self.adapter_B = nn.Parameter(torch.empty(self.base_layer.in_features, self.rank, **self._factory))
 
     def reset_parameters(self) -> None:
         nn.init.zeros_(self.adapter_A)
@@ -54,23 +44,13 @@ class CPLinear(AdapterLayer):
 class CPConv2d(AdapterLayer):
     tensor_format = "cp"
 
-    def __init__(
-        self,
-        base_layer: nn.Conv2d,
-        rank: int,
-        alpha: float,
-        dropout: float = 0.0,
-        input_conditioned: bool = False,
-    ):
-        super().__init__(base_layer, rank, alpha, dropout, input_conditioned)
-        self.geometry = g = ConvGeometry(base_layer)
+    def _build_factors(self) -> None:
+        self.geometry = g = ConvGeometry(self.base_layer)
         kh, kw = g.kernel_size
-        self.adapter_A = nn.Parameter(torch.empty(g.out_channels, rank, **self._factory))
-        self.adapter_B = nn.Parameter(torch.empty(g.in_channels // g.groups, rank, **self._factory))
-        self.adapter_C = nn.Parameter(torch.empty(kh, rank, **self._factory))
-        self.adapter_D = nn.Parameter(torch.empty(kw, rank, **self._factory))
-        self._make_static_core()
-        self.reset_parameters()
+        self.adapter_A = nn.Parameter(torch.empty(g.out_channels, self.rank, **self._factory))
+        self.adapter_B = nn.Parameter(torch.empty(g.in_channels // g.groups, self.rank, **self._factory))
+        self.adapter_C = nn.Parameter(torch.empty(kh, self.rank, **self._factory))
+        self.adapter_D = nn.Parameter(torch.empty(kw, self.rank, **self._factory))
 
     def reset_parameters(self) -> None:
         # The product B·C·D then has the spread of a kaiming-initialised conv over Cin/G·kh·kw inputs.
@@ -85,7 +65,7 @@ class CPConv2d(AdapterLayer):
         g = self.geometry
         G, R = g.groups, self.rank
         z = g.project_in(x, self.adapter_B.t())  # (B, G·R, H, W)
-        k = torch.einsum("hr,wr->rhw", self.adapter_C, self.adapter_D)  # rank-1 spatial kernels
+        k = torch.einsum("hr,wr->rhw", self.adapter_C, self.adapter_D)  # self.rank-1 spatial kernels
         return g.spatial_conv(z, k.repeat(G, 1, 1).unsqueeze(1), groups=G * R)  # (B, G·R, H', W')
 
     def output_weight(self):

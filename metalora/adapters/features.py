@@ -79,7 +79,7 @@ class InputStatistics(nn.Module):
     For images (B, C, H, W): per-channel mean and standard deviation plus a ``grid x grid`` average-pooled
     thumbnail of every channel, so (B, C * (2 + grid²)). For tokens (B, T, C) or vectors (B, C): mean and
     standard deviation and maximum over the tokens, so (B, 3 * C).
-    It is the ablation baseline for the paper's frozen-ResNet features: what does a seed learn from
+    It is the ablation baseline for the paper's frozen-ResNet features: what do the scaling factors learn from
     colour, contrast and layout alone? It has no parameters; ``channels`` only fixes its output width.
     """
 

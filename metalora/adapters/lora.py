@@ -17,11 +17,9 @@ from .base import AdapterLayer, ConvGeometry, kaiming_
 class LoRALinear(AdapterLayer):
     tensor_format = "lora"
 
-    def __init__(self, base_layer: nn.Linear, rank: int, alpha: float, dropout: float = 0.0, **_):
-        super().__init__(base_layer, rank, alpha, dropout)
-        self.adapter_A = nn.Parameter(torch.empty(rank, base_layer.in_features, **self._factory))
-        self.adapter_B = nn.Parameter(torch.empty(base_layer.out_features, rank, **self._factory))
-        self.reset_parameters()
+    def _build_factors(self) -> None:
+        self.adapter_A = nn.Parameter(torch.empty(self.rank, self.base_layer.in_features, **self._factory))
+        self.adapter_B = nn.Parameter(torch.empty(self.base_layer.out_features, self.rank, **self._factory))
 
     def reset_parameters(self) -> None:
         kaiming_(self.adapter_A)
@@ -40,14 +38,12 @@ class LoRALinear(AdapterLayer):
 class LoRAConv2d(AdapterLayer):
     tensor_format = "lora"
 
-    def __init__(self, base_layer: nn.Conv2d, rank: int, alpha: float, dropout: float = 0.0, **_):
-        super().__init__(base_layer, rank, alpha, dropout)
-        self.geometry = g = ConvGeometry(base_layer)
+    def _build_factors(self) -> None:
+        self.geometry = g = ConvGeometry(self.base_layer)
         kh, kw = g.kernel_size
         cin_g = g.in_channels // g.groups
-        self.adapter_A = nn.Parameter(torch.empty(g.groups * rank, cin_g, kh, kw, **self._factory))
-        self.adapter_B = nn.Parameter(torch.empty(g.out_channels, rank, 1, 1, **self._factory))
-        self.reset_parameters()
+        self.adapter_A = nn.Parameter(torch.empty(g.groups * self.rank, cin_g, kh, kw, **self._factory))
+        self.adapter_B = nn.Parameter(torch.empty(g.out_channels, self.rank, 1, 1, **self._factory))
 
     def reset_parameters(self) -> None:
         kaiming_(self.adapter_A)

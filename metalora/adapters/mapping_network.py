@@ -1,10 +1,10 @@
-"""The parameter-space mapping network: per-input features -> one seed vector per adapted layer.
+"""The parameter-space mapping network: per-input features -> the scaling factors of every adapted layer.
 
     s(x) = 1 + H · GELU(W · LayerNorm(f(x)))
 
-H starts at zero, so every seed starts at the constant 1 (METHOD.md: "initialise so that s starts near
+H starts at zero, so every scaling factor starts at the constant 1 (docs/method.md, "Initialisation": "initialise so that s starts near
 a constant"); the static methods start from the same core, which makes meta-vs-static comparisons fair.
-``init_std > 0`` draws H from N(0, init_std²) instead, so that seeds differ between inputs from the start.
+``init_std > 0`` draws H from N(0, init_std²) instead, so that the scaling factors differ between inputs from the start.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from torch import nn
 
 
 class MappingNetwork(nn.Module):
-    """Maps features (B, F) to the concatenated seeds (B, Σ_l R_l) of all adapted layers."""
+    """Maps features (B, F) to the concatenated scaling factors (B, Σ_l R_l) of all adapted layers."""
 
     def __init__(self, feature_dim: int, hidden: int, sizes: dict[str, int], init_std: float = 0.0):
         super().__init__()
@@ -34,6 +34,6 @@ class MappingNetwork(nn.Module):
         h = self.act(self.hidden(self.norm(features)))  # (B, hidden)
         return 1.0 + self.out(h)  # (B, ΣR)
 
-    def split(self, seeds: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Cut the concatenated seeds (B, ΣR) into {layer name: (B, R_l)}."""
-        return dict(zip(self.sizes, seeds.split(list(self.sizes.values()), dim=-1), strict=True))
+    def split(self, scaling: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Cut the concatenated scaling factors (B, ΣR) into {layer name: (B, R_l)}."""
+        return dict(zip(self.sizes, scaling.split(list(self.sizes.values()), dim=-1), strict=True))

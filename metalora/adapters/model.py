@@ -1,9 +1,9 @@
-"""The adapted model: a frozen base, adapter wrappers on its target layers, and the seed generator.
+"""The adapted model: a frozen base, adapter wrappers on its target layers, and the mapping network.
 
 ``get_model(base, config)`` returns a :class:`MetaLoRAModel`. Its forward for the MetaLoRA methods is
 
     f = features(x)                      # frozen, no gradients, once per batch
-    s = mapping_network(f)                # (B, Σ_l R_l), cut into one (B, R_l) seed per layer
+    s = mapping_network(f)                # (B, Σ_l R_l), cut into the (B, R_l) scaling factors of each layer
     y = base(x) with every target layer computing W0·x + (alpha/rank) · Δ(x; s_l)
 """
 
@@ -105,7 +105,7 @@ class MetaLoRAModel(nn.Module):
             return pool(capture_input(self.base_model, layer, x, *args, **kwargs))
 
     def compute_scaling(self, x: torch.Tensor, *args, **kwargs) -> dict[str, torch.Tensor]:
-        """{layer name: seed (B, R)} for a batch; static CP / TR cores are broadcast to (B, R)."""
+        """{layer name: scaling factors (B, R)} for a batch; static CP / TR cores are broadcast to (B, R)."""
         if self.config.meta:
             f = self.features(x, *args, **kwargs).to(self.mapping_network.norm.weight.dtype)
             if f.shape[-1] != self.feature_dim:
@@ -116,22 +116,22 @@ class MetaLoRAModel(nn.Module):
             return self.mapping_network.split(self.mapping_network(f))
         if self.config.tensor_format == "lora":
             raise ConfigError(
-                "LoRA has no seed: its update does not depend on a core.",
-                "Use method 'cp', 'tr', 'meta-cp' or 'meta-tr' to look at seeds.",
+                "LoRA has no scaling factors: its update does not depend on a core.",
+                "Use method 'cp', 'tr', 'meta-cp' or 'meta-tr' to look at scaling factors.",
             )
         return {n: a.adapter_core.expand(x.shape[0], -1) for n, a in self._adapters.items()}
 
     def forward(self, x: torch.Tensor, *args, **kwargs):
         if not self.config.meta:
             return self.base_model(x, *args, **kwargs)
-        seeds = self.compute_scaling(x, *args, **kwargs)
-        with self._scaling_set(seeds):
+        scaling = self.compute_scaling(x, *args, **kwargs)
+        with self._scaling_set(scaling):
             return self.base_model(x, *args, **kwargs)
 
     @contextlib.contextmanager
-    def _scaling_set(self, seeds: dict[str, torch.Tensor]) -> Iterator[None]:
+    def _scaling_set(self, scaling: dict[str, torch.Tensor]) -> Iterator[None]:
         for name, adapter in self._adapters.items():
-            adapter.input_scaling = seeds[name]
+            adapter.input_scaling = scaling[name]
         try:
             yield
         finally:
@@ -211,7 +211,7 @@ class MetaLoRAModel(nn.Module):
         ]
 
     def adapter_state_dict(self) -> dict[str, torch.Tensor]:
-        """Everything that training changes: adapter factors, static cores and the seed generator."""
+        """Everything that training changes: adapter factors, static cores and the mapping network."""
         return {
             n: p.detach()
             for n, p in self.named_parameters()
@@ -227,14 +227,14 @@ class MetaLoRAModel(nn.Module):
         """A plain copy of the model with ΔW folded into W0; this adapted model is left intact.
 
         Static methods merge exactly. MetaLoRA's update depends on the input, so it is approximated by
-        the update of the *mean seed* over ``data`` (a batch, or an iterable of batches or of
-        (x, ...) tuples): exact only for inputs whose seed equals that mean.
+        the update of the *mean scaling factors* over ``data`` (a batch, or an iterable of batches or of
+        (x, ...) tuples): exact only for inputs whose scaling factors equal that mean.
         """
         cores: dict[str, torch.Tensor] = {}
         if self.config.meta:
             if data is None:
                 raise ConfigError(
-                    "Merging a MetaLoRA adapter needs inputs to average the seeds over.",
+                    "Merging a MetaLoRA adapter needs inputs to average the scaling factors over.",
                     "Pass data=... (a batch or a DataLoader).",
                 )
             cores = self._mean_scaling(data)
@@ -260,7 +260,7 @@ class MetaLoRAModel(nn.Module):
                 sums[name] = sums.get(name, 0) + s.float().sum(0)
             count += x.shape[0]
         if count == 0:
-            raise ConfigError("data=... held no inputs to average the seeds over.")
+            raise ConfigError("data=... held no inputs to average the scaling factors over.")
         return {n: s / count for n, s in sums.items()}
 
     def unload(self) -> nn.Module:

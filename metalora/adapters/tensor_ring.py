@@ -4,7 +4,7 @@ Conv kernel update with cores G1 (R0×Cout×R1), G2 (R1×Cin×R2), G3 (R2×kh×R
 
     ΔW(x)[o,i,h,w] = Tr(G1[:,o,:] · G2[:,i,:] · G3[:,h,:] · G4[:,w,:] · diag(s(x)))
 
-The seed sits on the bond that closes the ring. Forward without a per-input kernel:
+The scaling factors sit on the bond that closes the ring. Forward without a per-input kernel:
 1×1 conv with G2 (Cin -> R1·R2) -> grouped spatial conv with K[a,c] = Σ_d G3[c,:,d] G4[d,:,a] (groups = R1)
 -> scale bond a by s_a(x) -> 1×1 conv with G1
 (R1·R0 -> Cout), where the scale folds into a per-input (Cout, R1·R0) projection matrix. For narrow
@@ -26,7 +26,7 @@ from .base import AdapterLayer, ConvGeometry
 
 
 def _bond_scale(core: torch.Tensor | None, rank: int) -> torch.Tensor | None:
-    """The seed s_a on bond a, tiled over the other open bond b: rank-space channel (b, a) gets s_a."""
+    """The scaling factor s_a on bond a, tiled over the other open bond b: rank-space channel (b, a) gets s_a."""
     if core is None:
         return None
     return core.repeat(rank) if core.dim() == 1 else core.repeat(1, rank)  # (R1·R0,) or (B, R1·R0)
@@ -75,20 +75,10 @@ def cheapest_contraction(g: ConvGeometry, rank: int) -> str:
 class TRLinear(AdapterLayer):
     tensor_format = "tr"
 
-    def __init__(
-        self,
-        base_layer: nn.Linear,
-        rank: int,
-        alpha: float,
-        dropout: float = 0.0,
-        input_conditioned: bool = False,
-    ):
-        super().__init__(base_layer, rank, alpha, dropout, input_conditioned)
-        R = rank
-        self.adapter_G1 = nn.Parameter(torch.empty(R, base_layer.out_features, R, **self._factory))
-        self.adapter_G2 = nn.Parameter(torch.empty(R, base_layer.in_features, R, **self._factory))
-        self._make_static_core()
-        self.reset_parameters()
+    def _build_factors(self) -> None:
+        R = self.rank
+        self.adapter_G1 = nn.Parameter(torch.empty(R, self.base_layer.out_features, R, **self._factory))
+        self.adapter_G2 = nn.Parameter(torch.empty(R, self.base_layer.in_features, R, **self._factory))
 
     def reset_parameters(self) -> None:
         nn.init.zeros_(self.adapter_G1)
@@ -111,25 +101,15 @@ class TRLinear(AdapterLayer):
 class TRConv2d(AdapterLayer):
     tensor_format = "tr"
 
-    def __init__(
-        self,
-        base_layer: nn.Conv2d,
-        rank: int,
-        alpha: float,
-        dropout: float = 0.0,
-        input_conditioned: bool = False,
-    ):
-        super().__init__(base_layer, rank, alpha, dropout, input_conditioned)
-        self.geometry = g = ConvGeometry(base_layer)
+    def _build_factors(self) -> None:
+        self.geometry = g = ConvGeometry(self.base_layer)
         kh, kw = g.kernel_size
-        R = rank
+        R = self.rank
         f = self._factory
         self.adapter_G1 = nn.Parameter(torch.empty(R, g.out_channels, R, **f))
         self.adapter_G2 = nn.Parameter(torch.empty(R, g.in_channels // g.groups, R, **f))
         self.adapter_G3 = nn.Parameter(torch.empty(R, kh, R, **f))
         self.adapter_G4 = nn.Parameter(torch.empty(R, kw, R, **f))
-        self._make_static_core()
-        self.reset_parameters()
         self.contraction = cheapest_contraction(g, R)
 
     def reset_parameters(self) -> None:
