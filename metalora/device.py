@@ -42,6 +42,15 @@ def pick_device(device: str | torch.device | None = "auto") -> torch.device:
     return torch.device(name)
 
 
+def model_device(model: torch.nn.Module, fallback: str | torch.device = "cpu") -> torch.device:
+    """The device of a module's first parameter (or buffer); ``fallback`` for a module with neither."""
+    for t in model.parameters():
+        return t.device
+    for t in model.buffers():
+        return t.device
+    return pick_device(fallback)
+
+
 def seed_everything(seed: int) -> torch.Generator:
     """Seed Python, NumPy and torch (all devices); return a CPU generator seeded the same way."""
     os.environ.setdefault("PYTHONHASHSEED", str(seed))

@@ -42,7 +42,7 @@ def test_job_is_read_from_the_environment():
 
 def test_without_a_process_group_the_helpers_are_the_identity():
     model = _tiny(SPEC.load())
-    assert not distributed.active() and distributed.rank_and_world() == (0, 1)
+    assert not distributed.active() and distributed.process_and_world() == (0, 1)
     assert distributed.wrap(model, torch.device("cpu")) is model
     assert distributed.all_reduce([1.5, 2]).tolist() == [1.5, 2.0]
     assert distributed.describe(torch.device("cpu")) == "cpu"

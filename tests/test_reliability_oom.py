@@ -206,7 +206,7 @@ class Net(nn.Module):
 
     def forward(self, x):
         self.calls[self.training] += 1
-        if info.rank == 1 and (self.training, self.calls[self.training]) == self.fail:
+        if info.index == 1 and (self.training, self.calls[self.training]) == self.fail:
             raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
         return self.fc(torch.relu(self.conv(x)).mean(dim=(2, 3)))
 
@@ -216,7 +216,7 @@ device = distributed.setup(info, "cpu")
 splits = DataSpec("digits", ("clean", "inverted"), image_size=16, samples_per_class=10).load()
 config = TrainConfig(epochs=2, batch_size=16, device="cpu")
 # training step 2; then the 3rd evaluation = the test, after the validations of epochs 1 and 2
-with open(f"rank{info.rank}.txt", "w") as out:  # one file per rank: their stdout lines may interleave
+with open(f"rank{info.index}.txt", "w") as out:  # one file per rank: their stdout lines may interleave
     for phase, fail in (("training", (True, 2)), ("test", (False, 3))):
         try:
             fit(Net(splits.train.channels, splits.train.num_classes, fail), splits, config, device=device)

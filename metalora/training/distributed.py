@@ -7,7 +7,9 @@ the few collectives the loop uses (:func:`all_reduce`), and wrapping the model i
 DistributedDataParallel (:func:`wrap`; gloo on CPU, nccl on GPU). Every function here also works
 without a process group, as the identity, so the loop has a single code path.
 
-The caller (:func:`~metalora.training.run.train_run`) lets only rank 0 write files and the registry.
+The caller (:func:`~metalora.training.run.train_run`) lets only the first process (index 0) write files and the registry.
+
+A process's place in the job is its *index* (torch calls it the rank; here "rank" is only the adapter rank).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ __all__ = [
     "all_reduce",
     "describe",
     "from_env",
-    "rank_and_world",
+    "process_and_world",
     "setup",
     "shutdown",
     "wrap",
@@ -40,13 +42,13 @@ __all__ = [
 class DistInfo:
     """Where this process sits in a ``torchrun`` job."""
 
-    rank: int
+    index: int  # torch's global rank
     world_size: int
-    local_rank: int
+    local_index: int  # torch's local rank: the GPU on this machine
 
     @property
     def is_main(self) -> bool:
-        return self.rank == 0
+        return self.index == 0
 
 
 def from_env(env: dict | None = None) -> DistInfo | None:
@@ -55,15 +57,15 @@ def from_env(env: dict | None = None) -> DistInfo | None:
     env = os.environ if env is None else env
     try:
         world = int(env.get("WORLD_SIZE", "1"))
-        rank = int(env.get("RANK", "0"))
-        local = int(env.get("LOCAL_RANK", str(rank)))
+        index = int(env.get("RANK", "0"))
+        local = int(env.get("LOCAL_RANK", str(index)))
     except ValueError:
         return None
-    return DistInfo(rank, world, local) if world > 1 else None
+    return DistInfo(index, world, local) if world > 1 else None
 
 
 def setup(info: DistInfo, device: str = "auto") -> torch.device:
-    """Join the process group (once) and return this rank's device: ``cuda:LOCAL_RANK`` with nccl when
+    """Join the process group (once) and return this process's device: ``cuda:LOCAL_RANK`` with nccl when
     CUDA is asked for (or available under ``"auto"``) and every local process has a GPU of its own,
     else the CPU with gloo (``"auto"`` with fewer GPUs than processes falls back to the CPU on all ranks)."""
     kind = str(device).split(":")[0]
@@ -76,17 +78,17 @@ def setup(info: DistInfo, device: str = "auto") -> torch.device:
             "Start as many processes as GPUs (--nproc_per_node), or use --device cpu.",
         )
     use_cuda = enough and kind in ("auto", "cuda")
-    dev = torch.device("cuda", info.local_rank) if use_cuda else None
+    dev = torch.device("cuda", info.local_index) if use_cuda else None
     if dev is not None:
         torch.cuda.set_device(dev)
     if not dist.is_initialized():
-        dist.init_process_group("nccl" if use_cuda else "gloo", rank=info.rank, world_size=info.world_size)
+        dist.init_process_group("nccl" if use_cuda else "gloo", rank=info.index, world_size=info.world_size)
     return dev if dev is not None else torch.device("cpu")
 
 
 def shutdown(wait: bool = True) -> None:
-    """Leave the process group (no-op when not in one); with ``wait``, first wait for every rank
-    (skip it after an error, when another rank may never arrive)."""
+    """Leave the process group (no-op when not in one); with ``wait``, first wait for every process
+    (skip it after an error, when another process may never arrive)."""
     if active():
         try:
             if wait:
@@ -100,15 +102,15 @@ def active() -> bool:
     return dist.is_available() and dist.is_initialized()
 
 
-def rank_and_world() -> tuple[int, int]:
-    """``(rank, world_size)`` of this process; ``(0, 1)`` without a process group."""
+def process_and_world() -> tuple[int, int]:
+    """``(index, world_size)`` of this process; ``(0, 1)`` without a process group."""
     return (dist.get_rank(), dist.get_world_size()) if active() else (0, 1)
 
 
 def all_reduce(values: torch.Tensor | Sequence[float], op: str = "sum") -> torch.Tensor:
-    """``values`` combined element-wise over all ranks (``op`` is ``"sum"`` or ``"max"``).
+    """``values`` combined element-wise over all processes (``op`` is ``"sum"`` or ``"max"``).
 
-    Every rank of the group must call it with as many values. Returns a new 1-D float64 CPU tensor;
+    Every process of the group must call it with as many values. Returns a new 1-D float64 CPU tensor;
     without a process group, the values themselves. The tensor travels on the backend's device (the
     current GPU under nccl, the CPU under gloo).
     """
@@ -122,8 +124,8 @@ def all_reduce(values: torch.Tensor | Sequence[float], op: str = "sum") -> torch
 
 
 def wrap(model: nn.Module, device: torch.device) -> nn.Module:
-    """``model`` in DistributedDataParallel (gradients averaged over ranks in ``backward``), or the model
-    itself without a process group. DDP first copies rank 0's parameters and buffers to every rank."""
+    """``model`` in DistributedDataParallel (gradients averaged over processes in ``backward``), or the model
+    itself without a process group. DDP first copies process 0's parameters and buffers to every process."""
     if not active():
         return model
     if device.type == "cuda":

@@ -7,23 +7,21 @@ interactive dashboard: it reports :class:`Progress` through a callback, stops co
 run goes wrong (a diverging loss, NaN inputs, running out of GPU memory) into errors that say what to do.
 
 In an initialised process group (``torchrun``, see :func:`~metalora.training.distributed.setup`) the
-same :func:`fit` and :func:`evaluate` run on every rank: every rank draws the same shuffled order and
+same :func:`fit` and :func:`evaluate` run on every process: every process draws the same shuffled order and
 trains on its share of each global batch, DDP averages the gradients, evaluation metrics are computed
-on a shard per rank and summed, and a cancel request, a non-finite loss or running out of memory in a
-forward pass on any rank stops every rank at the same step, so no process is left waiting.
+on a shard per process and summed, and a cancel request, a non-finite loss or running out of memory in a
+forward pass in any process stops every process at the same step, so no process is left waiting.
 """
 
 from __future__ import annotations
 
 import math
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -31,78 +29,16 @@ from torch import nn
 from ..device import pick_device, seed_everything
 from ..errors import CancelledError, DataError, ModelError, TrainingError
 from . import distributed
+from .evaluate import check_logits, chunks, evaluate, peak_memory_bytes, tensors
 from .records import EvalResult, FitResult, Progress, TrainConfig
 
 if TYPE_CHECKING:  # pragma: no cover - only for type hints
-    from ..data import DataSplits, ImageDataset
+    from ..data import DataSplits
 
 __all__ = ["EvalResult", "FitResult", "Progress", "TrainConfig", "evaluate", "fit", "peak_memory_bytes"]
 
 
 # ----------------------------------------------------------------------------- helpers
-def peak_memory_bytes(device: torch.device) -> int:
-    """CUDA allocator peak on a GPU; the process's peak resident set size elsewhere (0 if unknown)."""
-    if device.type == "cuda":
-        return int(torch.cuda.max_memory_allocated(device))
-    try:
-        import resource
-    except ImportError:  # Windows
-        return 0
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return int(rss if sys.platform == "darwin" else rss * 1024)  # bytes on macOS, KiB on Linux
-
-
-def _model_device(model: nn.Module) -> torch.device:
-    for t in model.parameters():
-        return t.device
-    for t in model.buffers():
-        return t.device
-    return pick_device("auto")
-
-
-def _tensors(ds: ImageDataset, split: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``(x, y, domain)`` CPU tensors of a data set, after checking shapes and finiteness."""
-    x = torch.as_tensor(np.asarray(ds.x), dtype=torch.float32)  # (N, C, H, W)
-    y = torch.as_tensor(np.asarray(ds.y), dtype=torch.int64)  # (N,)
-    dom = torch.as_tensor(np.asarray(ds.domain), dtype=torch.int64)  # (N,)
-    if x.dim() != 4 or y.shape != (x.shape[0],) or dom.shape != (x.shape[0],):
-        raise DataError(
-            f"The {split} split has images of shape {tuple(x.shape)} and labels of shape {tuple(y.shape)}.",
-            "Images must be (N, C, H, W) with one class label and one domain label per image.",
-        )
-    finite = torch.isfinite(x).flatten(1).all(dim=1) if len(x) else torch.ones(0, dtype=torch.bool)
-    if not bool(finite.all()):
-        bad = torch.nonzero(~finite).flatten()
-        raise TrainingError(
-            f"The {split} split contains {len(bad)} image(s) with NaN or infinite pixels "
-            f"(first at index {int(bad[0])}).",
-            "Remove or repair those images before training.",
-        )
-    if len(y) and (int(y.min()) < 0 or int(y.max()) >= len(ds.class_names)):
-        raise DataError(
-            f"The {split} split has class labels outside 0..{len(ds.class_names) - 1}.",
-            "Every label must index class_names.",
-        )
-    return x, y, dom
-
-
-def _chunks(order: torch.Tensor, batch_size: int) -> list[torch.Tensor]:
-    """``order`` (indices) cut into batches; a trailing batch of one joins the previous one so batch
-    norm never sees a single sample."""
-    chunks = list(order.split(batch_size))
-    if len(chunks) > 1 and len(chunks[-1]) == 1:
-        chunks[-2] = torch.cat([chunks[-2], chunks.pop()])
-    return chunks
-
-
-def _check_logits(logits: torch.Tensor, num_classes: int) -> None:
-    if logits.dim() != 2 or logits.shape[1] != num_classes:
-        raise ModelError(
-            f"The model outputs shape {tuple(logits.shape)} but the data has {num_classes} classes.",
-            f"Build the model with num_classes={num_classes} (the output must be (B, {num_classes})).",
-        )
-
-
 def _snapshot(model: nn.Module, params: list[nn.Parameter]) -> dict[str, Any]:
     """Copies of the trained tensors and of all buffers (batch-norm statistics change in training)."""
     return {
@@ -149,74 +85,10 @@ def _cosine(total: int, warm: int) -> Callable[[int], float]:
     return f
 
 
-# ----------------------------------------------------------------------------- evaluation
-@torch.no_grad()
-def evaluate(
-    model: nn.Module,
-    dataset: ImageDataset,
-    *,
-    batch_size: int = 256,
-    device: str | torch.device | None = None,
-) -> EvalResult:
-    """Accuracy and mean cross-entropy of ``model`` on ``dataset``, overall and per domain/class.
-
-    The model is moved to ``device`` when one is given (else it stays where it is), put in eval
-    mode for the pass, and its previous mode is restored afterwards (through ``model.train(mode)``,
-    so a model overriding ``train`` keeps its own rules).
-
-    In an initialised process group every rank must call it: each evaluates every ``world``-th image
-    and the counts and summed losses are added up over the ranks, so all ranks return the same result.
-    Running out of memory on one rank raises ``torch.cuda.OutOfMemoryError`` on every rank.
-    """
-    dev = _model_device(model) if device is None else pick_device(device)
-    model.to(dev)  # a no-op when it is already there
-    x, y, dom = _tensors(dataset, getattr(dataset, "name", "") or "evaluation")
-    n, n_cls, n_dom = len(y), len(dataset.class_names), len(dataset.domain_names)
-    if n == 0:
-        return EvalResult(float("nan"), float("nan"), {}, {}, 0)
-    rank, world = distributed.rank_and_world()
-    hits_d, cnt_d = torch.zeros(n_dom, dtype=torch.float64), torch.zeros(n_dom, dtype=torch.float64)
-    hits_c, cnt_c = torch.zeros(n_cls, dtype=torch.float64), torch.zeros(n_cls, dtype=torch.float64)
-    loss_sum, error = 0.0, None
-    was_training = model.training
-    model.eval()
-    try:
-        for idx in _chunks(torch.arange(rank, n, world), max(1, int(batch_size))):  # this rank's shard
-            logits = model(x[idx].to(dev, non_blocking=True)).float()  # (B, K)
-            _check_logits(logits, n_cls)
-            loss_sum += F.cross_entropy(logits, y[idx].to(dev), reduction="sum").item()
-            ok = (logits.argmax(dim=1).cpu() == y[idx]).double()  # (B,)
-            hits_d.index_add_(0, dom[idx], ok)
-            cnt_d += torch.bincount(dom[idx], minlength=n_dom).double()
-            hits_c.index_add_(0, y[idx], ok)
-            cnt_c += torch.bincount(y[idx], minlength=n_cls).double()
-    except torch.cuda.OutOfMemoryError as err:
-        error = err  # raised after the all-reduce below, so that no other rank is left waiting in it
-    finally:
-        model.train(was_training)
-    packed = torch.cat([hits_d, cnt_d, hits_c, cnt_c, torch.tensor([loss_sum, float(error is not None)])])
-    hits_d, cnt_d, hits_c, cnt_c, tail = distributed.all_reduce(packed).split([n_dom, n_dom, n_cls, n_cls, 2])
-    if error is not None:
-        raise error
-    if tail[1] > 0:
-        raise torch.cuda.OutOfMemoryError("Another process ran out of memory while evaluating.")
-
-    def per(hits: torch.Tensor, cnt: torch.Tensor, names: list[str]) -> dict[str, float]:
-        return {names[i]: float(hits[i] / cnt[i]) for i in range(len(names)) if cnt[i] > 0}
-
-    return EvalResult(
-        accuracy=float(hits_d.sum()) / n,
-        loss=float(tail[0]) / n,
-        per_domain=per(hits_d, cnt_d, list(dataset.domain_names)),
-        per_class=per(hits_c, cnt_c, list(dataset.class_names)),
-        n=n,
-    )
-
-
 # ----------------------------------------------------------------------------- training
 @dataclass
 class _Meter:
-    """Running loss/accuracy of the current epoch (this rank's share) and the clock, as :class:`Progress`."""
+    """Running loss/accuracy of the current epoch (this process's share) and the clock, as :class:`Progress`."""
 
     epochs: int
     steps: int
@@ -276,10 +148,10 @@ def fit(
     config
         :class:`TrainConfig`; the defaults when ``None``.
     callback
-        Called with a :class:`Progress` every few steps and at the end of every epoch (on rank 0 only).
+        Called with a :class:`Progress` every few steps and at the end of every epoch (in process 0 only).
     cancel_event
         When set (e.g. by a "Stop" button) training stops at the next batch, the best weights so far
-        are restored and :class:`CancelledError` is raised (on every rank, if set on any).
+        are restored and :class:`CancelledError` is raised (on every process, if set on any).
     params
         Parameters to optimise; by default every parameter with ``requires_grad=True``.
     device
@@ -290,7 +162,7 @@ def fit(
     -------
     FitResult
         The model is left on the training device, in eval mode, with the best epoch's weights
-        (trained tensors and all buffers, e.g. batch-norm statistics), the same on every rank.
+        (trained tensors and all buffers, e.g. batch-norm statistics), the same on every process.
 
     Raises
     ------
@@ -304,39 +176,39 @@ def fit(
 
     Notes
     -----
-    In an initialised process group (see :mod:`~metalora.training.distributed`) call it on every rank
-    with the same model, data and config. The model is wrapped in DDP while training; every rank draws
+    In an initialised process group (see :mod:`~metalora.training.distributed`) call it on every process
+    with the same model, data and config. The model is wrapped in DDP while training; every process draws
     the same shuffled order and keeps every ``world``-th index of each global batch.
     """
     config = config or TrainConfig()
     device = pick_device(config.device if device is None else device)
-    rank, world = distributed.rank_and_world()
+    proc, world = distributed.process_and_world()
     params = [p for p in (model.parameters() if params is None else params) if p.requires_grad]
     if not params:
         raise ModelError(
             "The model has no trainable parameters (none has requires_grad=True).",
             "Unfreeze some layers or add adapters before training.",
         )
-    x_tr, y_tr, _ = _tensors(splits.train, "training")  # (N, C, H, W), (N,)
+    x_tr, y_tr, _ = tensors(splits.train, "training")  # (N, C, H, W), (N,)
     n = len(y_tr)
     if n < 2 * world:
         raise DataError(f"The training split has {n} image(s).", f"Train on at least {2 * world} images.")
     if splits.val is None or len(splits.val) == 0:
         raise DataError("The validation split is empty.", "Keep some images for validation.")
-    _tensors(splits.val, "validation")  # fail fast on bad validation data, before any training
+    tensors(splits.val, "validation")  # fail fast on bad validation data, before any training
     n_cls = len(splits.train.class_names)
 
-    generator = seed_everything(int(config.seed))  # the only source of shuffling: the same on every rank
+    generator = seed_everything(int(config.seed))  # the only source of shuffling: the same on every process
     model.to(device)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     net = distributed.wrap(model, device)  # DDP in a process group, else the model itself
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
-    steps = len(_chunks(torch.arange(n), config.batch_size))
+    steps = len(chunks(torch.arange(n), config.batch_size))
     total = steps * config.epochs
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _cosine(total, int(config.warmup_frac * total)))
     every = config.progress_every or max(1, steps // 10)
-    report = callback if rank == 0 else None
+    report = callback if proc == 0 else None
 
     best, best_key, best_epoch, best_val = _snapshot(model, params), None, 0, None
     history: list[dict[str, float]] = []
@@ -358,20 +230,22 @@ def fit(
             net.train()  # through the model's own train() in case it overrides it
             meter.new_epoch()
             order = torch.randperm(n, generator=generator)  # (N,)
-            for step, idx in enumerate(_chunks(order, config.batch_size), start=1):
+            for step, idx in enumerate(chunks(order, config.batch_size), start=1):
                 where = f"at epoch {epoch}, step {step} (batch size {config.batch_size})"
-                mine = idx[rank::world] if len(idx) >= world else idx[-1:]  # this rank's share of the batch
+                mine = (
+                    idx[proc::world] if len(idx) >= world else idx[-1:]
+                )  # this process's share of the batch
                 xb, yb = x_tr[mine].to(device, non_blocking=True), y_tr[mine].to(device, non_blocking=True)
                 try:
                     with _autocast(device, config.bf16):
                         logits = net(xb)  # (b, K)
                     logits = logits.float()
                     if epoch == 1 and step == 1:
-                        _check_logits(logits, n_cls)
+                        check_logits(logits, n_cls)
                     loss = F.cross_entropy(logits, yb)
                     flags = [float(loss.item()), 0.0]  # [loss, out of memory]
                 except torch.cuda.OutOfMemoryError:
-                    flags = [math.nan, 1.0]  # shared below so that every rank stops here
+                    flags = [math.nan, 1.0]  # shared below so that every process stops here
                 flags.append(float(cancel_event is not None and cancel_event.is_set()))
                 loss_sum, ooms, cancels = distributed.all_reduce(flags).tolist()  # agree before backward
                 if cancels:
@@ -389,7 +263,7 @@ def fit(
                         )
                     )
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()  # DDP averages the gradients over the ranks here
+                loss.backward()  # DDP averages the gradients over the processes here
                 if config.max_grad_norm is not None:
                     torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm)
                 optimizer.step()
