@@ -55,7 +55,7 @@ results: $(VENV)/.dev
 	$(BIN)/python benchmarks/bench_training.py --per-layer --write-results docs/results.md
 
 sample-models: $(VENV)/.runtime
-	$(BIN)/python -m metalora.models.build_samples
+	$(BIN)/python -m metalora.sample_models
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

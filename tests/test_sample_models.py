@@ -13,7 +13,7 @@ import torch
 from metalora.data import load_builtin
 from metalora.errors import ConfigError, TrainingError
 from metalora.models import list_sample_models, load_checkpoint, load_sample_model, sample_models_dir
-from metalora.models.build_samples import SAMPLES, SampleSpec, _shift, augmented_train, build_sample, main
+from metalora.sample_models import SAMPLES, SampleSpec, _shift, augmented_train, build_sample, main
 from metalora.training import evaluate
 
 DIGITS = ["resnet-mini-digits", "mixer-mini-digits"]
@@ -37,7 +37,7 @@ def test_the_digits_samples_are_shipped_and_small():
 def test_card_is_complete_and_matches_the_model(name):
     model, card = load_sample_model(name)
     assert card["name"] == name and card["architecture"] == SAMPLES[name].arch
-    assert card["command"].startswith("python -m metalora.models.build_samples")
+    assert card["command"].startswith("python -m metalora.sample_models")
     assert card["versions"]["torch"] and card["training"]["config"]["seed"] == 0
     ds = card["dataset"]
     assert ds["name"] == SAMPLES[name].dataset and ds["args"]["domains"] == ["clean"]
@@ -103,7 +103,7 @@ def test_unknown_sample_name_is_a_config_error():
 
 def test_build_command_has_help():
     out = subprocess.run(
-        [sys.executable, "-m", "metalora.models.build_samples", "--help"],
+        [sys.executable, "-m", "metalora.sample_models", "--help"],
         capture_output=True,
         text=True,
         timeout=120,

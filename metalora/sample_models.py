@@ -1,5 +1,6 @@
-"""Rebuild the shipped sample models: ``python -m metalora.models.build_samples``.
+"""Rebuild the shipped sample models: ``python -m metalora.sample_models``.
 
+A top-level tool (not part of ``metalora.models``, which training imports) because it trains.
 Each sample is a small backbone trained from scratch on a *clean* built-in data set with the
 generic loop of :mod:`metalora.training`, deterministically (fixed seeds, CPU, deterministic
 algorithms), and saved with a model card that records everything needed to reproduce it. The
@@ -25,11 +26,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import ConfigError, TrainingError, bullet_list
-from .architectures import build_model
-from .checkpoint import sample_models_dir, save_checkpoint
+from .data import DataSplits, ImageDataset, load_builtin
+from .errors import ConfigError, TrainingError, bullet_list
+from .models.architectures import build_model
+from .models.checkpoint import sample_models_dir, save_checkpoint
+from .training import TrainConfig, evaluate, fit
 
-COMMAND = "python -m metalora.models.build_samples"
+COMMAND = "python -m metalora.sample_models"
 TARGET_ACCURACY = {"digits": 0.97, "shapes": 0.95}
 
 
@@ -52,6 +55,10 @@ class SampleSpec:
 
 
 _SHIFTS_2PX = ((-2, 0), (2, 0), (0, -2), (0, 2))
+_RESNET = dict(widths=(16, 32, 64), blocks_per_stage=1)
+_MIXER = dict(image_size=32, patch_size=4, dim=64, depth=4, token_hidden=64, channel_hidden=128)
+_RESNET_TRAIN = dict(epochs=10, lr=1e-2, batch_size=64, weight_decay=5e-4, warmup_frac=0.0)
+_MIXER_TRAIN = dict(epochs=10, lr=2e-3, batch_size=64, weight_decay=0.05, warmup_frac=0.0)
 
 SAMPLES: dict[str, SampleSpec] = {
     s.name: s
@@ -60,24 +67,24 @@ SAMPLES: dict[str, SampleSpec] = {
             "resnet-mini-digits",
             "resnet-mini",
             "digits",
-            dict(widths=(16, 32, 64), blocks_per_stage=1),
-            dict(epochs=10, lr=1e-2, batch_size=64, weight_decay=5e-4, warmup_frac=0.0),
+            _RESNET,
+            _RESNET_TRAIN,
             shifts=_SHIFTS_2PX,
         ),
         SampleSpec(
             "mixer-mini-digits",
             "mixer-mini",
             "digits",
-            dict(image_size=32, patch_size=4, dim=64, depth=4, token_hidden=64, channel_hidden=128),
-            dict(epochs=10, lr=2e-3, batch_size=64, weight_decay=0.05, warmup_frac=0.0),
+            _MIXER,
+            _MIXER_TRAIN,
             shifts=_SHIFTS_2PX,
         ),
         SampleSpec(
             "resnet-mini-shapes",
             "resnet-mini",
             "shapes",
-            dict(widths=(16, 32, 64), blocks_per_stage=1),
-            dict(epochs=15, lr=1e-2, batch_size=64, weight_decay=5e-4, warmup_frac=0.0),
+            _RESNET,
+            {**_RESNET_TRAIN, "epochs": 15},
             mirror=True,
             permute_channels=True,
         ),
@@ -85,8 +92,8 @@ SAMPLES: dict[str, SampleSpec] = {
             "mixer-mini-shapes",
             "mixer-mini",
             "shapes",
-            dict(image_size=32, patch_size=4, dim=64, depth=4, token_hidden=64, channel_hidden=128),
-            dict(epochs=20, lr=2e-3, batch_size=64, weight_decay=0.05, warmup_frac=0.0),
+            _MIXER,
+            {**_MIXER_TRAIN, "epochs": 20},
             shifts=_SHIFTS_2PX,
             mirror=True,
             permute_channels=True,
@@ -108,8 +115,6 @@ def _shift(x: np.ndarray, dy: int, dx: int) -> np.ndarray:
 
 def augmented_train(train: Any, spec: SampleSpec) -> Any:
     """The training split plus its label-preserving copies (same order every time)."""
-    from ..data import ImageDataset
-
     xs = [train.x]
     xs += [_shift(train.x, dy, dx) for dy, dx in spec.shifts]
     if spec.mirror:
@@ -147,8 +152,6 @@ def build_sample(spec: SampleSpec, out_dir: Path, command: str, *, allow_below_t
 
 
 def _build(spec: SampleSpec, out_dir: Path, command: str, allow_below_target: bool) -> dict:
-    from ..data import DataSplits, load_builtin
-    from ..training import TrainConfig, evaluate, fit
 
     splits = load_builtin(spec.dataset, image_size=spec.image_size, domains=("clean",), seed=spec.data_seed)
     mean, std = channel_stats(splits.train.x)
@@ -176,7 +179,7 @@ def _build(spec: SampleSpec, out_dir: Path, command: str, allow_below_target: bo
         raise TrainingError(
             f"{spec.name} reached only {test.accuracy:.2%} clean test accuracy (target {target:.0%}); "
             "nothing was written.",
-            "Check the training settings in metalora/models/build_samples.py, or pass "
+            "Check the training settings in metalora/sample_models.py, or pass "
             "--allow-below-target to write it anyway.",
         )
     card = {
