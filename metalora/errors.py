@@ -51,3 +51,14 @@ def bullet_list(items, limit: int = 20) -> str:
     if len(items) > limit:
         return ", ".join(items[:limit]) + f", … ({len(items) - limit} more)"
     return ", ".join(items) if items else "(none)"
+
+
+def lookup(registry, key, what: str):
+    """``registry[key]``, or a :class:`ConfigError` that names the unknown ``what`` and lists the known keys
+    (the one way every registry of the project answers an unknown name)."""
+    try:
+        return registry[key]
+    except (KeyError, TypeError):
+        raise ConfigError(
+            f"Unknown {what} {key!r}.", f"Use one of: {bullet_list(sorted(registry))}."
+        ) from None

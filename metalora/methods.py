@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ConfigError, bullet_list
+from .errors import ConfigError
 
 __all__ = [
     "DEFAULT_RANK",
@@ -106,7 +106,7 @@ def get_method(method_id: str) -> Method:
         return _METHODS[method_id]
     except (KeyError, TypeError):
         raise ConfigError(
-            f"method={method_id!r} is not supported.", f"Allowed values: {bullet_list(_METHODS, 20)}."
+            f"method={method_id!r} is not supported.", f"Allowed values: {', '.join(_METHODS)}."
         ) from None
 
 

@@ -73,7 +73,7 @@ class _Layout:
 
     def __init__(self, header: list[str], label_column: str, channels: int | None, name: str):
         if label_column not in header:
-            looks_numeric = all(_is_number(h) for h in header if h)
+            looks_numeric = all(_parses_as(h, float) for h in header if h)
             raise DataError(
                 f"{name!r} has no column named {label_column!r}"
                 + (
@@ -158,7 +158,7 @@ def _slow_parse(text: str, delimiter: str, layout: _Layout, max_images: int, nam
 
 def _codes(values: list[str]) -> np.ndarray:
     """Integer labels when every entry is an integer, otherwise the strings (class names)."""
-    if all(_is_int(s) for s in values):
+    if all(_parses_as(s, int) for s in values):
         return np.array([int(s) for s in values], dtype=np.int64)
     return np.array(values)
 
@@ -218,17 +218,10 @@ def load_csv(
     return dataset_from_arrays(x, _codes(labels), dom, name=name, limits=limits)
 
 
-def _is_number(s: str) -> bool:
+def _parses_as(s: str, kind: type) -> bool:
+    """True when ``kind(s)`` (``int`` or ``float``) accepts the text."""
     try:
-        float(s)
-    except ValueError:
-        return False
-    return True
-
-
-def _is_int(s: str) -> bool:
-    try:
-        int(s)
+        kind(s)
     except ValueError:
         return False
     return True

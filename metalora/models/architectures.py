@@ -14,7 +14,7 @@ from typing import Any
 
 from torch import nn
 
-from ..errors import ConfigError, bullet_list
+from ..errors import ConfigError, bullet_list, lookup
 from .mixer import MlpMixer
 from .resnet import ResNet
 
@@ -80,12 +80,7 @@ def list_architectures() -> list[str]:
 
 def get_architecture(arch: str) -> ArchSpec:
     """Return the :class:`ArchSpec` for ``arch``; :class:`ConfigError` listing the known names."""
-    try:
-        return _REGISTRY[arch]
-    except (KeyError, TypeError):
-        raise ConfigError(
-            f"Unknown architecture {arch!r}.", f"Use one of: {bullet_list(list_architectures())}."
-        ) from None
+    return lookup(_REGISTRY, arch, "architecture")
 
 
 def resolve_kwargs(arch: str, **kwargs: Any) -> dict[str, Any]:

@@ -59,7 +59,6 @@ COLUMNS: dict[str, str] = {
     "adapter_path": "TEXT",
 }
 JSON_COLUMNS = ("domains", "config", "metrics", "versions")
-STATUSES = ("completed", "failed")
 FILTERS = ("model", "dataset", "method", "status", "seed", "rank")
 
 
