@@ -12,6 +12,7 @@ from safetensors.torch import save_file
 from metalora import MetaLoRAConfig, get_model, load_adapter
 from metalora.adapters.files import CONFIG_NAME, WEIGHTS_NAME, read_adapter_config
 from metalora.errors import ConfigError, FileFormatError, ModelError
+from tests.data_files import PicklePayload
 from tests.helpers import METHODS, TinyMixer, TinyResNet, randomise_adapters
 
 
@@ -72,18 +73,10 @@ def test_dtype_mismatch_is_refused(tmp_path):
         load_adapter(TinyResNet(), tmp_path)
 
 
-class _Payload:
-    def __init__(self, marker):
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return (open, (self.marker, "w"))
-
-
 def test_pickle_dressed_as_adapter_is_refused_and_never_executed(tmp_path):
     trained("meta-tr", tmp_path)
     marker = tmp_path / "pwned"
-    (tmp_path / WEIGHTS_NAME).write_bytes(pickle.dumps({"x": _Payload(marker)}))
+    (tmp_path / WEIGHTS_NAME).write_bytes(pickle.dumps({"x": PicklePayload(marker)}))
     with pytest.raises(FileFormatError, match="not a safetensors file"):
         load_adapter(TinyResNet(), tmp_path)
     assert not marker.exists()

@@ -24,16 +24,7 @@ from metalora.models import (
     sample_models_dir,
     save_checkpoint,
 )
-
-
-class _Touch:
-    """A pickle payload that creates ``path`` when unpickled (stands in for arbitrary code)."""
-
-    def __init__(self, path: pathlib.Path):
-        self.path = path
-
-    def __reduce__(self):
-        return (pathlib.Path.touch, (self.path,))
+from tests.data_files import PicklePayload
 
 
 def _trained_looking(arch: str = "resnet-mini", **kw) -> torch.nn.Module:
@@ -136,12 +127,12 @@ def test_pickle_payload_is_refused_and_never_runs(tmp_path, container):
     marker = tmp_path / "pwned"
     payload = tmp_path / "weights.pt"
     if container == "raw-pickle":
-        payload.write_bytes(pickle.dumps({"fc.weight": _Touch(marker)}))
+        payload.write_bytes(pickle.dumps({"fc.weight": PicklePayload(marker)}))
     else:
-        torch.save({"fc.weight": _Touch(marker)}, payload)
+        torch.save({"fc.weight": PicklePayload(marker)}, payload)
     # control: the payload is live — plain unpickling would run it
     control = tmp_path / "control"
-    pickle.loads(pickle.dumps(_Touch(control)))
+    pickle.loads(pickle.dumps(PicklePayload(control)))
     assert control.exists()
 
     model = build_model("resnet-mini", in_channels=1, num_classes=4)
