@@ -2,13 +2,14 @@
 
 The demo: the 4-domain built-in digits (clean / inverted / rotate90 / mirror), train + val + test
 images (1,797 in all), on the small ResNet (``resnet-mini``, 1 channel) adapted with MetaLoRA-TR of
-rank 8. The adapters are given small random values (as after some training), so that seeds vary
-between inputs and ΔW is not zero. Target: each analysis under 5 s on 2 CPU cores. Nothing is asserted;
+rank 8 (``metalora.methods.DEFAULT_RANK``). The adapters are given small random values (as after some
+training), so that the scaling factors vary between inputs and ΔW is not zero. Target: each analysis under 5 s on 2 CPU cores. Nothing is asserted;
 the script prints a table.
 
     python benchmarks/bench_analysis.py               # all analyses
     python benchmarks/bench_analysis.py --threads 1   # torch / BLAS threads
     python benchmarks/bench_analysis.py --tsne        # also time the t-SNE map
+    python benchmarks/bench_analysis.py --inputs 200  # a quick run on fewer inputs
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ import numpy as np
 import torch
 
 
-def demo(rank: int = 8, method: str = "meta-tr", seed: int = 0):
-    from metalora import MetaLoRAConfig, get_model
+def demo(rank: int | None = None, method: str = "meta-tr", seed: int = 0):
+    from metalora import DEFAULT_RANK, MetaLoRAConfig, get_model
     from metalora.data import DEFAULT_DEMO_DOMAINS, ImageDataset, load_builtin
     from metalora.models import build_model
 
@@ -38,7 +39,7 @@ def demo(rank: int = 8, method: str = "meta-tr", seed: int = 0):
     )
     torch.manual_seed(seed)
     base = build_model("resnet-mini", in_channels=1, num_classes=10)
-    model = get_model(base, MetaLoRAConfig(method=method, rank=rank)).eval()
+    model = get_model(base, MetaLoRAConfig(method=method, rank=rank or DEFAULT_RANK)).eval()
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():  # stand-in for training: small random adapters and mapping network
         for p in model.parameters():
@@ -73,6 +74,7 @@ def main() -> None:
         aggregate_runs,
         cluster_scaling,
         collect_scaling,
+        compare_inputs,
         component_energy,
         component_usage,
         core_spectra,
@@ -82,34 +84,36 @@ def main() -> None:
         nearest_inputs,
         scaling_distance,
         scaling_stats,
+        summarise_domains,
     )
 
     model, data = demo()
     if args.inputs:
         data = data.subset(np.arange(min(args.inputs, len(data))))
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    rank = next(iter(model.adapted_layers().values())).rank
     print(
-        f"demo: {len(data)} inputs, {len(data.domain_names)} domains, resnet-mini + meta-tr rank 8, "
+        f"demo: {len(data)} inputs, {len(data.domain_names)} domains, resnet-mini + meta-tr rank {rank}, "
         f"{len(model.adapted_layers())} adapted layers; {cpus} CPUs, torch threads {torch.get_num_threads()}"
     )
     timer = Timer()
-    table = timer("seeds: collect (forward + predictions)", lambda: collect_scaling(model, data))
-    timer("seeds: collect (feature pass only)", lambda: collect_scaling(model, data, predict=False))
+    table = timer("scaling: collect (forward + predictions)", lambda: collect_scaling(model, data))
+    timer("scaling: collect (feature pass only)", lambda: collect_scaling(model, data, predict=False))
 
     def summaries():
         scaling_stats(table, "domain"), scaling_stats(table, "class")
         component_usage(table, 0), scaling_distance(table, 0, 1), nearest_inputs(table, 0)
 
-    timer("seeds: summaries (stats, usage, distance)", summaries)
+    timer("scaling: summaries (stats, usage, distance)", summaries)
     biggest = max(model.adapted_layers(), key=lambda n: model.adapted_layers()[n].base_layer.weight.numel())
     one = timer(
         "ranks: sweep of the largest layer",
         lambda: layer_rank_sweep(model, biggest, table),
-        f"{biggest}, ranks 1-8, CP+Tucker+TR",
+        f"{biggest}, ranks 1-{rank}, CP+Tucker+TR",
     )
     sweeps = timer("ranks: sweeps of all layers", lambda: model_rank_sweeps(model, table))
     spectra = timer("ranks: spectra of the learned cores", lambda: core_spectra(model))
-    energy = timer("ranks: seed component energy", lambda: component_energy(model, table))
+    energy = timer("ranks: scaling-factor energy", lambda: component_energy(model, table))
     clusters = timer("clusters: k-means, k by silhouette 2-10, PCA", lambda: cluster_scaling(table))
     timer("clusters: agglomerative k=4, PCA", lambda: cluster_scaling(table, k=4, method="agglomerative"))
     if args.tsne:
@@ -120,7 +124,7 @@ def main() -> None:
         {
             **report.row(),
             "method": "meta-tr",
-            "rank": 8,
+            "rank": rank,
             "seed": s,
             "accuracy": 0.9 + 0.01 * s,
             "per_domain": {d: 0.9 for d in data.domain_names},
@@ -132,8 +136,8 @@ def main() -> None:
         out = [
             F.scaling_heatmap(table, biggest),
             F.scaling_distributions(table, biggest),
-            F.input_scaling(table, 0),
-            F.input_scaling(table, 0, 1),
+            F.input_scaling(compare_inputs(table, 0)),
+            F.input_scaling(compare_inputs(table, 0, 1)),
             F.scaling_specificity(scaling_stats(table)),
             F.error_vs_rank(one),
             F.spectra_figure(spectra[biggest]),
@@ -142,7 +146,7 @@ def main() -> None:
             F.cluster_map(clusters, table),
             F.silhouette_vs_k(clusters),
             F.accuracy_vs_cost(aggregate_runs(runs)),
-            F.domain_accuracy(runs),
+            F.domain_accuracy(summarise_domains(runs)),
         ]
         for f in out:
             f.fig.to_json()  # what a browser receives
@@ -155,7 +159,8 @@ def main() -> None:
         print(f"{name:<46s} {sec:8.2f}  {'yes' if sec < 5 else 'NO'}")
     print()
     print(
-        f"largest layer {biggest}: effective ranks {one.effective_rank} ({one.rule}); seconds {one.seconds}"
+        f"largest layer {biggest}: effective ranks {one.effective_rank} ({one.rule}), errors there "
+        f"{ {m: round(e, 3) for m, e in one.effective_error.items()} }; seconds {one.seconds}"
     )
     print(
         f"clusters: k={clusters.k}, silhouette {clusters.silhouette:.3f}, ARI domain {clusters.ari['domain']:.3f}"

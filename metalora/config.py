@@ -72,7 +72,12 @@ class MetaLoRAConfig:
         Dropout on the adapter's input (as LoRA dropout).
     freeze_norm_stats
         Keep the frozen base's BatchNorm layers in eval mode while training, so that a frozen base stays
-        bit-for-bit frozen (running statistics included).
+        bit-for-bit frozen (running statistics included). The feature pass always runs in eval mode.
+    modules_to_save
+        Names of modules trained in full instead of adapted (PEFT's ``modules_to_save``), e.g. a new
+        classifier head: never wrapped, every parameter trainable, saved in the adapter file and restored by
+        :func:`~metalora.load_adapter`. :func:`metalora.training.prepare` adds the new head when the number
+        of classes changes.
     """
 
     method: str = "meta-tr"
@@ -87,6 +92,7 @@ class MetaLoRAConfig:
     scaling_init_std: float = 0.0
     dropout: float = 0.0
     freeze_norm_stats: bool = True
+    modules_to_save: Sequence[str] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -118,6 +124,14 @@ class MetaLoRAConfig:
             raise ConfigError(f"scaling_init_std={std!r} must be a finite number >= 0.", "E.g. 0 or 0.01.")
         if not isinstance(self.dropout, int | float) or not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"dropout={self.dropout!r} must be in [0, 1).")
+        if self.modules_to_save is not None:
+            names = [self.modules_to_save] if isinstance(self.modules_to_save, str) else self.modules_to_save
+            if not all(isinstance(n, str) and n for n in names):
+                raise ConfigError(
+                    f"modules_to_save={self.modules_to_save!r} must be a list of module names.",
+                    'E.g. ["fc"].',
+                )
+            self.modules_to_save = tuple(names)
 
     def _check_rank(self) -> None:
         ranks = self.rank.values() if isinstance(self.rank, Mapping) else [self.rank]
@@ -165,7 +179,7 @@ class MetaLoRAConfig:
         if isinstance(self.feature_source, nn.Module):
             d["feature_source"] = f"module:{type(self.feature_source).__name__}"
         d["rank"] = dict(self.rank) if isinstance(self.rank, Mapping) else self.rank
-        for key in ("target_modules", "exclude_modules"):
+        for key in ("target_modules", "exclude_modules", "modules_to_save"):
             if isinstance(d[key], tuple):
                 d[key] = list(d[key])
         return d

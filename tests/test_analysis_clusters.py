@@ -13,20 +13,20 @@ from metalora.errors import ConfigError, DataError
 
 
 def _planted(n_per=40, seed=0) -> ScalingTable:
-    """Three domains with well separated seed centres in two layers; classes are random."""
+    """Three domains with well separated centres of the scaling factors in two layers; classes are random."""
     rng = np.random.default_rng(seed)
     domain = np.repeat([0, 1, 2], n_per)
     n = len(domain)
     c1 = rng.standard_normal((3, 4)) * 3
     c2 = rng.standard_normal((3, 2)) * 3
-    seeds = {
+    factors = {
         "layer1": (c1[domain] + 0.3 * rng.standard_normal((n, 4))).astype(np.float32),
         "layer2": (c2[domain] + 0.3 * rng.standard_normal((n, 2))).astype(np.float32),
         "flat": np.ones((n, 3), np.float32),  # a layer that never changes: dropped, no division by 0
     }
     y = rng.integers(0, 5, n)
     return ScalingTable(
-        seeds,
+        factors,
         y,
         domain,
         np.full(n, -1),
@@ -69,7 +69,7 @@ def test_options_and_errors():
     table = _planted()
     one = cluster_scaling(table, "layer2", k=4)
     assert one.k == 4 and one.features == "layer2" and one.silhouette_by_k == {}
-    with pytest.raises(DataError, match="same seeds"):
+    with pytest.raises(DataError, match="same scaling factors"):
         cluster_scaling(table, "flat")
     with pytest.raises(ConfigError):
         cluster_scaling(table, method="dbscan")

@@ -1,4 +1,5 @@
-"""Cost: analytic FLOPs, Pareto front, aggregation over seeds, and the measured costs of a model."""
+"""Cost: analytic FLOPs, Pareto front, aggregation over repeats (random seeds), the summaries the accuracy
+figures draw, and the measured costs of a model."""
 
 from __future__ import annotations
 
@@ -11,17 +12,16 @@ import torch
 from torch import nn
 
 from metalora import MetaLoRAConfig, get_model
+from metalora.analysis import aggregate_runs, summarise_domains, summarise_epochs
 from metalora.analysis.cost import (
-    aggregate_runs,
     cost_report,
     count_flops,
     flops_per_input,
     measure_latency,
     measure_peak_memory,
     measure_storage,
-    pareto_front,
-    pareto_mask,
 )
+from metalora.analysis.runs import pareto_front, pareto_mask
 from metalora.errors import DataError
 from metalora.models import build_model
 
@@ -100,6 +100,39 @@ def test_aggregation_gives_mean_and_spread_not_best():
     assert meta["n"] == 1 and math.isnan(meta["accuracy_std"]) and meta["train_time_s_n"] == 0
     with pytest.raises(DataError):
         aggregate_runs([])
+
+
+def test_summaries_for_the_accuracy_figures():
+    rows = [
+        {
+            "method": m,
+            "rank": 4,
+            "seed": s,
+            "epochs": e,
+            "accuracy": a,
+            "per_domain": {"clean": a, "mirror": a / 2},
+        }
+        for m, base in (("lora", 0.6), ("meta-tr", 0.8))
+        for e in (3, 10)
+        for s, a in enumerate([base, base + 0.1])
+    ]
+    domains = summarise_domains(rows)
+    assert [(r["method"], r["rank"], r["n"]) for r in domains] == [("lora", 4, 4), ("meta-tr", 4, 4)]
+    assert domains[0]["per_domain.mirror_mean"] == pytest.approx(0.325)
+    assert domains[1]["per_domain.clean_std"] == pytest.approx(np.std([0.8, 0.9, 0.8, 0.9], ddof=1))
+    no_rank = summarise_domains([{k: v for k, v in r.items() if k != "rank"} for r in rows])
+    assert "rank" not in no_rank[0] and no_rank[0]["n"] == 4
+    epochs = summarise_epochs(rows)
+    assert [(r["method"], r["epochs"], r["n"]) for r in epochs] == [
+        ("lora", 3, 2), ("lora", 10, 2), ("meta-tr", 3, 2), ("meta-tr", 10, 2)
+    ]  # fmt: skip
+    assert epochs[0]["accuracy_mean"] == pytest.approx(0.65) and "per_domain.clean_mean" not in epochs[0]
+    with pytest.raises(DataError, match="epochs"):
+        summarise_epochs([{"method": "lora", "accuracy": 0.5}])
+    with pytest.raises(DataError, match="per-domain"):
+        summarise_domains([{"method": "lora", "accuracy": 0.5}])
+    with pytest.raises(DataError, match="no runs"):
+        summarise_domains([])
 
 
 def test_measured_costs(tmp_path):

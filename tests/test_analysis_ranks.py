@@ -48,6 +48,31 @@ def test_planted_cp_rank_is_recovered():
     assert np.all(np.diff(sweep.errors["cp"]) <= 1e-12)  # best found up to each rank
 
 
+def test_the_sweep_says_which_rule_chose_the_effective_rank_and_its_error():
+    within = rank_sweep(_cp_tensor(2, (8, 7, 6)), ranks=range(1, 5), methods=("cp",))
+    assert within.rule["cp"] == "tolerance" and within.within_tol("cp")
+    assert within.effective_error["cp"] == within.errors["cp"][1] <= within.tol
+    # a matrix whose singular values drop after two and then decline slowly: no rank up to 4 reaches 10 %
+    u, _ = np.linalg.qr(RNG.standard_normal((8, 8)))
+    v, _ = np.linalg.qr(RNG.standard_normal((8, 8)))
+    sv = np.array([10.0, 5.0, 1.0, 0.9, 0.8, 0.7, 0.6, 0.5])
+    knee = rank_sweep(u @ np.diag(sv) @ v.T, ranks=range(1, 5), methods=("tucker",))
+    expected = np.sqrt([np.sum(sv[r:] ** 2) / np.sum(sv**2) for r in range(1, 5)])
+    np.testing.assert_allclose(knee.errors["tucker"], expected, rtol=1e-6)
+    assert (
+        knee.effective_rank["tucker"] == 2 and knee.rule["tucker"] == "knee" and not knee.within_tol("tucker")
+    )
+    assert knee.effective_error["tucker"] == pytest.approx(expected[1]) and expected[1] > knee.tol
+    zero = rank_sweep(np.zeros((3, 4)), ranks=[1], methods=("cp",))
+    assert zero.within_tol("cp") and zero.effective_error["cp"] == 0.0
+
+
+def test_cp_beyond_the_rank_of_the_tensor_keeps_the_exact_fit():
+    sweep = rank_sweep(np.outer(np.arange(1.0, 7.0), np.arange(1.0, 5.0)), ranks=range(1, 4), methods=("cp",))
+    assert sweep.effective_rank["cp"] == 1 and sweep.errors["cp"][0] < 1e-6
+    assert np.all(sweep.errors["cp"] < 1e-6) and any("singular" in n for n in sweep.notes)
+
+
 def test_planted_tr_rank_is_recovered():
     sweep = rank_sweep(_tr_tensor(3), ranks=range(1, 6), methods=("tr",), tr_als_iter=30)
     assert sweep.effective_rank["tr"] == 3

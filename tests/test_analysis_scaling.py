@@ -1,4 +1,4 @@
-"""Scaling-factor analysis: collecting seeds into a ScalingTable and its summaries."""
+"""Scaling-factor analysis: collecting the scaling factors into a ScalingTable and its summaries."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from metalora import MetaLoRAConfig, get_model
-from metalora.analysis.scaling import (
-    ScalingTable,
-    collect_scaling,
+from metalora.analysis.scaling import ScalingTable, collect_scaling
+from metalora.analysis.scaling_summaries import (
+    compare_inputs,
     component_usage,
     nearest_inputs,
     scaling_distance,
@@ -45,11 +45,11 @@ def _model(method: str = "meta-tr", rank: int = 4):
     return model
 
 
-def _table(seeds: dict, domain, y=None) -> ScalingTable:
+def _table(factors: dict, domain, y=None) -> ScalingTable:
     n = len(domain)
     y = np.zeros(n, np.int64) if y is None else np.asarray(y)
     return ScalingTable(
-        {k: np.asarray(v, np.float32) for k, v in seeds.items()},
+        {k: np.asarray(v, np.float32) for k, v in factors.items()},
         y,
         np.asarray(domain),
         np.full(n, -1),
@@ -92,14 +92,14 @@ def test_subsample_is_reproducible_and_restores_mode(digits):
     np.testing.assert_array_equal(a.y, digits.y[a.index])
 
 
-def test_static_methods_give_constant_seeds_and_lora_has_none(digits):
+def test_static_methods_give_constant_scaling_factors_and_lora_has_none(digits):
     model = _model("cp")
     table = collect_scaling(model, digits.x[:8])
     for name, adapter in model.adapted_layers().items():
         np.testing.assert_allclose(
             table.factors[name], np.tile(adapter.adapter_core.detach().numpy(), (8, 1))
         )
-    with pytest.raises(ConfigError, match="LoRA"):
+    with pytest.raises(ConfigError, match="LoRA has no scaling factors"):
         collect_scaling(_model("lora"), digits)
     with pytest.raises(ModelError):
         collect_scaling(torch.nn.Linear(3, 2), digits)
@@ -109,12 +109,12 @@ def test_group_stats_and_specificity():
     rng = np.random.default_rng(0)
     domain = np.repeat([0, 1, 2], 20)
     centres = np.array([[0.0, 1.0], [1.0, 1.0], [2.0, 1.0]])
-    seeds = {"a": centres[domain] + 0.01 * rng.standard_normal((60, 2)), "b": rng.standard_normal((60, 3))}
-    stats = scaling_stats(_table(seeds, domain))
+    factors = {"a": centres[domain] + 0.01 * rng.standard_normal((60, 2)), "b": rng.standard_normal((60, 3))}
+    stats = scaling_stats(_table(factors, domain))
     a = stats["a"]
     assert a.groups == ["d0", "d1", "d2"] and list(a.counts) == [20, 20, 20]
     np.testing.assert_allclose(a.mean[:, 0], [0, 1, 2], atol=0.01)
-    np.testing.assert_allclose(a.std[1], seeds["a"][domain == 1].astype(np.float32).std(0), rtol=1e-4)
+    np.testing.assert_allclose(a.std[1], factors["a"][domain == 1].astype(np.float32).std(0), rtol=1e-4)
     assert a.eta_squared[0] > 0.99 and a.eta_squared_total > 0.9
     assert stats["b"].eta_squared_total < 0.3
     assert len(a.rows()) == 3 * 2
@@ -136,3 +136,37 @@ def test_component_usage_and_distances():
     assert 5 not in nearest_inputs(table, 5, k=4) and len(nearest_inputs(table, 5, k=4)) == 4
     with pytest.raises(ConfigError):
         scaling_distance(table, 0, 99)
+
+
+def test_groupings_and_the_rows_of_each_group():
+    domain = np.array([0, 2, 2, 0, 2])  # domain 1 holds no input
+    table = _table({"a": np.arange(10.0).reshape(5, 2)}, domain, y=[1, 0, 1, 1, 0])
+    groups = table.group_rows("domain")
+    assert list(groups) == ["d0", "d2"]
+    np.testing.assert_array_equal(groups["d0"], [0, 3])
+    np.testing.assert_array_equal(groups["d2"], [1, 2, 4])
+    assert {k: list(v) for k, v in table.group_rows("class").items()} == {"0": [1, 4], "1": [0, 2, 3]}
+    assert list(table.group_rows("correct")) == ["wrong"]  # no prediction is correct
+    with pytest.raises(ConfigError, match="not a grouping"):
+        table.group_rows("colour")
+    stats = scaling_stats(table, "domain")["a"]
+    assert stats.groups == list(groups) and list(stats.counts) == [2, 3]
+
+
+def test_compare_inputs_with_the_average_and_with_a_second_input():
+    rng = np.random.default_rng(2)
+    table = _table({"a": rng.standard_normal((12, 3)), "b": rng.standard_normal((12, 2))}, np.zeros(12, int))
+    one = compare_inputs(table, 4)
+    assert (
+        one.columns == ["a[0]", "a[1]", "a[2]", "b[0]", "b[1]"] and one.rows == [4] and one.distance is None
+    )
+    np.testing.assert_allclose(one.values[0], table.matrix()[4])
+    np.testing.assert_allclose(one.average, table.matrix().mean(0))
+    assert one.names == [table.describe(4)] and one.index == [int(table.index[4])]
+    two = compare_inputs(table, 4, 7, standardise=True)
+    assert two.average is None and two.rows == [4, 7] and two.values.shape == (2, 5)
+    assert two.distance.overall == pytest.approx(scaling_distance(table, 4, 7, standardise=True).overall)
+    assert two.distance.overall != pytest.approx(scaling_distance(table, 4, 7).overall)
+    json.dumps(two.to_dict())
+    with pytest.raises(ConfigError, match="Row 12 does not exist"):
+        compare_inputs(table, 12)

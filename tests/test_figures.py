@@ -17,15 +17,20 @@ from metalora.analysis import (
     analyse_model,
     cluster_scaling,
     collect_scaling,
+    compare_inputs,
     component_energy,
     core_spectra,
     model_rank_sweeps,
+    rank_sweep,
     scaling_stats,
+    summarise_domains,
+    summarise_epochs,
 )
 from metalora.data import load_builtin
 from metalora.errors import ConfigError, DataError
-from metalora.figures.captions import CAPTIONS, LABELS, LANGUAGES, TERMS, placeholders
+from metalora.figures.captions import CAPTIONS, LABELS, LANGUAGES, TERMS, caption, label, term
 from metalora.figures.palette import OKABE_ITO, categorical
+from metalora.i18n import placeholders
 from metalora.models import build_model
 from tests.helpers import randomise_adapters
 
@@ -90,7 +95,7 @@ def test_accuracy_by_epochs():
         for e in (3, 10)
         for s in range(3)
     ] + [{"method": "head only", "epochs": 3, "seed": 0, "accuracy": 0.4}]  # one length only, one run
-    f = F.accuracy_by_epochs(runs)
+    f = F.accuracy_by_epochs(summarise_epochs(runs))
     _check(f, "accuracy_by_epochs")
     assert [t.name for t in f.fig.data] == ["3 epochs", "10 epochs"]
     assert list(f.fig.data[0].x) == ["LoRA", "MetaLoRA-TR", "head only"]
@@ -99,10 +104,15 @@ def test_accuracy_by_epochs():
     assert np.isnan(f.fig.data[1].y[2])  # head only never ran 10 epochs: no bar, not a zero
     np.testing.assert_allclose(f.fig.data[1].error_y.array, [1.0, 1.0, 0.0], atol=1e-9)
     assert "(n=3 runs)" in f.fig.data[1].hovertext[0] and "(n=1 runs)" in f.fig.data[0].hovertext[2]
-    ja = F.accuracy_by_epochs(runs, lang="ja")
+    ja = F.accuracy_by_epochs(summarise_epochs(runs), lang="ja")
     assert ja.fig.data[1].name == "10 エポック" and JAPANESE.search(ja.fig.layout.title.text)
-    with pytest.raises(DataError, match="epochs"):
-        F.accuracy_by_epochs([{"method": "LoRA", "accuracy": 0.5}])
+    with pytest.raises(DataError, match="how many epochs"):
+        summarise_epochs([{"method": "LoRA", "accuracy": 0.5}])
+    no_epochs = aggregate_runs([{"method": "LoRA", "accuracy": 0.5}], by=("method", "epochs"))
+    with pytest.raises(DataError, match="how many epochs"):
+        F.accuracy_by_epochs(no_epochs)  # aggregated, but without a training length
+    with pytest.raises(DataError, match=r"summarise_epochs\(rows\)"):
+        F.accuracy_by_epochs(runs)  # raw runs: the figure does not aggregate them itself
 
 
 def test_scaling_figures(results):
@@ -118,12 +128,18 @@ def test_scaling_figures(results):
     _check(f, "scaling_distributions")
     assert f.trace_names() == ["clean", "inverted"] and f.fig.data[0].type == "box"
     assert F.scaling_distributions(table, "fc", by="class", kind="violin").fig.data[0].type == "violin"
-    f = F.input_scaling(table, 0)
+    f = F.input_scaling(compare_inputs(table, 0))
     _check(f, "input_scaling")
     assert len(f.fig.data) == 2 and len(f.fig.data[0].x) == sum(table.ranks.values())
-    f = F.input_scaling(table, 0, 5)
+    np.testing.assert_allclose(f.fig.data[0].y, table.matrix()[0])
+    np.testing.assert_allclose(f.fig.data[1].y, table.matrix().mean(0))  # the average input, from analysis
+    assert set(f.fig.data[0].customdata) == {table.index[0]} and f.meta == {"row": 0, "other": None}
+    comparison = compare_inputs(table, 0, 5)
+    f = F.input_scaling(comparison)
     _check(f, "input_scaling_compare")
-    assert [t.type for t in f.fig.data] == ["bar", "bar"]
+    assert [t.type for t in f.fig.data] == ["bar", "bar"] and f.meta == {"row": 0, "other": 5}
+    np.testing.assert_allclose(f.fig.data[1].y, table.matrix()[5])
+    assert f"{comparison.distance.overall:.3g}" in f.caption["en"]
     f = F.scaling_specificity(scaling_stats(table, "domain"))
     _check(f, "scaling_specificity")
     assert list(f.fig.data[0].x) == table.layers
@@ -132,7 +148,7 @@ def test_scaling_figures(results):
 def test_rank_figures(results):
     sweep = results["sweeps"]["fc"]
     f = F.error_vs_rank(sweep)
-    _check(f, "error_vs_rank")
+    _check(f, "error_vs_rank" if all(sweep.within_tol(m) for m in sweep.errors) else "error_vs_rank_knee")
     names = f.trace_names()
     assert {"CP", "Tucker", "Tensor Ring"} <= set(names) and any("Tolerance" in n for n in names)
     assert max(f.fig.data[0].y) <= 100.0 + 1e-9
@@ -172,12 +188,50 @@ def test_cost_figures(results):
     assert f.fig.data[0].error_y.array is not None and "n=3" in f.fig.data[0].hovertext[0]
     front = f.meta["front"]
     assert [round(p[1], 6) for p in front] == [round(100 * r["accuracy_mean"], 6) for r in agg]  # all on it
-    f = F.domain_accuracy(runs)
+    f = F.domain_accuracy(summarise_domains(runs))
     _check(f, "domain_accuracy")
     assert len(f.fig.data) == 3 and list(f.fig.data[0].x) == ["clean", "inverted"]
     np.testing.assert_allclose(
         f.fig.data[0].error_y.array, [0.0, 100 * np.std([0.5, 0.52, 0.54], ddof=1)], atol=1e-9
     )
+
+    with pytest.raises(DataError, match=r"summarise_domains\(rows\)"):
+        F.domain_accuracy(runs)  # raw runs: the figure does not aggregate them itself
+
+
+def _knee_sweep():
+    """A matrix whose singular values drop after two, then decline slowly: no rank up to 4 gets within 10 %."""
+    rng = np.random.default_rng(3)
+    u, _ = np.linalg.qr(rng.standard_normal((8, 8)))
+    v, _ = np.linalg.qr(rng.standard_normal((8, 8)))
+    sv = np.array([10.0, 5.0, 1.0, 0.9, 0.8, 0.7, 0.6, 0.5])
+    return rank_sweep(u @ np.diag(sv) @ v.T, ranks=range(1, 5), methods=("tucker",), name="fc")
+
+
+def test_error_vs_rank_says_which_rule_chose_the_star():
+    within = rank_sweep(np.outer(np.arange(1.0, 7.0), np.arange(1.0, 5.0)), ranks=range(1, 4), name="fc")
+    assert all(within.within_tol(m) for m in within.errors)
+    f = F.error_vs_rank(within)
+    _check(f, "error_vs_rank")
+    stars = [t for t in f.fig.data if t.mode == "markers"]
+    assert len(stars) == 3 and {t.marker.symbol for t in stars} == {"star"}
+    assert "10 %" in f.caption["en"] and "10 %" in f.caption["ja"] and "bends" not in f.caption["en"]
+    knee = _knee_sweep()
+    assert knee.rule["tucker"] == "knee" and knee.effective_error["tucker"] > knee.tol
+    f = F.error_vs_rank(knee, layer="the last layer")
+    _check(f, "error_vs_rank_knee")
+    (star,) = [t for t in f.fig.data if t.mode == "markers"]
+    assert star.marker.symbol == "star-open" and "not within tolerance" in star.name
+    assert star.x[0] == 2 and star.y[0] == pytest.approx(100 * knee.effective_error["tucker"])
+    lost = f"{100 * knee.effective_error['tucker']:.3g} %"
+    assert lost in f.caption["en"] and lost in f.caption["ja"] and "bends" in f.caption["en"]
+    assert "the last layer" in f.caption["en"] and "the last layer" in f.fig.layout.title.text
+    assert JAPANESE.search(F.error_vs_rank(knee, lang="ja").fig.data[1].name)
+    bars = F.effective_ranks({"a": within, "fc": knee})
+    _check(bars, "effective_ranks")
+    tucker = next(t for t in bars.fig.data if t.name == "Tucker")
+    assert list(tucker.marker.pattern.shape) == ["", "/"]  # the knee-chosen bar is hatched
+    assert "knee rule" in tucker.hovertext[1] and "tolerance rule" in tucker.hovertext[0]
 
 
 def test_japanese_labels(results):
@@ -199,6 +253,24 @@ def test_captions_are_complete_in_both_languages():
         assert entry["en"].count(". ") == 0 and entry["ja"].count("。") == 1, f"{key}: one sentence"
 
 
+def test_one_lookup_rule_and_one_name_for_the_scaling_factors():
+    for lookup in (lambda: term("nonsense"), lambda: label("axis.nonsense"), lambda: caption("nonsense")):
+        with pytest.raises(KeyError):
+            lookup()
+    with pytest.raises(ConfigError):
+        term("domain", "fr")
+    assert term("domain", "ja") == "ドメイン" and tuple(LANGUAGES) == ("en", "ja")
+    banned = re.compile(r"\bseeds?\b|knob|rank component|つまみ|シード", re.IGNORECASE)
+    for table in (CAPTIONS, LABELS, TERMS):
+        for key, entry in table.items():
+            for lang in LANGUAGES:
+                assert not banned.search(entry[lang]), f"{key} ({lang}): {entry[lang]}"
+    assert (
+        "スケーリング係数" in CAPTIONS["scaling_heatmap"]["ja"]
+        and "scaling factors" in CAPTIONS["scaling_heatmap"]["en"]
+    )
+
+
 def test_palette_is_colour_blind_safe_first():
     colours = categorical(12)
     assert colours[:8] == list(OKABE_ITO) and len(set(colours)) == 12
@@ -216,7 +288,16 @@ def test_report_runs_every_analysis_and_draws_its_figures(results):
     assert list(report.sweeps) == ["fc"] and report.cost.flops_adapted > report.cost.flops_base
     json.dumps(report.to_dict())
     figs = F.report_figures(report, lang="ja")
-    assert {f.key for f in figs} >= {"scaling_heatmap", "error_vs_rank", "cluster_map", "component_energy"}
+    keys = {f.key for f in figs}
+    assert keys >= {
+        "scaling_heatmap",
+        "input_scaling",
+        "input_scaling_compare",
+        "cluster_map",
+        "component_energy",
+    }
+    assert keys & {"error_vs_rank", "error_vs_rank_knee"}
+    assert [c.rows for c in report.inputs] == [[0], [0, 1]]
     assert all(JAPANESE.search(f.fig.layout.title.text) for f in figs)
 
 

@@ -155,3 +155,24 @@ def test_loading_onto_another_architecture_is_refused(tmp_path):
     other = build_model("resnet-mini", in_channels=1, num_classes=10, widths=(8, 16, 32))
     with pytest.raises(ModelError, match="different base model"):
         load_trained(other, tmp_path)
+
+
+@pytest.mark.parametrize("method", method_ids(adapter=True))
+def test_a_new_head_for_other_classes_is_trained_in_full_and_saved(method, tmp_path):
+    from metalora.training.methods import load_trained, save_trained
+
+    torch.manual_seed(0)
+    model, params = prepare(
+        build_model("resnet-mini", in_channels=1, num_classes=10), method, rank=2, num_classes=4
+    )
+    head = model.base_model.fc
+    assert head.out_features == 4 and "fc" in model.modules_to_save() and "fc" not in model.adapted_layers()
+    assert {id(p) for p in head.parameters()} <= {id(p) for p in params}
+    x = torch.rand(3, 1, 16, 16)
+    with torch.no_grad():
+        head.weight.add_(1.0)  # as if trained
+    save_trained(model, method, tmp_path)
+    torch.manual_seed(0)
+    again = load_trained(build_model("resnet-mini", in_channels=1, num_classes=10), tmp_path)  # the original
+    assert torch.equal(again.base_model.fc.weight, head.weight)
+    assert torch.allclose(again(x), model.eval()(x))

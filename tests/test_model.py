@@ -322,3 +322,59 @@ def test_wrapped_layers_pass_their_base_attributes_through(method):
         conv.no_such_attribute  # noqa: B018
     with pytest.raises(AttributeError):
         conv.adapter_missing  # noqa: B018  (an adapter name is never looked up on the base)
+
+
+def test_a_rank_pattern_that_matches_nothing_is_refused():
+    with pytest.raises(ConfigError, match="'layer4' matches none of the adapted layers") as err:
+        get_model(TinyResNet(), MetaLoRAConfig(method="lora", rank={"layer4": 16, "default": 2}))
+    assert "stem" in str(err.value)  # the message lists what it could match
+
+
+class _WithAttention(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(8, 2, batch_first=True)
+        self.mlp = nn.Linear(8, 8)
+        self.head = nn.Linear(8, 3)
+
+    def forward(self, x):  # (B, T, 8)
+        return self.head(self.mlp(self.attn(x, x, x)[0]).mean(1))
+
+
+def test_attention_projections_are_refused_with_the_true_reason_and_never_skipped_silently():
+    with pytest.raises(ModelError, match=r"inside nn.MultiheadAttention.*bypassed"):
+        get_model(_WithAttention(), MetaLoRAConfig(method="lora", target_modules=["out_proj"]))
+    with pytest.warns(UserWarning, match=r"1 nn.MultiheadAttention module.*attn.*not adapted"):
+        model = get_model(_WithAttention(), MetaLoRAConfig(method="lora", target_modules="all-linear"))
+    assert set(model.adapted_layers()) == {"mlp", "head"}
+
+
+class _Noisy(nn.Module):
+    """A backbone whose features change in train mode: dropout and a batch norm before the head."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.bn = nn.BatchNorm2d(8)
+        self.drop = nn.Dropout(0.5)
+        self.fc = nn.Linear(8, 4)
+
+    def forward(self, x):
+        return self.fc(self.drop(self.bn(self.conv(x)).mean((2, 3))))
+
+
+@pytest.mark.parametrize("freeze_norm_stats", [True, False])
+def test_the_feature_pass_is_frozen_in_train_mode(freeze_norm_stats):
+    model = get_model(_Noisy(), MetaLoRAConfig(method="meta-cp", rank=2, freeze_norm_stats=freeze_norm_stats))
+    x = torch.rand(4, 3, 6, 6)
+    model.eval()
+    expected = model.features(x)
+    model.train()
+    bn = model.base_model.bn
+    tracked = int(bn.num_batches_tracked)
+    first, second = model.features(x), model.features(x)
+    assert torch.equal(first, expected) and torch.equal(second, expected)  # no dropout, eval statistics
+    assert int(bn.num_batches_tracked) == tracked  # the feature pass never moves running statistics
+    assert model.base_model.drop.training  # and the model's own mode is restored afterwards
+    model(x)  # one training forward: the adapted pass alone may update statistics (when not frozen)
+    assert int(bn.num_batches_tracked) == tracked + (0 if freeze_norm_stats else 1)

@@ -11,6 +11,8 @@ import hashlib
 import json
 import os
 import tempfile
+import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,11 +37,21 @@ LEGACY_KEYS = {"seed_generator.": "mapping_network."}
 """Tensor-name prefixes of older versions, and what they are called now."""
 
 
-def fingerprint(base: nn.Module) -> dict:
-    """Module names and weight shapes of a (not yet adapted) base model, and their hash."""
-    entries = [[name, list(t.shape)] for name, t in base.state_dict().items()]
+def fingerprint(base: nn.Module, skip: Sequence[str] = ()) -> dict:
+    """What identifies a (not yet adapted) base model: its tensor names and shapes (``sha256``, the
+    architecture) and a hash of the tensors' values (``weights_sha256``, the weights).
+
+    ``skip``: modules trained in full (``modules_to_save``), whose tensors the adapter carries itself, so
+    a fresh head on the same backbone still matches. Hashing reads every frozen tensor once (about 0.1 s
+    per 100 MB).
+    """
+    state = {k: t for k, t in base.state_dict().items() if not any(k.startswith(m + ".") for m in skip)}
+    entries = [[name, list(t.shape)] for name, t in state.items()]
     digest = hashlib.sha256(json.dumps(entries).encode()).hexdigest()
-    return {"sha256": digest, "tensors": entries}
+    weights = hashlib.sha256()
+    for t in state.values():
+        weights.update(t.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    return {"sha256": digest, "weights_sha256": weights.hexdigest(), "tensors": entries}
 
 
 def describe_difference(saved: dict, here: dict) -> str:
@@ -69,6 +81,15 @@ def _atomic_write(path: Path, write) -> None:
 def save_adapter(model: MetaLoRAModel, directory: str | os.PathLike) -> Path:
     """Write the adapter (weights, then config) into ``directory``; each file appears atomically."""
     directory = Path(directory)
+    lost = model.untracked_trainable()
+    if lost:
+        warnings.warn(
+            f"{len(lost)} trainable parameter(s) are not part of the adapter and will not be saved: "
+            f"{bullet_list(lost, 6)}. Name their modules in MetaLoRAConfig(modules_to_save=[...]) to train "
+            "and save them in full.",
+            UserWarning,
+            stacklevel=2,
+        )
     directory.mkdir(parents=True, exist_ok=True)
     tensors = {n: t.contiguous().cpu() for n, t in model.adapter_state_dict().items()}
     meta = {

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import warnings
+from collections.abc import Mapping, Sequence
 
 from torch import nn
 
 from ..config import MetaLoRAConfig, name_matches
-from ..errors import ModelError, bullet_list
+from ..errors import ConfigError, ModelError, bullet_list
 from .base import AdapterLayer
 from .cp import CPConv2d, CPLinear
 from .lora import LoRAConv2d, LoRALinear
@@ -54,9 +55,27 @@ def _matches(name: str, module: nn.Module, spec: str | Sequence[str]) -> bool:
     return any(name == s or name.endswith("." + s) for s in spec)
 
 
-def select_targets(model: nn.Module, config: MetaLoRAConfig) -> dict[str, nn.Module]:
-    """The modules ``config`` asks to adapt, or a ModelError that says what could be adapted."""
-    candidates = adaptable_modules(model)
+def attention_modules(model: nn.Module) -> list[str]:
+    """Names of the ``nn.MultiheadAttention`` modules (their projections cannot be wrapped)."""
+    return [n for n, m in model.named_modules() if isinstance(m, nn.MultiheadAttention)]
+
+
+def _inside(name: str, parents: Sequence[str]) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in parents)
+
+
+def select_targets(
+    model: nn.Module, config: MetaLoRAConfig, skip: Sequence[str] = ()
+) -> dict[str, nn.Module]:
+    """The modules ``config`` asks to adapt, or a ModelError that says what could be adapted.
+
+    ``skip``: modules trained in full (``modules_to_save``), never adapted, nor anything inside them.
+    Projections inside ``nn.MultiheadAttention`` are never adapted: it reads their weights directly, so a
+    wrapper would be bypassed. Naming one is refused with that reason; a keyword (``"all"``...) leaves them
+    out with a warning that names them.
+    """
+    candidates = {n: m for n, m in adaptable_modules(model).items() if not _inside(n, skip)}
+    attention = attention_modules(model)
     if not candidates:
         raise ModelError(
             f"{type(model).__name__} has no nn.Conv2d or nn.Linear layer, so there is nothing to adapt.",
@@ -73,6 +92,18 @@ def select_targets(model: nn.Module, config: MetaLoRAConfig) -> dict[str, nn.Mod
                     f"Adaptable modules: {bullet_list(candidates)}.",
                 )
             wrong = [n for n in hits if n not in candidates]
+            if wrong and len(wrong) == len(hits) and _inside(wrong[0], attention):
+                raise ModelError(
+                    f"target_modules: {entry!r} is inside nn.MultiheadAttention, which reads its projection "
+                    "weights directly instead of calling the layer, so an adapter there would be bypassed.",
+                    "Adapt the MLP layers (e.g. target_modules='all-linear'), or use a model whose attention "
+                    "calls nn.Linear layers (timm's ViTs do).",
+                )
+            if wrong and len(wrong) == len(hits) and _inside(wrong[0], skip):
+                raise ConfigError(
+                    f"target_modules: {entry!r} is in modules_to_save, which are trained in full.",
+                    "Name it in only one of target_modules and modules_to_save.",
+                )
             if wrong and len(wrong) == len(hits):
                 kind = type(all_modules[wrong[0]]).__name__
                 raise ModelError(
@@ -87,6 +118,20 @@ def select_targets(model: nn.Module, config: MetaLoRAConfig) -> dict[str, nn.Mod
             f"target_modules={spec!r} (excluding {config.exclude_modules!r}) matches no adaptable layer.",
             f"Adaptable modules: {bullet_list(candidates)}.",
         )
+    if attention and isinstance(spec, str):
+        warnings.warn(
+            f"{len(attention)} nn.MultiheadAttention module(s) ({bullet_list(attention, 4)}) are not adapted: "
+            "they read their projection weights directly, so adapters there would be bypassed.",
+            UserWarning,
+            stacklevel=3,
+        )
+    if isinstance(config.rank, Mapping):
+        for key in config.rank:
+            if key != "default" and not any(name_matches(n, key) for n in targets):
+                raise ConfigError(
+                    f"rank: the pattern {key!r} matches none of the adapted layers.",
+                    f"Adapted layers: {bullet_list(targets)}.",
+                )
     return targets
 
 

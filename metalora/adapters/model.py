@@ -33,10 +33,13 @@ class MetaLoRAModel(nn.Module):
     def __init__(self, base: nn.Module, config: MetaLoRAConfig):
         super().__init__()
         self.config = config
-        self.base_fingerprint = fingerprint(base)
-        targets = select_targets(base, config)
+        self._saved = _modules_to_save(base, config.modules_to_save or ())
+        self.base_fingerprint = fingerprint(base, skip=list(self._saved))
+        targets = select_targets(base, config, skip=list(self._saved))
         self._requires_grad = {n: p.requires_grad for n, p in base.named_parameters()}
         base.requires_grad_(False)
+        for module in self._saved.values():
+            module.requires_grad_(True)
         self.base_model = base
         self.feature_dim: int | None = None
         self._feature_layer_name: str | None = None
@@ -85,8 +88,11 @@ class MetaLoRAModel(nn.Module):
     def train(self, mode: bool = True) -> MetaLoRAModel:
         super().train(mode)
         if self.config.freeze_norm_stats:
-            for m in self.base_model.modules():
-                if isinstance(m, _BatchNorm):
+            saved = list(self._saved)
+            for name, m in self.base_model.named_modules():
+                if isinstance(m, _BatchNorm) and not any(
+                    name == s or name.startswith(s + ".") for s in saved
+                ):
                     m.eval()
         if self.feature_extractor is not None:
             self.feature_extractor.eval()
@@ -94,14 +100,18 @@ class MetaLoRAModel(nn.Module):
 
     # -- forward --------------------------------------------------------------------------------
     def features(self, x: torch.Tensor, *args, **kwargs) -> torch.Tensor:
-        """Pooled features (B, F) of the frozen feature source, without gradients."""
+        """Pooled features (B, F) of the frozen feature source, without gradients.
+
+        The pass runs in eval mode whatever mode the model is in: no dropout or stochastic depth, and no
+        batch-norm statistics updated, so an input's features are the same in training and evaluation.
+        """
         if self.feature_extractor is not None:
             with torch.no_grad():
                 return pool(self.feature_extractor(x))
         if self._feature_layer_name is None:
             raise ConfigError(f"method={self.config.method!r} uses no features.")
         layer = self.base_model.get_submodule(self._feature_layer_name)  # the wrapper, once wrapped
-        with self.adapters_disabled():
+        with self.adapters_disabled(), _eval_mode(self.base_model):
             return pool(capture_input(self.base_model, layer, x, *args, **kwargs))
 
     def compute_scaling(self, x: torch.Tensor, *args, **kwargs) -> dict[str, torch.Tensor]:
@@ -196,9 +206,14 @@ class MetaLoRAModel(nn.Module):
             f"trainable%: {100 * trainable / max(total, 1):.4f}"
         )
 
+    def modules_to_save(self) -> dict[str, nn.Module]:
+        """{name in the base model: module} of the modules trained in full (``config.modules_to_save``)."""
+        return dict(self._saved)
+
     def layer_table(self) -> list[dict]:
-        """One row per adapted layer: name, type, weight shape, method, rank, trainable parameters."""
-        return [
+        """One row per adapted layer (name, type, weight shape, method, rank, trainable parameters), then
+        one per module trained in full (method ``"full"``, no rank)."""
+        rows = [
             {
                 "name": n,
                 "type": type(a.base_layer).__name__,
@@ -209,14 +224,36 @@ class MetaLoRAModel(nn.Module):
             }
             for n, a in self._adapters.items()
         ]
+        for n, m in self._saved.items():
+            weight = getattr(m, "weight", None)
+            rows.append(
+                {
+                    "name": n,
+                    "type": type(m).__name__,
+                    "shape": tuple(weight.shape) if isinstance(weight, torch.Tensor) else (),
+                    "method": get_method("full").label(),
+                    "rank": None,
+                    "trainable": sum(p.numel() for p in m.parameters()),
+                }
+            )
+        return rows
 
     def adapter_state_dict(self) -> dict[str, torch.Tensor]:
-        """Everything that training changes: adapter factors, static cores and the mapping network."""
-        return {
+        """Everything that training changes: adapter factors, static cores, the mapping network, and the
+        whole state (parameters and buffers) of the modules trained in full."""
+        state = {
             n: p.detach()
             for n, p in self.named_parameters()
             if n.rsplit(".", 1)[-1].startswith(ADAPTER_PREFIX) or n.startswith("mapping_network.")
         }
+        for name, module in self._saved.items():
+            state.update({f"base_model.{name}.{k}": t.detach() for k, t in module.state_dict().items()})
+        return state
+
+    def untracked_trainable(self) -> list[str]:
+        """Trainable parameters that :meth:`adapter_state_dict` would not save (unfrozen by hand)."""
+        saved = self.adapter_state_dict()
+        return [n for n, p in self.named_parameters() if p.requires_grad and n not in saved]
 
     # -- save / load / merge --------------------------------------------------------------------
     def save_adapter(self, directory) -> None:
@@ -277,6 +314,33 @@ class MetaLoRAModel(nn.Module):
     def _restore_requires_grad(self) -> None:
         for n, p in self.base_model.named_parameters():
             p.requires_grad_(self._requires_grad.get(n, True))
+
+
+def _modules_to_save(base: nn.Module, names) -> dict[str, nn.Module]:
+    modules = dict(base.named_modules())
+    found: dict[str, nn.Module] = {}
+    for entry in names:
+        hits = [n for n in modules if n and (n == entry or n.endswith("." + entry))]
+        if not hits:
+            raise ConfigError(
+                f"modules_to_save: no module is named {entry!r}.",
+                f"Modules: {bullet_list([n for n in modules if n], 12)}.",
+            )
+        found.update({n: modules[n] for n in hits})
+    return found
+
+
+@contextlib.contextmanager
+def _eval_mode(root: nn.Module) -> Iterator[None]:
+    """Every module of ``root`` in eval mode inside the block, each restored to its own mode after."""
+    modes = [(m, m.training) for m in root.modules()]
+    for m, _ in modes:
+        m.training = False
+    try:
+        yield
+    finally:
+        for m, mode in modes:
+            m.training = mode
 
 
 def get_model(base: nn.Module, config: MetaLoRAConfig | None = None, **kwargs) -> MetaLoRAModel:

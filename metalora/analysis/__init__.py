@@ -2,33 +2,36 @@
 
 Every result is a plain dataclass of NumPy arrays, lists and dicts (``to_dict()`` gives JSON), so the
 same analysis runs from Python, the command line and the dashboard; :mod:`metalora.figures` draws them.
+An application goes through one door, :class:`RunAnalysis` (each view computed once per run); the plain
+functions below are what it calls, usable on their own.
 
->>> table = collect_scaling(model, data)                      # doctest: +SKIP
->>> sweeps = model_rank_sweeps(model, table)                # doctest: +SKIP
->>> clusters = cluster_scaling(table)                         # doctest: +SKIP
+>>> view = RunAnalysis(model, data)                          # doctest: +SKIP
+>>> table, clusters = view.scaling_table(), view.clusters()  # doctest: +SKIP
+>>> table = collect_scaling(model, data)                     # doctest: +SKIP
+>>> sweeps = model_rank_sweeps(model, table)                 # doctest: +SKIP
 """
 
+from ..stats import aggregate_runs
 from .clusters import ClusterResult, cluster_scaling
 from .cost import (
     CostReport,
-    aggregate_runs,
     cost_report,
     count_flops,
     flops_per_input,
     measure_latency,
     measure_peak_memory,
     measure_storage,
-    pareto_front,
-    pareto_mask,
 )
 from .ranks import DEFAULT_TOL, RankSweep, compress, effective_rank, knee_rank, rank_sweep
-from .report import ANALYSES, AnalysisReport, analyse_model
+from .report import ANALYSES, AnalysisReport, analyse_model, report_from
 from .run_analysis import RunAnalysis
-from .scaling import (
+from .runs import pareto_front, pareto_mask, summarise_domains, summarise_epochs
+from .scaling import ScalingTable, collect_scaling
+from .scaling_summaries import (
     GroupStats,
+    InputComparison,
     ScalingDistance,
-    ScalingTable,
-    collect_scaling,
+    compare_inputs,
     component_usage,
     nearest_inputs,
     scaling_distance,
@@ -45,6 +48,7 @@ __all__ = [
     "ComponentEnergy",
     "CostReport",
     "GroupStats",
+    "InputComparison",
     "RankSweep",
     "RunAnalysis",
     "ScalingDistance",
@@ -55,6 +59,7 @@ __all__ = [
     "analysis_view",
     "cluster_scaling",
     "collect_scaling",
+    "compare_inputs",
     "component_energy",
     "component_usage",
     "compress",
@@ -73,8 +78,11 @@ __all__ = [
     "pareto_front",
     "pareto_mask",
     "rank_sweep",
+    "report_from",
     "scaling_distance",
     "scaling_stats",
+    "summarise_domains",
+    "summarise_epochs",
     "unfolding_spectra",
     "update_tensor",
 ]

@@ -55,6 +55,7 @@ def subsample(n: int, max_inputs: int | None, seed: int) -> np.ndarray:
 
 
 def model_device(model: torch.nn.Module) -> torch.device:
+    """The device of the model's first parameter (CPU for a module without parameters): where its inputs go."""
     for p in model.parameters():
         return p.device
     return torch.device("cpu")

@@ -1,6 +1,6 @@
 """Per-input adaptation clusters: do inputs fall into groups that the adapter treats alike?
 
-The seed vectors of all inputs (all layers side by side, or one layer) are standardised and clustered
+The scaling factors of all inputs (all layers side by side, or one layer) are standardised and clustered
 with scikit-learn: k-means, with k chosen by the silhouette score over a range unless given, or
 agglomerative (Ward) clustering. The clusters are held against the known labels with the adjusted
 Rand index (ARI, Hubert & Arabie 1985) and normalised mutual information (NMI): a high ARI against the
@@ -101,7 +101,7 @@ def _features(table: ScalingTable, layer: str | Sequence[str] | None, standardis
     keep = sd > 1e-9 * max(1.0, float(np.abs(x).max()))
     if not np.any(keep):
         raise DataError(
-            "Every input has the same seeds, so there is nothing to cluster.",
+            "Every input has the same scaling factors, so there is nothing to cluster.",
             "This happens with static methods and untrained MetaLoRA adapters: train a meta-cp / meta-tr adapter.",
         )
     x = x[:, keep]
@@ -183,7 +183,7 @@ def _embed(x: np.ndarray, embed: str, seed: int) -> tuple[np.ndarray, np.ndarray
         from sklearn.manifold import TSNE
 
         perplexity = float(min(30.0, max(2.0, (len(x) - 1) / 3)))
-        # 500 iterations (sklearn's default is 1,000): the map of ~2,000 seeds then takes ~3× less time,
+        # 500 iterations (sklearn's default is 1,000): the map of ~2,000 inputs then takes ~3× less time,
         # which keeps the dashboard interactive, and the final KL divergence is within a few percent.
         tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed, max_iter=500)
         return tsne.fit_transform(x), None
@@ -210,12 +210,12 @@ def cluster_scaling(
     random_state: int = 0,
     n_typical: int = 5,
 ) -> ClusterResult:
-    """Cluster the inputs of ``table`` by their seeds.
+    """Cluster the inputs of ``table`` by their scaling factors.
 
     Parameters
     ----------
     layer : str, list of str or None
-        The seeds to use: one layer, several, or all layers side by side (default).
+        The scaling factors to use: one layer, several, or all layers side by side (default).
     k : int or None
         Number of clusters; ``None`` picks the k of ``k_range`` with the best silhouette.
     method : {"kmeans", "agglomerative"}
@@ -223,7 +223,7 @@ def cluster_scaling(
     embed : {"pca", "tsne"}
         The 2-D map. PCA is fast and linear; t-SNE shows local groups better but takes seconds.
     standardise : bool
-        z-score every seed component first (components that never change are dropped), so that each
+        z-score every scaling factor first (factors that never change are dropped), so that each
         counts alike whatever its scale.
     """
     x = _features(table, layer, standardise)

@@ -3,14 +3,14 @@
 * FLOPs are counted by ``torch.utils.flop_counter.FlopCounterMode``: 2 × the multiply-accumulates of
   convolutions and matrix products (the usual convention); element-wise work (bias, activations,
   normalisation) is not counted. For a MetaLoRA model the adapted count includes the feature pass that
-  produces the seeds, so the "extra" FLOPs are the real inference overhead.
+  produces the scaling factors, so the "extra" FLOPs are the real inference overhead.
 * Latency is the median of repeated forward passes of one batch (after warm-up).
 * Peak memory is the CUDA allocator's peak on a GPU; on a CPU the process's resident memory, sampled
   during the pass (the increase over the level before it is reported as the pass's own cost).
 * Storage compares the adapter's files (``save_adapter``) with a full fine-tuned copy of the model
   saved as safetensors: what each extra task costs on disk.
-* :func:`pareto_front` and :func:`aggregate_runs` (from :mod:`.runs`) turn run rows into the
-  accuracy-versus-cost view.
+
+Tables of runs (the Pareto front, the summaries the accuracy figures draw) are in :mod:`.runs`.
 """
 
 from __future__ import annotations
@@ -26,22 +26,17 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..measure import count_flops
+from ..measure import count_flops, count_parameters
 from ._common import model_device, to_jsonable
-from .runs import aggregate_runs, flatten_row, pareto_front, pareto_mask
 
 __all__ = [
     "CostReport",
-    "aggregate_runs",
     "cost_report",
     "count_flops",
-    "flatten_row",
     "flops_per_input",
     "measure_latency",
     "measure_peak_memory",
     "measure_storage",
-    "pareto_front",
-    "pareto_mask",
 ]
 
 
@@ -226,11 +221,7 @@ def cost_report(model: nn.Module, x: torch.Tensor, repeats: int = 5, warmup: int
     FLOPs are counted on the first input alone (they do not depend on the batch); latency and memory
     on the whole batch.
     """
-    if _is_adapted(model):
-        trainable, total = model.count_parameters()
-    else:
-        total = sum(p.numel() for p in model.parameters())
-        trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    trainable, total = model.count_parameters() if _is_adapted(model) else count_parameters(model)
     flops = flops_per_input(model, x[:1])
     latency = measure_latency(model, x, repeats, warmup)
     base_latency = None

@@ -1,4 +1,4 @@
-"""Rank sweeps with TensorLy: how many rank components does a tensor really need?
+"""Rank sweeps with TensorLy: how many components does a tensor (a layer's update) really need?
 
 :func:`rank_sweep` decomposes one tensor at a sweep of ranks with TensorLy and records the relative
 reconstruction error ``‖X − X̂‖_F / ‖X‖_F`` at each rank: CP (``parafac``, ALS warm-started from the
@@ -17,6 +17,9 @@ et al. 2011: after scaling ranks and errors to [0, 1], the point furthest below 
 from the first to the last point), and ``rule`` says ``"knee"``. A curve that stays within
 ``KNEE_MIN`` (0.1, in those scaled units) of that straight line has no bend: then the update uses
 every rank of the sweep, the effective rank is the largest rank tried and ``rule`` says ``"max"``.
+Only under ``"tolerance"`` does the effective rank keep the tensor within ``tol``: under ``"knee"`` and
+``"max"`` its error can be far larger (40 % is common for a busy layer), so every sweep also records that
+error (``effective_error``) and a figure must say which rule chose the rank.
 Errors are made non-increasing in the rank (a rank-r model is also a rank-(r+1) model, padded with
 zeros), so each point is the best model found up to that rank.
 
@@ -84,8 +87,12 @@ class RankSweep:
     effective_rank : dict[str, int | None]
         The effective rank per method (see the module docstring); 0 for an all-zero tensor.
     rule : dict[str, str]
-        How it was found: ``"tolerance"``, ``"knee"``, ``"max"`` (no bend: every rank is used),
-        ``"zero"`` (an all-zero tensor) or ``"none"``.
+        How it was found: ``"tolerance"`` (the smallest rank within ``tol``), ``"knee"`` (no rank reaches
+        ``tol``: the bend of the curve), ``"max"`` (no rank reaches ``tol`` and the curve has no bend: the
+        largest rank tried), ``"zero"`` (an all-zero tensor) or ``"none"`` (no finite error).
+    effective_error : dict[str, float]
+        The relative error at the effective rank per method (0 for an all-zero tensor, NaN without one):
+        at most ``tol`` only when ``rule`` is ``"tolerance"``.
     mode_spectra : list[np.ndarray]
         Singular values of every mode unfolding (descending), from the compression step.
     """
@@ -99,27 +106,14 @@ class RankSweep:
     effective_rank: dict[str, int | None]
     rule: dict[str, str]
     tol: float
+    effective_error: dict[str, float] = field(default_factory=dict)
     mode_spectra: list[np.ndarray] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
 
-    @property
-    def methods(self) -> list[str]:
-        return list(self.errors)
-
-    def rows(self) -> list[dict]:
-        """Tidy rows: one per (method, rank)."""
-        return [
-            {
-                "name": self.name,
-                "method": m,
-                "rank": r,
-                "rel_error": float(e[k]),
-                "used": self.used_ranks[m][k],
-            }
-            for m, e in self.errors.items()
-            for k, r in enumerate(self.ranks)
-        ]
+    def within_tol(self, method: str) -> bool:
+        """True when ``method``'s effective rank keeps the tensor within ``tol`` (rule "tolerance" or "zero")."""
+        return self.rule.get(method) in ("tolerance", "zero")
 
     def to_dict(self) -> dict:
         return to_jsonable(self.__dict__)
@@ -223,7 +217,7 @@ def rank_sweep(
         for m in methods:
             result.errors[m] = np.full(len(ranks), np.nan)
             result.used_ranks[m] = [None] * len(ranks)
-            result.effective_rank[m], result.rule[m] = 0, "zero"
+            result.effective_rank[m], result.rule[m], result.effective_error[m] = 0, "zero", 0.0
         result.mode_spectra = [np.zeros(min(d, x.size // d)) for d in x.shape]
         result.notes.append("The tensor is all zeros (an untrained adapter's update is zero): rank 0.")
         return result
@@ -283,7 +277,9 @@ def _sweep(
             best = np.minimum.accumulate(np.where(np.isfinite(errs), errs, np.inf))
             result.errors[m] = np.where(np.isfinite(errs), best, np.nan)
             result.used_ranks[m] = [u for _, u, _ in runs]
-            result.effective_rank[m], result.rule[m] = effective_rank(ranks, result.errors[m], tol)
+            eff, result.rule[m] = effective_rank(ranks, result.errors[m], tol)
+            result.effective_rank[m] = eff
+            result.effective_error[m] = float(result.errors[m][ranks.index(eff)]) if eff else float("nan")
             result.seconds[m] = time.perf_counter() - t0
     return result
 
@@ -304,9 +300,14 @@ def _cp_sweep(core: np.ndarray, ranks: list[int], n_iter_max: int, seed: int) ->
             for k, f in enumerate(fs):
                 factors[k][:, : prev.rank] = f * (w[None, :] if k == 0 else 1.0)
             init = CPTensor((np.ones(r), factors))
-        cp = parafac(
-            core, rank=r, n_iter_max=n_iter_max, init=init, svd=gram_svd, tol=1e-6, random_state=seed
-        )
+        try:
+            cp = parafac(
+                core, rank=r, n_iter_max=n_iter_max, init=init, svd=gram_svd, tol=1e-6, random_state=seed
+            )
+        except np.linalg.LinAlgError:  # more components than the tensor has directions: singular ALS
+            note = f"CP rank {r}: ALS met a singular system (the tensor has fewer directions); rank {r - 1} kept."
+            out.append((out[-1][0] if out else float("inf"), r, note))
+            continue
         out.append((float(np.sum((core - cp_to_tensor(cp)) ** 2)), r, None))
         prev = cp
     return out

@@ -1,4 +1,11 @@
-"""All analyses of one adapted model in one call, for the command line and the dashboard.
+"""All analyses of one adapted model in one call, for the command line and a saved report.
+
+:func:`analyse_model` is :class:`~metalora.analysis.run_analysis.RunAnalysis` (the one door to the
+analyses, also used by the dashboard) asked for every view at once: it builds one ``RunAnalysis``, asks it
+for the views in ``include``, and keeps them in an :class:`AnalysisReport` with the time each step took
+and, for a step that does not apply to the method, the reason it was skipped. Nothing is computed here
+that ``RunAnalysis`` does not compute, so the report and the dashboard show the same numbers for the same
+sizes and random seed.
 
 >>> report = analyse_model(model, data)            # doctest: +SKIP
 >>> json.dump(report.to_dict(), f)                 # doctest: +SKIP
@@ -8,34 +15,38 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-
-import numpy as np
-import torch
 
 from ..errors import MetaLoRAError
 from ._common import to_jsonable
-from .clusters import ClusterResult, cluster_scaling
-from .cost import CostReport, cost_report
+from .clusters import ClusterResult
+from .cost import CostReport
 from .ranks import RankSweep
-from .scaling import GroupStats, ScalingTable, collect_scaling, scaling_stats
-from .spectra import ComponentEnergy, Spectrum, component_energy, core_spectra
-from .updates import model_rank_sweeps
+from .run_analysis import RunAnalysis
+from .scaling import ScalingTable
+from .scaling_summaries import GroupStats, InputComparison
+from .spectra import ComponentEnergy, Spectrum
+from .updates import DEFAULT_INPUTS
 
-__all__ = ["ANALYSES", "AnalysisReport", "analyse_model"]
+__all__ = ["ANALYSES", "AnalysisReport", "analyse_model", "report_from"]
 
 ANALYSES = ("scaling", "ranks", "clusters", "cost")
 
 
 @dataclass
 class AnalysisReport:
-    """Results of :func:`analyse_model`; a part that was not asked for (or does not apply) is None,
-    and ``skipped`` says why."""
+    """Results of :func:`analyse_model`; a part that was not asked for (or does not apply) is None or
+    empty, and ``skipped`` says why.
+
+    ``inputs`` holds the first input next to the average input and, when there are two inputs, the first
+    two compared (what :func:`metalora.figures.input_scaling` draws).
+    """
 
     method: str
     table: ScalingTable | None = None
     stats: dict[str, dict[str, GroupStats]] = field(default_factory=dict)  # by -> layer -> stats
+    inputs: list[InputComparison] = field(default_factory=list)
     sweeps: dict[str, RankSweep] = field(default_factory=dict)
     spectra: dict[str, list[Spectrum]] = field(default_factory=dict)
     energy: dict[str, ComponentEnergy] = field(default_factory=dict)
@@ -61,12 +72,28 @@ def analyse_model(
 ) -> AnalysisReport:
     """Run the analyses in ``include`` on ``model`` over ``data`` (an ImageDataset).
 
-    A step that does not apply to the method (seeds of LoRA, clusters of a static method) is skipped
-    with the reason in ``report.skipped`` instead of failing the whole report.
+    The same as ``report_from(RunAnalysis(model, data, max_inputs=max_inputs, rank_inputs=64,
+    seed=seed), ...)``: a larger input subset than the dashboard's default, for a saved report.
     """
-    report = AnalysisReport(method=model.config.method)
+    view = RunAnalysis(model, data, max_inputs=max_inputs, rank_inputs=DEFAULT_INPUTS, seed=seed)
+    return report_from(view, include=include, layers=layers, cost_batch=cost_batch)
 
-    def step(name: str, fn) -> None:
+
+def report_from(
+    view: RunAnalysis,
+    *,
+    include: Sequence[str] = ANALYSES,
+    layers: Sequence[str] | None = None,
+    cost_batch: int = 64,
+) -> AnalysisReport:
+    """The views in ``include`` of an existing :class:`RunAnalysis` (computed ones are reused).
+
+    A step that does not apply to the method (scaling factors of LoRA, clusters of a static method) is
+    skipped with the reason in ``report.skipped`` instead of failing the whole report.
+    """
+    report = AnalysisReport(method=view.method or "")
+
+    def step(name: str, fn: Callable[[], None]) -> None:
         t0 = time.perf_counter()
         try:
             fn()
@@ -74,30 +101,28 @@ def analyse_model(
             report.skipped[name] = str(err)
         report.seconds[name] = time.perf_counter() - t0
 
-    if "scaling" in include or "clusters" in include or "ranks" in include:
-        if model.config.tensor_format != "lora":
+    def scaling() -> None:
+        report.table = view.scaling_table()
+        report.stats = {by: view.scaling_stats(by) for by in ("domain", "class")}
+        report.inputs = [view.input_comparison(0)] + (
+            [view.input_comparison(0, 1)] if len(report.table) > 1 else []
+        )
 
-            def seeds() -> None:
-                report.table = collect_scaling(model, data, max_inputs=max_inputs, seed=seed)
-                report.stats = {by: scaling_stats(report.table, by) for by in ("domain", "class")}
+    def ranks() -> None:
+        report.sweeps = view.rank_sweeps(layers)
+        report.spectra = view.spectra(layers)
+        if view.has_scaling:
+            report.energy = view.component_energy(layers)
 
-            step("scaling", seeds)
+    if {"scaling", "clusters", "ranks"} & set(include):
+        if view.has_scaling:
+            step("scaling", scaling)
         else:
-            report.skipped["scaling"] = "LoRA has no scaling factors."
+            report.skipped["scaling"] = f"{report.method or 'This model'} has no scaling factors."
     if "ranks" in include:
-
-        def ranks() -> None:
-            report.sweeps = model_rank_sweeps(model, report.table, layers=layers, seed=seed)
-            report.spectra = core_spectra(model, layers)
-            if model.config.tensor_format != "lora" and (report.table is not None or not model.config.meta):
-                report.energy = component_energy(model, report.table, layers)
-
         step("ranks", ranks)
     if "clusters" in include and report.table is not None:
-        step(
-            "clusters", lambda: setattr(report, "clusters", cluster_scaling(report.table, random_state=seed))
-        )
+        step("clusters", lambda: setattr(report, "clusters", view.clusters()))
     if "cost" in include:
-        x = torch.as_tensor(np.asarray(data.x[:cost_batch]))
-        step("cost", lambda: setattr(report, "cost", cost_report(model, x)))
+        step("cost", lambda: setattr(report, "cost", view.cost_report(cost_batch)))
     return report

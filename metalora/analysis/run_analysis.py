@@ -3,7 +3,9 @@
 A dashboard (or a notebook) holds one :class:`RunAnalysis` per run it shows and asks it for views; each
 view is computed once, on first request, and kept in that object only (no module-level cache), so a
 caller decides where it lives (the dashboard keeps it in the user's session). The methods are thin: the
-work is done by the plain functions of :mod:`metalora.analysis`, which stay usable on their own.
+work is done by the plain functions of :mod:`metalora.analysis`, which stay usable on their own, and
+:func:`metalora.analysis.report.analyse_model` (the command line's report) is built on this class too.
+Every view is what a :mod:`metalora.figures` builder draws, so a page computes nothing itself.
 
 >>> view = RunAnalysis(model, splits.test)            # doctest: +SKIP
 >>> view.scaling_table(), view.clusters()             # doctest: +SKIP
@@ -15,17 +17,25 @@ import threading
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
 from ..data import ImageDataset
 from ..methods import get_method
 from .clusters import ClusterResult, cluster_scaling
-from .cost import measure_latency
+from .cost import CostReport, cost_report, measure_latency
 from .ranks import RankSweep
 from .scaling import ScalingTable, collect_scaling
-from .scaling_summaries import GroupStats, ScalingDistance, scaling_distance, scaling_stats
-from .spectra import Spectrum, core_spectra
+from .scaling_summaries import (
+    GroupStats,
+    InputComparison,
+    ScalingDistance,
+    compare_inputs,
+    scaling_distance,
+    scaling_stats,
+)
+from .spectra import ComponentEnergy, Spectrum, component_energy, core_spectra
 from .updates import model_rank_sweeps
 
 __all__ = ["RunAnalysis"]
@@ -110,23 +120,65 @@ class RunAnalysis:
         """How far apart two inputs' scaling factors are (rows ``i`` and ``j`` of :meth:`scaling_table`)."""
         return scaling_distance(self.scaling_table(), i, j, standardise=standardise)
 
-    def rank_sweeps(self, layers: Sequence[str]) -> dict[str, RankSweep]:
-        """Error-against-rank sweeps (CP, Tucker, Tensor Ring) of the updates of ``layers``."""
-        layers = tuple(layers)
-        table = self.scaling_table() if getattr(self.model.config, "meta", False) else None
+    def input_comparison(self, row: int, other: int | None = None) -> InputComparison:
+        """Row ``row``'s scaling factors next to the average input, or next to row ``other`` (with their
+        distance, standardised like :meth:`scaling_distance`): what :func:`metalora.figures.input_scaling`
+        draws."""
         return self._once(
-            ("ranks", layers),
-            lambda: model_rank_sweeps(self.model, table, layers=list(layers), n_inputs=self.rank_inputs),
+            ("input", row, other), lambda: compare_inputs(self.scaling_table(), row, other, standardise=True)
         )
 
-    def spectra(self, layers: Sequence[str]) -> dict[str, list[Spectrum]]:
-        """Singular values of every unfolding of every learned factor of ``layers``."""
-        layers = tuple(layers)
+    def _layers(self, layers: Sequence[str] | None) -> tuple[str, ...]:
+        return tuple(self.layers if layers is None else layers)
+
+    def _table_if_meta(self) -> ScalingTable | None:
+        """The scaling table when the updates depend on the input (MetaLoRA), else None (not needed)."""
+        return self.scaling_table() if getattr(getattr(self.model, "config", None), "meta", False) else None
+
+    def rank_sweeps(self, layers: Sequence[str] | None = None) -> dict[str, RankSweep]:
+        """Error-against-rank sweeps (CP, Tucker, Tensor Ring) of the updates of ``layers`` (default all)."""
+        layers = self._layers(layers)
+        return self._once(
+            ("ranks", layers),
+            lambda: model_rank_sweeps(
+                self.model,
+                self._table_if_meta(),
+                layers=list(layers),
+                n_inputs=self.rank_inputs,
+                seed=self.seed,
+            ),
+        )
+
+    def spectra(self, layers: Sequence[str] | None = None) -> dict[str, list[Spectrum]]:
+        """Singular values of every unfolding of every learned factor of ``layers`` (default all)."""
+        layers = self._layers(layers)
         return self._once(("spectra", layers), lambda: core_spectra(self.model, list(layers)))
+
+    def component_energy(self, layers: Sequence[str] | None = None) -> dict[str, ComponentEnergy]:
+        """Each scaling factor's share of the update's energy, per layer of ``layers`` (default all).
+
+        LoRA has no scaling factors: :class:`~metalora.errors.ConfigError`.
+        """
+        layers = self._layers(layers)
+        return self._once(
+            ("energy", layers), lambda: component_energy(self.model, self._table_if_meta(), list(layers))
+        )
+
+    def adapter_ranks(self) -> dict[str, int]:
+        """``{layer: rank given to its adapter}``, in the model's order (the dashed line of the ranks chart)."""
+        adapted = getattr(self.model, "adapted_layers", None)
+        return {n: int(a.rank) for n, a in adapted().items()} if adapted is not None else {}
 
     def clusters(self) -> ClusterResult:
         """The inputs clustered by their scaling factors (k by silhouette) and placed on a 2-D map."""
-        return self._once("clusters", lambda: cluster_scaling(self.scaling_table()))
+        return self._once("clusters", lambda: cluster_scaling(self.scaling_table(), random_state=self.seed))
+
+    def cost_report(self, batch_size: int = 64) -> CostReport:
+        """Every measured cost (parameters, FLOPs, latency, memory, storage) on ``batch_size`` inputs."""
+        return self._once(
+            ("cost", batch_size),
+            lambda: cost_report(self.model, torch.as_tensor(np.asarray(self.data.x[:batch_size]))),
+        )
 
     def latency_s(self) -> float:
         """Median wall time of one forward pass on a batch of ``latency_batch`` inputs (seconds)."""

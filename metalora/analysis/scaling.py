@@ -1,17 +1,18 @@
-"""Scaling factors: the seeds s_l(x) that MetaLoRA's mapping network generates per input and layer.
+"""Scaling factors: the vector s_l(x) that MetaLoRA's mapping network generates per input and layer.
 
 :func:`collect_scaling` runs a model over a set of inputs once (batched, no gradients, on the model's
-device) and keeps, for every input, the seed of every adapted layer together with its class, domain,
-prediction and correctness, in one tidy :class:`ScalingTable`. The summaries below read only that table,
-so they are cheap and can be recomputed as a user clicks around a dashboard.
+device) and keeps, for every input, the scaling factors of every adapted layer together with its class,
+domain, prediction and correctness, in one tidy :class:`ScalingTable`. The summaries of that table
+(:mod:`.scaling_summaries`) read only the table, so they are cheap and can be recomputed as a user clicks
+around a dashboard.
 
-See ``METHOD.md`` ("What the analysis views read": scaling factors) for what a seed is.
+See ``docs/method.md`` ("Modules", item 2: the mapping network) for how the scaling factors are made.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -19,21 +20,15 @@ import torch
 from ..errors import ConfigError, DataError, ModelError, bullet_list
 from ._common import as_inputs, model_device, subsample, to_jsonable
 
-__all__ = [
-    "GroupStats",
-    "ScalingDistance",
-    "ScalingTable",
-    "collect_scaling",
-    "component_usage",
-    "nearest_inputs",
-    "scaling_distance",
-    "scaling_stats",
-]
+__all__ = ["GROUPINGS", "ScalingTable", "collect_scaling"]
+
+GROUPINGS = ("domain", "class", "correct")
+"""The ways :meth:`ScalingTable.grouping` can split the inputs."""
 
 
 @dataclass
 class ScalingTable:
-    """The seeds of every adapted layer for N inputs, with the inputs' labels.
+    """The scaling factors of every adapted layer for N inputs, with the inputs' labels.
 
     Attributes
     ----------
@@ -48,7 +43,8 @@ class ScalingTable:
     class_names, domain_names : list[str]
         Names that ``y`` / ``pred`` and ``domain`` index.
     method : str
-        The adapter method (``"meta-tr"`` ...); static methods give the same seed to every input.
+        The adapter method (``"meta-tr"`` ...); static methods give the same scaling factors to every
+        input.
     """
 
     factors: dict[str, np.ndarray]
@@ -60,13 +56,12 @@ class ScalingTable:
     class_names: list[str]
     domain_names: list[str]
     method: str = ""
-    extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         n = len(self.y)
         for name, s in self.factors.items():
             if s.ndim != 2 or s.shape[0] != n:
-                raise DataError(f"Seeds of {name!r} have shape {s.shape}; ({n}, R) was expected.")
+                raise DataError(f"Scaling factors of {name!r} have shape {s.shape}; ({n}, R) was expected.")
         for what in ("domain", "pred", "correct", "index"):
             if len(getattr(self, what)) != n:
                 raise DataError(f"ScalingTable.{what} has {len(getattr(self, what))} entries, not {n}.")
@@ -81,17 +76,17 @@ class ScalingTable:
 
     @property
     def ranks(self) -> dict[str, int]:
-        """``{layer: R_l}``, the length of each layer's seed."""
+        """``{layer: R_l}``, the number of scaling factors of each layer."""
         return {n: int(s.shape[1]) for n, s in self.factors.items()}
 
     def check_layer(self, layer: str) -> np.ndarray:
-        """The (N, R) seeds of ``layer``; :class:`ConfigError` naming the known layers otherwise."""
+        """The (N, R) scaling factors of ``layer``; :class:`ConfigError` naming the known layers otherwise."""
         if layer not in self.factors:
             raise ConfigError(f"{layer!r} is not an adapted layer.", f"Layers: {bullet_list(self.factors)}.")
         return self.factors[layer]
 
     def matrix(self, layers: Sequence[str] | str | None = None) -> np.ndarray:
-        """Seeds of ``layers`` (default all) side by side: (N, Σ R_l) float64."""
+        """Scaling factors of ``layers`` (default all) side by side: (N, Σ R_l) float64."""
         names = self.layers if layers is None else [layers] if isinstance(layers, str) else list(layers)
         return np.concatenate([self.check_layer(n).astype(np.float64) for n in names], axis=1)
 
@@ -108,28 +103,20 @@ class ScalingTable:
             label += f" · predicted {self.class_names[self.pred[i]]}"
         return label
 
-    def rows(self) -> list[dict]:
-        """One dict per input (no seeds): index, class, domain, prediction, correct."""
-        return [
-            {
-                "row": i,
-                "index": int(self.index[i]),
-                "class": self.class_names[self.y[i]],
-                "domain": self.domain_names[self.domain[i]],
-                "pred": self.class_names[self.pred[i]] if self.pred[i] >= 0 else None,
-                "correct": bool(self.correct[i]),
-            }
-            for i in range(len(self))
-        ]
+    def grouping(self, by: str) -> tuple[np.ndarray, list[str]]:
+        """``(labels (N,), names)`` of a grouping of the inputs: ``"domain"``, ``"class"`` or ``"correct"``."""
+        if by == "domain":
+            return self.domain, self.domain_names
+        if by == "class":
+            return self.y, self.class_names
+        if by == "correct":
+            return self.correct.astype(np.int64), ["wrong", "correct"]
+        raise ConfigError(f"by={by!r} is not a grouping.", f"Use one of {', '.join(map(repr, GROUPINGS))}.")
 
-    def long_rows(self, layer: str) -> list[dict]:
-        """Tidy long format of one layer: one dict per (input, component)."""
-        s = self.check_layer(layer)
-        return [
-            {"row": i, "layer": layer, "component": r, "value": float(s[i, r])}
-            for i in range(len(self))
-            for r in range(s.shape[1])
-        ]
+    def group_rows(self, by: str) -> dict[str, np.ndarray]:
+        """``{group name: rows}`` of every group that holds at least one input, in the grouping's order."""
+        labels, names = self.grouping(by)
+        return {str(names[g]): np.flatnonzero(labels == g) for g in range(len(names)) if np.any(labels == g)}
 
     def subset(self, rows) -> ScalingTable:
         """The table restricted to ``rows`` (indices or boolean mask)."""
@@ -144,7 +131,6 @@ class ScalingTable:
             list(self.class_names),
             list(self.domain_names),
             self.method,
-            dict(self.extra),
         )
 
     def to_dict(self) -> dict:
@@ -164,12 +150,12 @@ def collect_scaling(
     seed: int = 0,
     predict: bool = True,
 ) -> ScalingTable:
-    """Run ``model`` over ``data`` once and keep every adapted layer's seed per input.
+    """Run ``model`` over ``data`` once and keep every adapted layer's scaling factors per input.
 
     Parameters
     ----------
     model : MetaLoRAModel
-        A model from :func:`metalora.get_model` with a CP / TR method (LoRA has no seed).
+        A model from :func:`metalora.get_model` with a CP / TR method (LoRA has no scaling factors).
     data : ImageDataset or array-like (N, C, H, W)
         Inputs. An :class:`~metalora.data.ImageDataset` brings its labels and names; for a bare
         array pass ``y`` and ``domain`` (else they are 0).
@@ -178,8 +164,8 @@ def collect_scaling(
     max_inputs : int or None
         Keep a random subset of this many inputs (reproducible with ``seed``), e.g. for a dashboard.
     predict : bool
-        Also record predictions (a full forward; for MetaLoRA methods the seeds are captured from that
-        same forward). With ``False`` only the cheaper feature pass runs and ``pred`` is -1.
+        Also record predictions (a full forward; for MetaLoRA methods the scaling factors are captured
+        from that same forward). With ``False`` only the cheaper feature pass runs and ``pred`` is -1.
 
     Returns
     -------
@@ -193,7 +179,7 @@ def collect_scaling(
     method = model.config.method
     if model.config.tensor_format == "lora":
         raise ConfigError(
-            "LoRA has no seeds: its update does not depend on a core.",
+            "LoRA has no scaling factors: its update does not depend on a core.",
             "Use an adapter trained with 'cp', 'tr', 'meta-cp' or 'meta-tr' to look at scaling factors.",
         )
     x, labels, dom, class_names, domain_names = as_inputs(data, y, domain)
@@ -207,8 +193,8 @@ def collect_scaling(
         for start in range(0, len(index), max(1, int(batch_size))):
             rows = index[start : start + batch_size]
             xb = torch.as_tensor(x[rows], dtype=torch.float32).to(device)
-            seeds, logits = _scaling_and_logits(model, xb, predict)
-            for n, s in seeds.items():
+            factors, logits = _scaling_and_logits(model, xb, predict)
+            for n, s in factors.items():
                 out[n].append(s.float().cpu().numpy())
             if logits is not None:
                 preds.append(logits.argmax(dim=1).cpu().numpy())
@@ -231,7 +217,7 @@ def collect_scaling(
 
 
 def _scaling_and_logits(model, xb: torch.Tensor, predict: bool):
-    """Seeds {layer: (B, R)} and logits (B, K) or None, from one forward when possible."""
+    """Scaling factors {layer: (B, R)} and logits (B, K) or None, from one forward when possible."""
     gen = getattr(model, "mapping_network", None)
     if not predict:
         return model.scaling_factors(xb), None
@@ -243,7 +229,7 @@ def _scaling_and_logits(model, xb: torch.Tensor, predict: bool):
         logits = _logits(model(xb))
     finally:
         handle.remove()
-    if len(captured) != 1:  # an unusual forward: fall back to a separate seed pass
+    if len(captured) != 1:  # an unusual forward: fall back to a separate pass
         return model.scaling_factors(xb), logits
     return gen.split(captured[0]), logits
 
@@ -252,14 +238,3 @@ def _logits(out) -> torch.Tensor | None:
     if isinstance(out, torch.Tensor) and out.dim() == 2:
         return out
     return None
-
-
-# The summaries live in their own module; re-exported here so ``analysis.scaling`` holds the whole view.
-from .scaling_summaries import (  # noqa: E402
-    GroupStats,
-    ScalingDistance,
-    component_usage,
-    nearest_inputs,
-    scaling_distance,
-    scaling_stats,
-)

@@ -1,25 +1,24 @@
 """Summaries of a :class:`~metalora.analysis.scaling.ScalingTable`: per-group statistics, the components an
-input uses most, and distances between inputs' seeds. They read only the table, so they are cheap."""
+input uses most, distances between inputs' scaling factors, and one input next to the average (or to a
+second input) for the bar chart. They read only the table, so they are cheap."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import ConfigError
 from ._common import to_jsonable
-
-if TYPE_CHECKING:  # only for annotations: seeds.py re-exports this module
-    from .scaling import ScalingTable
+from .scaling import ScalingTable
 
 __all__ = [
     "GroupStats",
+    "InputComparison",
     "ScalingDistance",
+    "compare_inputs",
     "component_usage",
-    "grouping",
     "nearest_inputs",
     "scaling_distance",
     "scaling_stats",
@@ -28,12 +27,12 @@ __all__ = [
 
 @dataclass
 class GroupStats:
-    """Mean and spread of one layer's seed components per group (domain or class).
+    """Mean and spread of one layer's scaling factors per group (domain or class).
 
-    ``mean``, ``std`` are (G, R); ``counts`` (G,); ``eta_squared`` (R,) is the share of each component's
-    variance across inputs that the grouping explains (the correlation ratio η², 0 = the component
+    ``mean``, ``std`` are (G, R); ``counts`` (G,); ``eta_squared`` (R,) is the share of each factor's
+    variance across inputs that the grouping explains (the correlation ratio η², 0 = the factor
     ignores the group, 1 = it is constant within groups), and ``eta_squared_total`` that share for the
-    whole seed vector: a one-number "how domain- (or class-) specific is this layer".
+    whole vector of scaling factors: a one-number "how domain- (or class-) specific is this layer".
     """
 
     layer: str
@@ -64,25 +63,14 @@ class GroupStats:
         return to_jsonable(self.__dict__)
 
 
-def grouping(table: ScalingTable, by: str) -> tuple[np.ndarray, list[str]]:
-    """``(labels (N,), names)`` of a grouping: ``"domain"``, ``"class"`` or ``"correct"``."""
-    if by == "domain":
-        return table.domain, table.domain_names
-    if by == "class":
-        return table.y, table.class_names
-    if by == "correct":
-        return table.correct.astype(np.int64), ["wrong", "correct"]
-    raise ConfigError(f"by={by!r} is not a grouping.", "Use 'domain', 'class' or 'correct'.")
-
-
 def scaling_stats(
     table: ScalingTable, by: str = "domain", layers: Sequence[str] | None = None
 ) -> dict[str, GroupStats]:
-    """Per-layer mean and spread (std, ddof=0) of every seed component per domain / class.
+    """Per-layer mean and spread (std, ddof=0) of every scaling factor per domain / class / correctness.
 
     Groups with no input are left out.
     """
-    labels, names = grouping(table, by)
+    labels, names = table.grouping(by)
     present = [g for g in range(len(names)) if np.any(labels == g)]
     result = {}
     for layer in table.layers if layers is None else layers:
@@ -102,7 +90,7 @@ def scaling_stats(
 def component_usage(
     table: ScalingTable, row: int, k: int = 3, relative: bool = True
 ) -> dict[str, list[dict]]:
-    """The ``k`` seed components that input ``row`` uses most, per layer.
+    """The ``k`` scaling factors (by position) that set input ``row`` apart most, per layer.
 
     With ``relative=True`` a component scores by how far this input's value lies from the average input
     (a z-score: "what is special about this input"); otherwise by its absolute size ``|s_r|``.
@@ -125,7 +113,7 @@ def component_usage(
 
 @dataclass
 class ScalingDistance:
-    """How far the seeds of rows ``i`` and ``j`` lie apart: per layer and over all layers."""
+    """How far the scaling factors of rows ``i`` and ``j`` lie apart: per layer and over all layers."""
 
     i: int
     j: int
@@ -148,11 +136,11 @@ def _scaled(table: ScalingTable, layer: str, standardise: bool) -> np.ndarray:
 def scaling_distance(
     table: ScalingTable, i: int, j: int, metric: str = "euclidean", standardise: bool = False
 ) -> ScalingDistance:
-    """Distance between two inputs' seeds, per layer and overall.
+    """Distance between two inputs' scaling factors, per layer and overall.
 
-    ``metric`` is ``"euclidean"`` (the overall value is the distance of the concatenated seeds, i.e. the
+    ``metric`` is ``"euclidean"`` (the overall value is the distance of the concatenated vectors, i.e. the
     root of the sum of squared per-layer distances) or ``"cosine"`` (1 - cosine similarity).
-    ``standardise`` z-scores every component over the table first, so that layers whose seeds vary
+    ``standardise`` z-scores every factor over the table first, so that layers whose factors vary
     little are not drowned by the others.
     """
     if metric not in ("euclidean", "cosine"):
@@ -178,7 +166,7 @@ def _dist(a: np.ndarray, b: np.ndarray, metric: str) -> float:
 
 
 def nearest_inputs(table: ScalingTable, row: int, k: int = 5, standardise: bool = True) -> list[int]:
-    """The ``k`` rows whose (concatenated) seeds lie closest to row ``row``'s, nearest first."""
+    """The ``k`` rows whose (concatenated) scaling factors lie closest to row ``row``'s, nearest first."""
     _check_row(table, row)
     m = np.concatenate([_scaled(table, n, standardise) for n in table.layers], axis=1)
     d = np.linalg.norm(m - m[row], axis=1)
@@ -189,3 +177,61 @@ def nearest_inputs(table: ScalingTable, row: int, k: int = 5, standardise: bool 
 def _check_row(table: ScalingTable, row: int) -> None:
     if not 0 <= int(row) < len(table):
         raise ConfigError(f"Row {row} does not exist; the table has {len(table)} inputs.", "Pick 0..N-1.")
+
+
+@dataclass
+class InputComparison:
+    """One input's scaling factors of every layer next to the average input, or next to a second input.
+
+    What the bar chart :func:`metalora.figures.input_scaling` draws, computed here so the figure only draws.
+
+    Attributes
+    ----------
+    columns : list[str]
+        ``"layer[r]"`` for every scaling factor (all layers side by side).
+    rows : list[int]
+        The table rows compared: ``[row]`` or ``[row, other]``.
+    index : list[int]
+        Each compared input's position in its data set (to show the image).
+    names : list[str]
+        Each compared input's description (``ScalingTable.describe``), for hover text.
+    values : np.ndarray
+        ``(len(rows), len(columns))`` the compared inputs' scaling factors.
+    average : np.ndarray or None
+        ``(len(columns),)`` the mean over every input of the table when one input is shown, else None.
+    distance : ScalingDistance or None
+        How far the two inputs lie apart when two are compared, else None.
+    """
+
+    columns: list[str]
+    rows: list[int]
+    index: list[int]
+    names: list[str]
+    values: np.ndarray
+    average: np.ndarray | None
+    distance: ScalingDistance | None
+
+    def to_dict(self) -> dict:
+        return to_jsonable(self.__dict__)
+
+
+def compare_inputs(
+    table: ScalingTable, row: int, other: int | None = None, standardise: bool = False
+) -> InputComparison:
+    """Row ``row``'s scaling factors next to the average input (``other=None``) or to row ``other``.
+
+    ``standardise`` is passed to :func:`scaling_distance` for the distance of two inputs.
+    """
+    rows = [row] if other is None else [row, other]
+    for r in rows:
+        _check_row(table, r)
+    m = table.matrix()  # (N, ΣR)
+    return InputComparison(
+        columns=table.column_names(),
+        rows=[int(r) for r in rows],
+        index=[int(table.index[r]) for r in rows],
+        names=[table.describe(r) for r in rows],
+        values=m[rows],
+        average=m.mean(0) if other is None else None,
+        distance=None if other is None else scaling_distance(table, row, other, standardise=standardise),
+    )

@@ -1,14 +1,14 @@
-"""Singular-value spectra of the learned factors, and how much each seed component contributes.
+"""Singular-value spectra of the learned factors, and how much each scaling factor contributes.
 
 * :func:`core_spectra` — for every adapted layer, the singular values of each mode unfolding of each
   learned factor: CP factor matrices A, B, C, D; Tensor-Ring cores G1..G4 (R × n × R: the left-bond,
   physical and right-bond unfoldings); LoRA's A and B. A spectrum that drops to ~0 after k values
   says the factor only uses k of its R directions. (The spectra of the ΔW stack itself come with each
   :class:`~metalora.analysis.ranks.RankSweep` as ``mode_spectra``.)
-* :func:`component_energy` — per rank component r of a layer's seed: its share of the update's energy
-  across inputs, ``E_r = mean_x s_r(x)² · ‖T_r‖²`` where ``T_r`` is the update made by the unit seed
-  e_r, and the share of the *input-dependent* part, ``V_r = var_x s_r(x) · ‖T_r‖²``. Components with a
-  tiny share are "dead": the adapter could lose them. (For TR the T_r are not orthogonal, so shares
+* :func:`component_energy` — per scaling factor s_r of a layer (position r of its vector): its share of
+  the update's energy across inputs, ``E_r = mean_x s_r(x)² · ‖T_r‖²`` where ``T_r`` is the update made
+  by the unit vector e_r, and the share of the *input-dependent* part, ``V_r = var_x s_r(x) · ‖T_r‖²``.
+  Positions with a tiny share are "dead": the adapter could lose them. (For TR the T_r are not orthogonal, so shares
   describe each component's own size, not an exact split of ‖ΔW‖².)
 """
 
@@ -57,13 +57,6 @@ class Spectrum:
         top = self.values[0] if len(self.values) and self.values[0] > 0 else 1.0
         return self.values / top
 
-    def effective_rank(self, energy: float = 0.99) -> int:
-        """Fewest singular values holding ``energy`` of the squared sum (0 for a zero factor)."""
-        e = self.values**2
-        if e.sum() <= 0:
-            return 0
-        return int(np.searchsorted(np.cumsum(e) / e.sum(), energy) + 1)
-
     def to_dict(self) -> dict:
         return to_jsonable({**self.__dict__, "normalised": self.normalised})
 
@@ -83,7 +76,7 @@ def core_spectra(model, layers: Sequence[str] | None = None) -> dict[str, list[S
     """Spectra of every mode unfolding of every learned factor, per adapted layer.
 
     A matrix factor gives one spectrum (both unfoldings share their singular values); a TR core three.
-    Modes of size 1 (a 1×1 kernel) are skipped. Static cores (R,) and the seed generator are not factors.
+    Modes of size 1 (a 1×1 kernel) are skipped. Static cores (R,) and the mapping network are not factors.
     """
     adapted = model.adapted_layers()
     names = list(adapted) if layers is None else list(layers)
@@ -110,18 +103,14 @@ def core_spectra(model, layers: Sequence[str] | None = None) -> dict[str, list[S
 
 @dataclass
 class ComponentEnergy:
-    """Per seed component of one layer: size of its update and its share of the energy across inputs."""
+    """Per scaling factor of one layer: size of its update and its share of the energy across inputs."""
 
     layer: str
-    component_norm: np.ndarray  # (R,) ‖T_r‖_F, the update of a unit seed on component r
+    component_norm: np.ndarray  # (R,) ‖T_r‖_F, the update of the unit vector e_r
     share: np.ndarray  # (R,) E_r / Σ E, energy share (sums to 1)
     variation_share: np.ndarray  # (R,) V_r / Σ V, share of the input-dependent energy (0s if static)
     alive: np.ndarray  # (R,) bool, share ≥ threshold
     threshold: float
-
-    @property
-    def n_alive(self) -> int:
-        return int(self.alive.sum())
 
     def to_dict(self) -> dict:
         return to_jsonable(self.__dict__)
@@ -131,13 +120,14 @@ class ComponentEnergy:
 def component_energy(
     model, table: ScalingTable | None = None, layers: Sequence[str] | None = None, threshold: float = 0.01
 ) -> dict[str, ComponentEnergy]:
-    """Share of each seed component in the energy of the update, over the inputs of ``table``.
+    """Share of each scaling factor in the energy of the update, over the inputs of ``table``.
 
-    Static CP / TR use their learned core for every input (``table`` may be None); LoRA has no seed.
+    Static CP / TR use their learned core for every input (``table`` may be None); LoRA has no scaling
+    factors.
     A component is alive when its share is at least ``threshold`` (default 1 %).
     """
     if model.config.tensor_format == "lora":
-        raise ConfigError("LoRA has no seed components.", "Use a CP or TR adapter for this view.")
+        raise ConfigError("LoRA has no scaling factors.", "Use a CP or TR adapter for this view.")
     adapted = model.adapted_layers()
     names = list(adapted) if layers is None else list(layers)
     out = {}
@@ -145,12 +135,13 @@ def component_energy(
         a = adapted[name]
         p = next(a.parameters())
         eye = torch.eye(a.rank, dtype=p.dtype, device=p.device)
-        t = a.delta_weight(eye).reshape(a.rank, -1)  # (R, numel W0): update of each unit seed
+        t = a.delta_weight(eye).reshape(a.rank, -1)  # (R, numel W0): update of each unit vector
         norm = t.double().norm(dim=1).cpu().numpy()  # (R,)
         if a.input_conditioned:
             if table is None:
                 raise ConfigError(
-                    "MetaLoRA's seeds depend on the input.", "Pass table=collect_scaling(model, data)."
+                    "MetaLoRA's scaling factors depend on the input.",
+                    "Pass table=collect_scaling(model, data).",
                 )
             s = table.check_layer(name).astype(np.float64)  # (N, R)
         else:

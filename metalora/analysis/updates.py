@@ -3,8 +3,8 @@
 For a MetaLoRA layer the update depends on the input, so the object to look at is the stack
 ``ΔW(x_1), ..., ΔW(x_N)``: a tensor (N, Cout, Cin, kh, kw) for a conv, (N, out, in) for a Linear. Its
 ranks say how much of the adapter's rank budget the inputs really use. For static methods (LoRA, CP,
-TR) it is the single ΔW. The seeds come from a :class:`~metalora.analysis.scaling.ScalingTable`, so no
-extra forward pass is needed: ``AdapterLayer.delta_weight(seeds)`` builds the dense updates.
+TR) it is the single ΔW. The scaling factors come from a :class:`~metalora.analysis.scaling.ScalingTable`,
+so no extra forward pass is needed: ``AdapterLayer.delta_weight(factors)`` builds the dense updates.
 
 Reshaping (so decompositions stay fast and meaningful): the two kernel modes kh, kw are merged into
 one "kernel" mode, and modes of size 1 (a 1×1 kernel, one input channel) are dropped.
@@ -53,7 +53,7 @@ def update_tensor(
     if table is None:
         raise ConfigError(
             f"MetaLoRA's update of {layer!r} depends on the input.",
-            "Collect seeds first: table = collect_scaling(model, data), then pass table=table.",
+            "Collect the scaling factors first: table = collect_scaling(model, data), then pass table=table.",
         )
     rows = subsample(len(table), n_inputs, seed)
     param = next(adapter.parameters())

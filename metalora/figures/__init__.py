@@ -4,6 +4,10 @@ Every builder returns a :class:`Figure` (``.fig``: the Plotly figure; ``.caption
 ``.caption["ja"]``: one sentence on what it shows and what it means) and takes ``lang="en" | "ja"``
 for its title, axis and legend labels. Colours are colour-blind safe (:mod:`.palette`); hover text
 names the input or the run; scatter points carry the input's index in ``customdata``.
+
+A builder only draws: it takes results that :mod:`metalora.analysis` computed (an application gets them
+from :class:`metalora.analysis.RunAnalysis`, or for tables of runs from :mod:`metalora.analysis.runs`) and
+computes no statistic of its own.
 """
 
 import numpy as np
@@ -23,6 +27,7 @@ BUILDERS = {
     "input_scaling_compare": input_scaling,
     "scaling_specificity": scaling_specificity,
     "error_vs_rank": error_vs_rank,
+    "error_vs_rank_knee": error_vs_rank,
     "spectra": spectra_figure,
     "component_energy": component_energy_figure,
     "effective_ranks": effective_ranks,
@@ -69,9 +74,7 @@ def report_figures(report, lang: str = "en", layer: str | None = None) -> list[F
         layer = max(layers, key=lambda n: int(np.prod(report.sweeps[n].shape)) if n in report.sweeps else 0)
     if table is not None and layer in table.factors:
         out += [scaling_heatmap(table, layer, lang), scaling_distributions(table, layer, "domain", lang=lang)]
-        out += [input_scaling(table, 0, lang=lang)]
-        if len(table) > 1:
-            out += [input_scaling(table, 0, 1, lang)]
+        out += [input_scaling(c, lang) for c in report.inputs]
         if "domain" in report.stats:
             out += [scaling_specificity(report.stats["domain"], lang)]
     if layer in report.sweeps:

@@ -1,4 +1,7 @@
-"""The :class:`Figure` every builder returns, and the shared layout."""
+"""The :class:`Figure` every builder returns, the shared layout, and :func:`finish` (title, axes, caption).
+
+A builder only draws: it takes results that :mod:`metalora.analysis` computed and turns them into traces.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,8 @@ from dataclasses import dataclass, field
 
 import plotly.graph_objects as go
 
-from .captions import LANGUAGES, _check_lang
+from ..i18n import check_lang
+from .captions import LANGUAGES, caption, label
 
 FONT = "Inter, 'Noto Sans JP', 'Hiragino Sans', Meiryo, 'Segoe UI', sans-serif"
 
@@ -21,7 +25,12 @@ class Figure:
     caption : dict[str, str]
         ``{"en": ..., "ja": ...}``, one sentence each: what the figure shows and what it means.
     key : str
-        Which view this is (the key of its caption in :data:`~metalora.figures.captions.CAPTIONS`).
+        Which view this is: the key of its caption in :data:`~metalora.figures.captions.CAPTIONS`. A builder
+        may give one of two keys, by what it shows (``input_scaling`` / ``input_scaling_compare``;
+        ``error_vs_rank`` / ``error_vs_rank_knee`` when no rank is within the tolerance);
+        :data:`metalora.figures.BUILDERS` maps every key to its builder.
+    meta : dict
+        What the figure was drawn for (the layer, the grouping, the rows compared, ...).
     """
 
     fig: go.Figure
@@ -30,9 +39,11 @@ class Figure:
     meta: dict = field(default_factory=dict)
 
     def caption_for(self, lang: str = "en") -> str:
-        return self.caption[_check_lang(lang)]
+        """The caption in ``lang`` (:class:`~metalora.errors.ConfigError` for an unsupported one)."""
+        return self.caption[check_lang(lang)]
 
     def trace_names(self) -> list[str]:
+        """The name of every trace, in drawing order."""
         return [t.name for t in self.fig.data]
 
 
@@ -64,4 +75,28 @@ def style(fig: go.Figure, title: str, x_title: str, y_title: str, *, height: int
     return fig
 
 
-__all__ = ["FONT", "LANGUAGES", "MAX_TOP_LEGEND", "Figure", "style"]
+def finish(
+    fig: go.Figure,
+    key: str,
+    lang: str,
+    x_key: str,
+    y_key: str,
+    *,
+    title_key: str | None = None,
+    meta: dict | None = None,
+    height: int = 460,
+    **fields,
+) -> Figure:
+    """Style ``fig`` (title ``title.<title_key or key>``, axis labels ``x_key`` / ``y_key``) and wrap it
+    with the caption ``key``: the same ``fields`` fill the title, the axis labels and the caption."""
+    style(
+        fig,
+        label(f"title.{title_key or key}", lang, **fields),
+        label(x_key, lang, **fields),
+        label(y_key, lang, **fields),
+        height=height,
+    )
+    return Figure(fig, caption(key, **fields), key, dict(meta or {}))
+
+
+__all__ = ["FONT", "LANGUAGES", "MAX_TOP_LEGEND", "Figure", "finish", "style"]

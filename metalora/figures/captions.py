@@ -1,56 +1,68 @@
 """Every word a figure shows, in English and Japanese: captions, titles, axis labels, terms.
 
-A caption is one plain sentence for a non-engineer: what the figure shows and what it means.
-Placeholders (``{layer}``, ``{by}``, ...) are filled by :func:`caption` / :func:`label`; a field may be
-a plain value (the same in both languages, e.g. a layer name) or a ``{"en": ..., "ja": ...}`` dict.
-The tests check that both languages are complete and use the same placeholders.
+A caption is one plain sentence for a non-engineer: what the figure shows and what it means. The per-input
+vector of a MetaLoRA layer is always called its *scaling factors* (ja: スケーリング係数); "seed" only ever
+means a random seed. Placeholders (``{layer}``, ``{by}``, ...) are filled by :func:`caption` / :func:`label`
+/ :func:`term`; a field may be a plain value (the same in both languages, e.g. a layer name, which the
+caller passes as it wants it shown) or a ``{"en": ..., "ja": ...}`` dict.
+
+Every lookup goes through :func:`metalora.i18n.text`, the one rule of the project: a missing key or
+language raises :class:`KeyError` (so does :func:`term`; no caller needs an unknown key back, and a typo
+should fail a test rather than show a raw key), an unsupported ``lang`` a
+:class:`~metalora.errors.ConfigError`. The tests check that both languages are complete and use the same
+placeholders.
 """
 
 from __future__ import annotations
 
-import string
-from collections.abc import Mapping
+from ..i18n import LANGUAGES as _LANGUAGE_NAMES
+from ..i18n import text
 
-from ..errors import ConfigError
+__all__ = ["CAPTIONS", "LABELS", "LANGUAGES", "TERMS", "caption", "label", "term", "term_both"]
 
-LANGUAGES = ("en", "ja")
+LANGUAGES: tuple[str, ...] = tuple(_LANGUAGE_NAMES)
+"""The language codes of every caption and label (those of :data:`metalora.i18n.LANGUAGES`)."""
 
 CAPTIONS: dict[str, dict[str, str]] = {
     "scaling_heatmap": {
-        "en": "Each row is one image and each column one of the {rank} adjustment knobs of layer {layer}; the colour shows how far the adapter turns that knob up (red) or down (blue) for that image, so colour bands that change at a domain boundary mean the model adapts differently to each kind of image.",
-        "ja": "各行が1枚の画像、各列がレイヤー {layer} の {rank} 個の調整つまみを表し、色はその画像に対してアダプターがつまみをどれだけ上げたか（赤）下げたか（青）を示しており、ドメインの境目で色の帯が変わるなら、モデルは画像の種類ごとに異なる調整をしていることを意味します。",
+        "en": "Each row is one image and each column one of the {rank} scaling factors of layer {layer}; the colour shows how far the adapter turns that factor up (red) or down (blue) for that image, so colour bands that change at a domain boundary mean the model adapts differently to each kind of image.",
+        "ja": "各行が1枚の画像、各列がレイヤー {layer} の {rank} 個のスケーリング係数を表し、色はその画像に対してアダプターが係数をどれだけ上げたか（赤）下げたか（青）を示しており、ドメインの境目で色の帯が変わるなら、モデルは画像の種類ごとに異なる調整をしていることを意味します。",
     },
     "scaling_distributions": {
-        "en": "For each adjustment knob of layer {layer}, the boxes show the range of settings the adapter chose for the images of each {by}; boxes that sit apart mean that knob reacts to the {by}.",
-        "ja": "レイヤー {layer} の各調整つまみについて、箱は{by}ごとの画像に対してアダプターが選んだ設定の範囲を示し、箱の位置が離れていればそのつまみが{by}に反応していることを意味します。",
+        "en": "For each scaling factor of layer {layer}, the boxes show the range of values the adapter chose for the images of each {by}; boxes that sit apart mean that factor reacts to the {by}.",
+        "ja": "レイヤー {layer} の各スケーリング係数について、箱は{by}ごとの画像に対してアダプターが選んだ値の範囲を示し、箱の位置が離れていればその係数が{by}に反応していることを意味します。",
     },
     "input_scaling": {
-        "en": "The bars show how the adapter set every adjustment knob, layer by layer, for {input}, next to the average image (dots); bars far from the dots show what the model does differently for this image.",
-        "ja": "棒は {input} に対してアダプターが各レイヤーの調整つまみをどう設定したかを平均的な画像（点）と並べて示し、点から離れた棒はこの画像に対してモデルが特別に変えている部分を表します。",
+        "en": "The bars show how the adapter set every scaling factor, layer by layer, for {input}, next to the average image (dots); bars far from the dots show what the model does differently for this image.",
+        "ja": "棒は {input} に対してアダプターが各レイヤーのスケーリング係数をどう設定したかを平均的な画像（点）と並べて示し、点から離れた棒はこの画像に対してモデルが特別に変えている部分を表します。",
     },
     "input_scaling_compare": {
-        "en": "The two bar colours compare how the adapter set every adjustment knob for {input} and for {other}; the more the bars differ, the more differently the model treats the two images (overall distance {distance}).",
-        "ja": "2色の棒は {input} と {other} に対するアダプターの調整つまみの設定を比べたもので、棒の差が大きいほどモデルが2枚の画像を異なる扱いをしていることを意味します（全体の距離 {distance}）。",
+        "en": "The two bar colours compare how the adapter set every scaling factor for {input} and for {other}; the more the bars differ, the more differently the model treats the two images (overall distance {distance}).",
+        "ja": "2色の棒は {input} と {other} に対するアダプターのスケーリング係数の設定を比べたもので、棒の差が大きいほどモデルが2枚の画像を異なる扱いをしていることを意味します（全体の距離 {distance}）。",
     },
     "scaling_specificity": {
-        "en": "Each bar shows how much of the variation in a layer's adjustment knobs is explained by the {by} of the image (0 % = not at all, 100 % = entirely); tall bars mark the layers where the adapter tailors itself to the {by}.",
-        "ja": "各棒は、レイヤーの調整つまみのばらつきのうち画像の{by}で説明できる割合（0%＝まったくない、100%＝すべて）を示し、高い棒はアダプターが{by}に合わせて調整しているレイヤーを表します。",
+        "en": "Each bar shows how much of the variation in a layer's scaling factors is explained by the {by} of the image (0 % = not at all, 100 % = entirely); tall bars mark the layers where the adapter tailors itself to the {by}.",
+        "ja": "各棒は、レイヤーのスケーリング係数のばらつきのうち画像の{by}で説明できる割合（0%＝まったくない、100%＝すべて）を示し、高い棒はアダプターが{by}に合わせて調整しているレイヤーを表します。",
     },
     "error_vs_rank": {
-        "en": "Each line shows how much of the adapter's weight change in layer {layer} is lost when it is squeezed into fewer components (lower is better); the star marks the smallest size that keeps the change almost intact, which is how much capacity the layer really uses.",
-        "ja": "各線は、レイヤー {layer} のアダプターによる重みの変化を少ない成分に圧縮したときに失われる割合（低いほど良い）を示し、星印は変化をほぼ保てる最小のサイズ、つまりそのレイヤーが実際に使っている容量を表します。",
+        "en": "Each line shows how much of the adapter's weight change in layer {layer} is lost when it is squeezed into fewer components (lower is better); the star marks the smallest size whose loss stays under the dashed {tol} line, which is how much capacity the layer really uses.",
+        "ja": "各線は、レイヤー {layer} のアダプターによる重みの変化を少ない成分に圧縮したときに失われる割合（低いほど良い）を示し、星印は失われる割合が破線の {tol} を下回る最小のサイズ、つまりそのレイヤーが実際に使っている容量を表します。",
+    },
+    "error_vs_rank_knee": {
+        "en": "Each line shows how much of the adapter's weight change in layer {layer} is lost when it is squeezed into fewer components (lower is better); here no size tried gets under the dashed {tol} line, so an open star marks only where its curve bends (or the largest size tried) and still loses up to {error} of the change, which means the layer cannot be made that small without a visible loss.",
+        "ja": "各線は、レイヤー {layer} のアダプターによる重みの変化を少ない成分に圧縮したときに失われる割合（低いほど良い）を示し、ここでは試したどのサイズも破線の {tol} を下回らないため、白抜きの星印は曲線が曲がる点（または試した最大のサイズ）を示すだけで、そこでも変化の最大 {error} が失われており、このレイヤーは目に見える損失なしにはそこまで小さくできないことを意味します。",
     },
     "spectra": {
         "en": "Each line lists the strengths of the independent directions inside one learned building block of layer {layer}, strongest first; a line that drops to near zero early means that block uses only a few of its directions.",
         "ja": "各線はレイヤー {layer} の学習済みの構成要素1つに含まれる独立な方向の強さを強い順に並べたもので、早い段階でほぼゼロに落ちる線は、その要素が少数の方向しか使っていないことを意味します。",
     },
     "component_energy": {
-        "en": "Each dark bar shows the share of layer {layer}'s weight change carried by one adjustment knob, and the light bar its share of the part that differs between images; knobs with almost no share are unused and could be removed.",
-        "ja": "濃い棒はレイヤー {layer} の重みの変化のうち1つの調整つまみが担う割合を、薄い棒は画像ごとに異なる部分のうちの割合を示し、ほとんど割合のないつまみは使われておらず削除できる可能性があります。",
+        "en": "Each dark bar shows the share of layer {layer}'s weight change carried by one scaling factor, and the light bar its share of the part that differs between images; factors with almost no share are unused and could be removed.",
+        "ja": "濃い棒はレイヤー {layer} の重みの変化のうち1つのスケーリング係数が担う割合を、薄い棒は画像ごとに異なる部分のうちの割合を示し、ほとんど割合のない係数は使われておらず削除できる可能性があります。",
     },
     "effective_ranks": {
-        "en": "For every layer, the bars show how many components its weight change really needs out of the rank it was given (dashed line), so bars well below the line mark layers with spare capacity.",
-        "ja": "各レイヤーについて、重みの変化が与えられたランク（破線）のうち実際に必要とする成分の数を棒で示し、破線より大きく下回る棒は容量に余裕があるレイヤーを表します。",
+        "en": "For every layer, the bars show how many components its weight change really needs out of the rank it was given (dashed line), so bars well below the line mark layers with spare capacity; a hatched bar means no size tried was close enough, so it only marks where the error curve bends.",
+        "ja": "各レイヤーについて、重みの変化が与えられたランク（破線）のうち実際に必要とする成分の数を棒で示し、破線より大きく下回る棒は容量に余裕があるレイヤーを表しますが、斜線の棒は試したどのサイズでも十分に近づかず、誤差の曲線が曲がる点を示すだけであることを意味します。",
     },
     "cluster_map": {
         "en": "Each dot is one image, placed so that images the adapter treats alike sit close together and coloured by {colour_by}; if the colours form separate islands, the model has learned on its own to handle those groups differently (agreement with the domains: ARI {ari_domain}).",
@@ -102,8 +114,8 @@ LABELS: dict[str, dict[str, str]] = {
         "ja": "学習済み因子の特異値：{layer}",
     },
     "title.component_energy": {
-        "en": "Energy share of each seed component: {layer}",
-        "ja": "シード成分ごとのエネルギーの割合：{layer}",
+        "en": "Energy share of each scaling factor: {layer}",
+        "ja": "スケーリング係数ごとのエネルギーの割合：{layer}",
     },
     "title.effective_ranks": {
         "en": "Effective rank of every layer's update",
@@ -118,10 +130,13 @@ LABELS: dict[str, dict[str, str]] = {
     "title.domain_accuracy": {"en": "Accuracy per domain", "ja": "ドメインごとの精度"},
     "title.accuracy_by_epochs": {"en": "Accuracy by training length", "ja": "学習の長さ別の精度"},
     # axes
-    "axis.component": {"en": "Rank component (index)", "ja": "ランク成分（番号）"},
+    "axis.component": {"en": "Scaling factor (position)", "ja": "スケーリング係数（番号）"},
     "axis.inputs_by_domain": {"en": "Inputs, grouped by domain (row)", "ja": "入力（ドメイン順、行）"},
-    "axis.seed_value": {"en": "Seed value (unitless scale factor)", "ja": "シード値（単位なしの倍率）"},
-    "axis.layer_component": {"en": "Layer [component]", "ja": "レイヤー［成分］"},
+    "axis.scaling_value": {
+        "en": "Scaling factor value (unitless multiplier)",
+        "ja": "スケーリング係数の値（単位なしの倍率）",
+    },
+    "axis.layer_component": {"en": "Layer [scaling factor]", "ja": "レイヤー［スケーリング係数］"},
     "axis.layer": {"en": "Adapted layer", "ja": "適応レイヤー"},
     "axis.explained": {"en": "Variation explained by the {by} (%)", "ja": "{by}で説明されるばらつき（%）"},
     "axis.rank": {"en": "Rank (number of components)", "ja": "ランク（成分数）"},
@@ -143,10 +158,22 @@ LABELS: dict[str, dict[str, str]] = {
     "axis.accuracy": {"en": "Accuracy (%)", "ja": "精度（%）"},
     "axis.domain": {"en": "Domain", "ja": "ドメイン"},
     "axis.method": {"en": "Method", "ja": "手法"},
+    # cost axes (one per cost of metalora.figures.cost.COST_SCALE)
+    "axis.flops": {"en": "Compute per input (GFLOPs)", "ja": "入力あたりの計算量（GFLOPs）"},
+    "axis.flops_extra": {"en": "Extra compute per input (GFLOPs)", "ja": "入力あたりの追加計算量（GFLOPs）"},
+    "axis.trainable": {"en": "Trained parameters (count)", "ja": "学習するパラメータ数（個）"},
+    "axis.latency_s": {"en": "Latency per batch (ms)", "ja": "バッチあたりの遅延（ms）"},
+    "axis.peak_memory_bytes": {"en": "Peak memory (MiB)", "ja": "ピークメモリ（MiB）"},
+    "axis.train_time_s": {"en": "Training time (s)", "ja": "学習時間（秒）"},
+    "axis.adapter_bytes": {"en": "Storage per task (KiB)", "ja": "タスクごとの保存容量（KiB）"},
     # legends
     "legend.average": {"en": "Average input", "ja": "平均的な入力"},
     "legend.tolerance": {"en": "Tolerance ({tol}%)", "ja": "許容誤差（{tol}%）"},
     "legend.effective": {"en": "Effective rank", "ja": "実効ランク"},
+    "legend.effective_knee": {
+        "en": "Bend of the curve (not within tolerance)",
+        "ja": "曲線の曲がり点（許容誤差外）",
+    },
     "legend.given_rank": {"en": "Rank given", "ja": "与えられたランク"},
     "legend.energy": {"en": "Energy share", "ja": "エネルギーの割合"},
     "legend.variation": {"en": "Share of the input-dependent part", "ja": "入力に依存する部分の割合"},
@@ -176,36 +203,12 @@ TERMS: dict[str, dict[str, str]] = {
     "cost.peak_memory_bytes": {"en": "memory use", "ja": "メモリ使用量"},
     "cost.train_time_s": {"en": "training time", "ja": "学習時間"},
     "cost.adapter_bytes": {"en": "storage per task", "ja": "タスクごとの保存容量"},
-    "axis.flops": {"en": "Compute per input (GFLOPs)", "ja": "入力あたりの計算量（GFLOPs）"},
-    "axis.flops_extra": {"en": "Extra compute per input (GFLOPs)", "ja": "入力あたりの追加計算量（GFLOPs）"},
-    "axis.trainable": {"en": "Trained parameters (count)", "ja": "学習するパラメータ数（個）"},
-    "axis.latency_s": {"en": "Latency per batch (ms)", "ja": "バッチあたりの遅延（ms）"},
-    "axis.peak_memory_bytes": {"en": "Peak memory (MiB)", "ja": "ピークメモリ（MiB）"},
-    "axis.train_time_s": {"en": "Training time (s)", "ja": "学習時間（秒）"},
-    "axis.adapter_bytes": {"en": "Storage per task (KiB)", "ja": "タスクごとの保存容量（KiB）"},
 }
 
 
-def _check_lang(lang: str) -> str:
-    if lang not in LANGUAGES:
-        raise ConfigError(f"lang={lang!r} is not supported.", f"Use one of {', '.join(LANGUAGES)}.")
-    return lang
-
-
-def placeholders(text: str) -> set[str]:
-    """The ``{field}`` names used in ``text``."""
-    return {f for _, f, _, _ in string.Formatter().parse(text) if f}
-
-
-def _fill(template: str, lang: str, fields: Mapping) -> str:
-    values = {k: (v.get(lang, v.get("en")) if isinstance(v, Mapping) else v) for k, v in fields.items()}
-    return template.format(**values)
-
-
 def term(key: str, lang: str = "en", **fields) -> str:
-    """One translated word (``term("domain", "ja") == "ドメイン"``); unknown keys come back unchanged."""
-    entry = TERMS.get(key)
-    return key if entry is None else _fill(entry[_check_lang(lang)], lang, fields)
+    """One translated word (``term("domain", "ja") == "ドメイン"``); :class:`KeyError` for an unknown key."""
+    return text(TERMS, key, lang, **fields)
 
 
 def term_both(key: str, **fields) -> dict[str, str]:
@@ -215,11 +218,9 @@ def term_both(key: str, **fields) -> dict[str, str]:
 
 def label(key: str, lang: str = "en", **fields) -> str:
     """A title, axis or legend label in ``lang`` with its placeholders filled."""
-    return _fill(LABELS[key][_check_lang(lang)], lang, fields)
+    return text(LABELS, key, lang, **fields)
 
 
 def caption(key: str, **fields) -> dict[str, str]:
     """The caption of figure ``key`` in every language: ``{"en": ..., "ja": ...}``."""
-    if key not in CAPTIONS:
-        raise ConfigError(f"No caption for figure {key!r}.")
-    return {lang: _fill(CAPTIONS[key][lang], lang, fields) for lang in LANGUAGES}
+    return {lang: text(CAPTIONS, key, lang, **fields) for lang in LANGUAGES}

@@ -8,11 +8,27 @@ import plotly.graph_objects as go
 from ..analysis.clusters import ClusterResult
 from ..analysis.scaling import ScalingTable
 from ..errors import ConfigError
-from .base import Figure, style
+from .base import Figure, finish, style
 from .captions import caption, label, term, term_both
 from .palette import OKABE_ITO, categorical, symbols
 
 __all__ = ["cluster_map", "silhouette_vs_k"]
+
+
+def _points(
+    xy: np.ndarray, rows: np.ndarray, table: ScalingTable, name: str, marker: dict, hover: list[str]
+) -> go.Scattergl:
+    """Markers of ``rows`` on the map; ``customdata`` is ``[index in the data set, row in the table]``."""
+    return go.Scattergl(
+        x=xy[rows, 0],
+        y=xy[rows, 1],
+        mode="markers",
+        name=name,
+        marker=marker,
+        customdata=np.stack([table.index[rows], rows], axis=1),
+        hovertext=hover,
+        hoverinfo="text",
+    )
 
 
 def cluster_map(
@@ -25,48 +41,28 @@ def cluster_map(
     """
     if len(table) != len(result.labels):
         raise ConfigError(
-            "The cluster result and the seed table hold different inputs.", "Pass the same table."
+            "The cluster result and the scaling table hold different inputs.", "Pass the same table."
         )
     if colour_by == "cluster":
-        groups, names = result.labels, [f"{term('cluster', lang)} {c}" for c in range(result.k)]
-    elif colour_by == "domain":
-        groups, names = table.domain, list(table.domain_names)
-    elif colour_by == "class":
-        groups, names = table.y, list(table.class_names)
+        cluster = term("cluster", lang)
+        groups = {f"{cluster} {c}": np.flatnonzero(result.labels == c) for c in range(result.k)}
+        groups = {name: rows for name, rows in groups.items() if len(rows)}
+    elif colour_by in ("domain", "class"):
+        groups = table.group_rows(colour_by)
     else:
         raise ConfigError(f"colour_by={colour_by!r} is not supported.", "Use 'cluster', 'domain' or 'class'.")
-    present = [g for g in range(len(names)) if np.any(groups == g)]
-    colours, marks = categorical(len(present)), symbols(len(present))
     xy = result.coords
     fig = go.Figure()
-    for colour, mark, g in zip(colours, marks, present, strict=True):
-        rows = np.flatnonzero(groups == g)
-        fig.add_trace(
-            go.Scattergl(
-                x=xy[rows, 0],
-                y=xy[rows, 1],
-                mode="markers",
-                name=str(names[g]),
-                marker={"color": colour, "symbol": mark, "size": 6, "opacity": 0.8},
-                customdata=np.stack([table.index[rows], rows], axis=1),
-                hovertext=[f"{table.describe(i)} · cluster {result.labels[i]}" for i in rows],
-                hoverinfo="text",
-            )
-        )
+    looks = zip(categorical(len(groups)), symbols(len(groups)), groups.items(), strict=True)
+    for colour, mark, (name, rows) in looks:
+        marker = {"color": colour, "symbol": mark, "size": 6, "opacity": 0.8}
+        hover = [f"{table.describe(i)} · cluster {result.labels[i]}" for i in rows]
+        fig.add_trace(_points(xy, rows, table, name, marker, hover))
     typical = np.array([r for rows in result.typical.values() for r in rows], dtype=int)
     if len(typical):
-        fig.add_trace(
-            go.Scattergl(
-                x=xy[typical, 0],
-                y=xy[typical, 1],
-                mode="markers",
-                name=label("legend.typical", lang),
-                marker={"color": "rgba(0,0,0,0)", "size": 12, "line": {"color": "black", "width": 1.5}},
-                customdata=np.stack([table.index[typical], typical], axis=1),
-                hovertext=[f"typical of cluster {result.labels[i]}: {table.describe(i)}" for i in typical],
-                hoverinfo="text",
-            )
-        )
+        marker = {"color": "rgba(0,0,0,0)", "size": 12, "line": {"color": "black", "width": 1.5}}
+        hover = [f"typical of cluster {result.labels[i]}: {table.describe(i)}" for i in typical]
+        fig.add_trace(_points(xy, typical, table, label("legend.typical", lang), marker, hover))
     if result.embedding == "pca" and result.explained_variance is not None:
         ev = result.explained_variance
         xt = label("axis.pc", lang, n=1, var=f"{100 * ev[0]:.0f}")
@@ -112,6 +108,6 @@ def silhouette_vs_k(result: ClusterResult, lang: str = "en") -> Figure:
             hoverinfo="text",
         )
     )
-    style(fig, label("title.silhouette_vs_k", lang), label("axis.k", lang), label("axis.silhouette", lang))
-    fig.update_xaxes(dtick=1)
-    return Figure(fig, caption("silhouette_vs_k"), "silhouette_vs_k")
+    f = finish(fig, "silhouette_vs_k", lang, "axis.k", "axis.silhouette")
+    f.fig.update_xaxes(dtick=1)
+    return f

@@ -1,10 +1,15 @@
 """Figures of accuracy and cost: accuracy-versus-cost scatter with the Pareto front, per-domain bars, bars by
 training length.
 
-Both take *run rows* (see :mod:`metalora.analysis.runs`): raw runs (``accuracy``, ``flops``, ...,
-``per_domain`` dict; accuracies as fractions in [0, 1]) or rows already aggregated by
-:func:`~metalora.analysis.runs.aggregate_runs` (``accuracy_mean``, ``accuracy_std``, ``n``), in which
-case error bars show the standard deviation over runs.
+They take *run rows* (see :mod:`metalora.analysis.runs`; accuracies as fractions in [0, 1]) and only draw:
+
+* :func:`accuracy_vs_cost` draws raw runs (one point each) or rows aggregated by
+  :func:`metalora.stats.aggregate_runs` (``accuracy_mean``, ``accuracy_std``, ``n``: error bars show the
+  standard deviation over runs). The Pareto line joins the drawn points that
+  :func:`metalora.analysis.runs.pareto_mask` keeps.
+* :func:`domain_accuracy` draws :func:`metalora.analysis.summarise_domains` rows and
+  :func:`accuracy_by_epochs` draws :func:`metalora.analysis.summarise_epochs` rows; raw runs are refused
+  with a :class:`~metalora.errors.DataError` that names the summary to pass.
 """
 
 from __future__ import annotations
@@ -14,11 +19,12 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from ..analysis.runs import aggregate_runs, flatten_row, pareto_mask
+from ..analysis.runs import pareto_mask
 from ..errors import DataError
 from ..methods import method_label
-from .base import Figure, style
-from .captions import TERMS, caption, label, term, term_both
+from ..stats import flatten_row
+from .base import Figure, finish, style
+from .captions import LABELS, TERMS, caption, label, term_both
 from .palette import categorical, symbols
 
 __all__ = ["COST_SCALE", "accuracy_by_epochs", "accuracy_vs_cost", "domain_accuracy"]
@@ -82,7 +88,7 @@ def accuracy_vs_cost(
         y = [100 * _num(r, acc_key) for r in sub]
         hover = []
         for r, xv, yv in zip(sub, x, y, strict=True):
-            extra = f" · n={r['n']} runs" if "n" in r else f" · seed {r['seed']}" if "seed" in r else ""
+            extra = f" · n={r['n']} runs" if "n" in r else f" · repeat #{r['seed']}" if "seed" in r else ""
             hover.append(f"{_name(r, label_key, lang)}{extra}<br>accuracy {yv:.2f}% · {cost} {xv:.4g}")
         trace = {
             "x": x,
@@ -124,7 +130,7 @@ def accuracy_vs_cost(
         )
     )
     cost_term = term_both(f"cost.{cost}") if f"cost.{cost}" in TERMS else {"en": cost, "ja": cost}
-    x_title = term(f"axis.{cost}", lang) if f"axis.{cost}" in TERMS else cost
+    x_title = label(f"axis.{cost}", lang) if f"axis.{cost}" in LABELS else cost
     style(fig, label("title.accuracy_vs_cost", lang, cost=cost_term), x_title, label("axis.accuracy", lang))
     xs = np.array([scale * _num(r, cost_key) for r in rows])
     xs = xs[np.isfinite(xs) & (xs > 0)]
@@ -135,8 +141,17 @@ def accuracy_vs_cost(
     )
 
 
-def _accuracy_bars(x, means, sds, n, name: str, colour: str, hover_names: Sequence[str]) -> go.Bar:
-    """One trace of grouped accuracy bars (%), whiskers = std over runs; ``hover_names[i]`` heads bar i's hover."""
+def _accuracy_bars(
+    x, cells: Sequence[tuple[dict | None, str]], name: str, colour: str, hover: Sequence[str]
+) -> go.Bar:
+    """One trace of grouped accuracy bars (%), whiskers = std over runs.
+
+    Bar i draws ``<metric>_mean`` / ``_std`` / ``_n`` (else ``n``) of ``cells[i] = (aggregated row, metric)``;
+    a missing row (None) is no bar, not a zero. ``hover[i]`` heads bar i's hover text.
+    """
+    means = [100 * _num(r, f"{m}_mean") if r is not None else np.nan for r, m in cells]
+    sds = [100 * _num(r, f"{m}_std") if r is not None else np.nan for r, m in cells]
+    n = [int(r.get(f"{m}_n", r.get("n", 1)) or 0) if r is not None else 0 for r, m in cells]
     return go.Bar(
         x=x,
         y=means,
@@ -145,20 +160,31 @@ def _accuracy_bars(x, means, sds, n, name: str, colour: str, hover_names: Sequen
         error_y={"type": "data", "array": [0 if np.isnan(s) else s for s in sds], "visible": True},
         hovertext=[
             f"{h}: {m:.2f}%" + (f" ± {s:.2f}" if not np.isnan(s) else "") + f" (n={k} runs)"
-            for h, m, s, k in zip(hover_names, means, sds, n, strict=True)
+            for h, m, s, k in zip(hover, means, sds, n, strict=True)
         ],
         hoverinfo="text",
     )
 
 
-def domain_accuracy(rows: Sequence[dict], label_key: str = "method", lang: str = "en") -> Figure:
-    """Grouped bars: accuracy (%) per domain, one bar per method, whiskers = std over runs."""
+def _summary(rows: Sequence[dict], figure: str, summary: str, needs: str) -> list[dict]:
+    """``rows`` flattened, or a DataError when they are empty or hold no ``needs`` column (raw runs)."""
     rows = [flatten_row(dict(r)) for r in rows]
     if not rows:
         raise DataError("There are no runs to plot.", "Train and evaluate at least one model first.")
-    if not any(k.endswith("_mean") for r in rows for k in r):
-        by = (label_key, "rank") if any("rank" in r for r in rows) else (label_key,)
-        rows = aggregate_runs(rows, by=by)
+    if not any(k.endswith(needs) for r in rows for k in r):
+        raise DataError(
+            f"{figure} draws runs aggregated over their repeats, but these rows hold no '*{needs}' column.",
+            f"Pass metalora.analysis.{summary}(rows) instead of the raw run rows.",
+        )
+    return rows
+
+
+def domain_accuracy(rows: Sequence[dict], label_key: str = "method", lang: str = "en") -> Figure:
+    """Grouped bars: accuracy (%) per domain, one bar per method, whiskers = std over runs.
+
+    ``rows`` are :func:`metalora.analysis.summarise_domains` rows (``per_domain.<d>_mean`` / ``_std``).
+    """
+    rows = _summary(rows, "domain_accuracy", "summarise_domains", "_mean")
     domains = []
     for r in rows:
         for k in r:
@@ -171,44 +197,30 @@ def domain_accuracy(rows: Sequence[dict], label_key: str = "method", lang: str =
     fig = go.Figure()
     for colour, r in zip(categorical(len(rows)), rows, strict=True):
         name = _name(r, label_key, lang)
-        means = [100 * _num(r, f"per_domain.{d}_mean") for d in domains]
-        sds = [100 * _num(r, f"per_domain.{d}_std") for d in domains]
-        n = [int(r.get(f"per_domain.{d}_n", r.get("n", 1)) or 0) for d in domains]
-        fig.add_trace(
-            _accuracy_bars(domains, means, sds, n, name, colour, [f"{name} · {d}" for d in domains])
-        )
+        cells = [(r, f"per_domain.{d}") for d in domains]
+        fig.add_trace(_accuracy_bars(domains, cells, name, colour, [f"{name} · {d}" for d in domains]))
     fig.update_layout(barmode="group")
-    style(fig, label("title.domain_accuracy", lang), label("axis.domain", lang), label("axis.accuracy", lang))
-    return Figure(fig, caption("domain_accuracy"), "domain_accuracy")
+    return finish(fig, "domain_accuracy", lang, "axis.domain", "axis.accuracy")
 
 
 def accuracy_by_epochs(rows: Sequence[dict], label_key: str = "method", lang: str = "en") -> Figure:
     """Grouped bars: accuracy (%) of each method after each training length (``epochs``), whiskers = std over runs.
 
-    Raw run rows (``method``, ``epochs``, ``accuracy``), one per seed; each (method, epochs) pair is one bar.
+    ``rows`` are :func:`metalora.analysis.summarise_epochs` rows (one per method and training length, with
+    ``accuracy_mean``, ``accuracy_std`` and ``n``); each is one bar.
     """
-    rows = [dict(r) for r in rows]
-    if not rows:
-        raise DataError("There are no runs to plot.", "Train and evaluate at least one model first.")
-    if any("epochs" not in r for r in rows):
+    agg = _summary(rows, "accuracy_by_epochs", "summarise_epochs", "accuracy_mean")
+    if any(r.get("epochs") is None for r in agg):
         raise DataError(
             "Some runs do not say how many epochs they trained.", "Give every run an 'epochs' value."
         )
-    agg = aggregate_runs(rows, by=(label_key, "epochs"), metrics=("accuracy",))
     methods = list(dict.fromkeys(_name(r, label_key, lang) for r in agg))
     lengths = sorted({int(r["epochs"]) for r in agg})
     fig = go.Figure()
     for colour, epochs in zip(categorical(len(lengths)), lengths, strict=True):
         by_method = {_name(r, label_key, lang): r for r in agg if int(r["epochs"]) == epochs}
-        means = [100 * _num(by_method[m], "accuracy_mean") if m in by_method else np.nan for m in methods]
-        sds = [100 * _num(by_method[m], "accuracy_std") if m in by_method else np.nan for m in methods]
-        n = [int(by_method[m]["n"]) if m in by_method else 0 for m in methods]
+        cells = [(by_method.get(m), "accuracy") for m in methods]
         name = label("legend.epochs", lang, epochs=epochs)
-        fig.add_trace(
-            _accuracy_bars(methods, means, sds, n, name, colour, [f"{m} · {name}" for m in methods])
-        )
+        fig.add_trace(_accuracy_bars(methods, cells, name, colour, [f"{m} · {name}" for m in methods]))
     fig.update_layout(barmode="group")
-    style(
-        fig, label("title.accuracy_by_epochs", lang), label("axis.method", lang), label("axis.accuracy", lang)
-    )
-    return Figure(fig, caption("accuracy_by_epochs"), "accuracy_by_epochs")
+    return finish(fig, "accuracy_by_epochs", lang, "axis.method", "axis.accuracy")

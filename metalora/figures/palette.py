@@ -3,8 +3,7 @@
 Categories use the Okabe-Ito palette (Okabe & Ito 2008, "Color Universal Design"), distinguishable
 under the common colour-vision deficiencies; beyond its 8 colours, Paul Tol's "muted" scheme
 (Tol 2021, SRON technical note) continues it, and :func:`symbols` adds marker shapes so that categories
-never rely on colour alone. Continuous values use Cividis (Nuñez et al. 2018, optimised for
-colour-vision deficiency) and signed values the ColorBrewer RdBu diverging scale (rated colour-blind
+never rely on colour alone. Signed values use the ColorBrewer RdBu diverging scale (rated colour-blind
 safe by ColorBrewer).
 """
 
@@ -32,7 +31,6 @@ TOL_MUTED: tuple[str, ...] = (
     "#AA4499",
 )
 GREY = "#999999"
-SEQUENTIAL = "Cividis"
 DIVERGING = "RdBu_r"  # blue = below the centre, red = above
 SYMBOLS: tuple[str, ...] = (
     "circle",

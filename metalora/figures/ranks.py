@@ -1,4 +1,10 @@
-"""Figures of the tensor-rank analyses: error vs rank, spectra, component energy, effective ranks."""
+"""Figures of the tensor-rank analyses: error vs rank, spectra, scaling-factor energy, effective ranks.
+
+The effective rank is drawn as honestly as :class:`~metalora.analysis.ranks.RankSweep` reports it: a
+filled star (solid bar) where a rank keeps the update within the tolerance, an open star (hatched bar)
+where none does and the rank is only the bend of the curve, with a caption that says so and the error
+that is still lost there.
+"""
 
 from __future__ import annotations
 
@@ -9,18 +15,50 @@ import plotly.graph_objects as go
 
 from ..analysis.ranks import RankSweep
 from ..analysis.spectra import ComponentEnergy, Spectrum
-from .base import Figure, style
-from .captions import caption, label, term
+from .base import Figure, finish
+from .captions import label, term
 from .palette import GREY, METHOD_COLOURS, OKABE_ITO, categorical, with_alpha
 
 __all__ = ["component_energy_figure", "effective_ranks", "error_vs_rank", "spectra_figure"]
 
 
-def error_vs_rank(sweep: RankSweep, lang: str = "en") -> Figure:
-    """Relative error (%) against rank, one line per decomposition, a star at each effective rank."""
+def _percent(v: float) -> str:
+    return f"{100 * v:.3g} %"
+
+
+def _star(sweep: RankSweep, m: str, lang: str, colour: str) -> go.Scatter | None:
+    """The star at ``m``'s effective rank: filled within the tolerance, open (a bend) otherwise."""
+    eff = sweep.effective_rank.get(m)
+    if not eff or eff not in sweep.ranks:
+        return None
+    within = sweep.within_tol(m)
+    error = sweep.effective_error.get(m, float("nan"))
+    rule = "within tolerance" if within else f"{sweep.rule[m]} rule, not within tolerance"
+    return go.Scatter(
+        x=[eff],
+        y=[100 * error],
+        mode="markers",
+        name=f"{label('legend.effective' if within else 'legend.effective_knee', lang)} ({term(m, lang)})",
+        marker={
+            "symbol": "star" if within else "star-open",
+            "size": 16,
+            "color": colour,
+            "line": {"color": "black" if within else colour, "width": 1 if within else 2},
+        },
+        hovertext=[f"{sweep.name} · {term(m, 'en')}: effective rank {eff}, error {_percent(error)} ({rule})"],
+        hoverinfo="text",
+    )
+
+
+def error_vs_rank(sweep: RankSweep, lang: str = "en", layer: str | None = None) -> Figure:
+    """Relative error (%) against rank, one line per decomposition, a star at each effective rank.
+
+    The caption is ``"error_vs_rank"`` when every star keeps the update within the tolerance, else
+    ``"error_vs_rank_knee"`` (which names the largest error still lost at a star); ``layer`` is the name
+    the caption and title show (default ``sweep.name``).
+    """
     fig = go.Figure()
     for m, errs in sweep.errors.items():
-        name = term(m, lang)
         colour = METHOD_COLOURS.get(m, GREY)
         hover = [
             f"{sweep.name} · {term(m, 'en')} · rank {r}: {100 * e:.2f}% (used {u})"
@@ -31,31 +69,15 @@ def error_vs_rank(sweep: RankSweep, lang: str = "en") -> Figure:
                 x=sweep.ranks,
                 y=100 * np.asarray(errs),
                 mode="lines+markers",
-                name=name,
+                name=term(m, lang),
                 line={"color": colour},
                 hovertext=hover,
                 hoverinfo="text",
             )
         )
-        eff = sweep.effective_rank.get(m)
-        if eff and eff in sweep.ranks:
-            k = sweep.ranks.index(eff)
-            fig.add_trace(
-                go.Scatter(
-                    x=[eff],
-                    y=[100 * errs[k]],
-                    mode="markers",
-                    name=f"{label('legend.effective', lang)} ({name})",
-                    marker={
-                        "symbol": "star",
-                        "size": 16,
-                        "color": colour,
-                        "line": {"color": "black", "width": 1},
-                    },
-                    hovertext=[f"{sweep.name} · {term(m, 'en')}: effective rank {eff} ({sweep.rule[m]})"],
-                    hoverinfo="text",
-                )
-            )
+        star = _star(sweep, m, lang, colour)
+        if star is not None:
+            fig.add_trace(star)
     tol = 100 * sweep.tol
     fig.add_trace(
         go.Scatter(
@@ -67,15 +89,26 @@ def error_vs_rank(sweep: RankSweep, lang: str = "en") -> Figure:
             hoverinfo="skip",
         )
     )
-    style(
+    outside = [sweep.effective_error[m] for m in sweep.errors if m in sweep.rule and not sweep.within_tol(m)]
+    outside = [e for e in outside if np.isfinite(e)]
+    name = sweep.name if layer is None else layer
+    fields = {"layer": name, "tol": f"{tol:g} %"}
+    key = "error_vs_rank"
+    if outside:
+        key, fields["error"] = "error_vs_rank_knee", _percent(max(outside))
+    f = finish(
         fig,
-        label("title.error_vs_rank", lang, layer=sweep.name),
-        label("axis.rank", lang),
-        label("axis.rel_error", lang),
+        key,
+        lang,
+        "axis.rank",
+        "axis.rel_error",
+        title_key="error_vs_rank",
+        meta={"layer": name},
+        **fields,
     )
-    fig.update_xaxes(dtick=1)
-    fig.update_yaxes(rangemode="tozero")
-    return Figure(fig, caption("error_vs_rank", layer=sweep.name), "error_vs_rank", {"layer": sweep.name})
+    f.fig.update_xaxes(dtick=1)
+    f.fig.update_yaxes(rangemode="tozero")
+    return f
 
 
 def spectra_figure(spectra: Sequence[Spectrum], lang: str = "en", layer: str | None = None) -> Figure:
@@ -98,65 +131,67 @@ def spectra_figure(spectra: Sequence[Spectrum], lang: str = "en", layer: str | N
                 hoverinfo="text",
             )
         )
-    style(
-        fig,
-        label("title.spectra", lang, layer=name),
-        label("axis.sv_index", lang),
-        label("axis.sv_value", lang),
-    )
-    fig.update_yaxes(type="log")
-    fig.update_xaxes(dtick=1)
-    return Figure(fig, caption("spectra", layer=name), "spectra", {"layer": name})
+    f = finish(fig, "spectra", lang, "axis.sv_index", "axis.sv_value", meta={"layer": name}, layer=name)
+    f.fig.update_yaxes(type="log")
+    f.fig.update_xaxes(dtick=1)
+    return f
 
 
-def component_energy_figure(energy: ComponentEnergy, lang: str = "en") -> Figure:
-    """Per seed component: energy share (dark) and share of the input-dependent part (light), in %."""
+def component_energy_figure(energy: ComponentEnergy, lang: str = "en", layer: str | None = None) -> Figure:
+    """Per scaling factor: energy share (dark) and share of the input-dependent part (light), in %.
+
+    ``layer`` is the name the caption and title show (default ``energy.layer``).
+    """
     r = np.arange(len(energy.share))
     colour = OKABE_ITO[3]
+
+    def bars(share: np.ndarray, legend: str, colours, note) -> go.Bar:
+        hover = [
+            f"{energy.layer} · scaling factor {k}: {100 * v:.1f}%{note(k)}"
+            for k, v in zip(r, share, strict=True)
+        ]
+        return go.Bar(
+            x=r,
+            y=100 * share,
+            name=label(legend, lang),
+            marker_color=colours,
+            hovertext=hover,
+            hoverinfo="text",
+        )
+
     fig = go.Figure()
     fig.add_trace(
-        go.Bar(
-            x=r,
-            y=100 * energy.share,
-            name=label("legend.energy", lang),
-            marker_color=[colour if a else GREY for a in energy.alive],
-            hovertext=[
-                f"{energy.layer} · component {k}: {100 * v:.1f}%{'' if a else ' (unused)'}"
-                for k, v, a in zip(r, energy.share, energy.alive, strict=True)
-            ],
-            hoverinfo="text",
+        bars(
+            energy.share,
+            "legend.energy",
+            [colour if a else GREY for a in energy.alive],
+            lambda k: "" if energy.alive[k] else " (unused)",
         )
     )
     fig.add_trace(
-        go.Bar(
-            x=r,
-            y=100 * energy.variation_share,
-            name=label("legend.variation", lang),
-            marker_color=with_alpha(colour, 0.35),
-            hovertext=[
-                f"{energy.layer} · component {k}: {100 * v:.1f}% of the input-dependent part"
-                for k, v in zip(r, energy.variation_share, strict=True)
-            ],
-            hoverinfo="text",
+        bars(
+            energy.variation_share,
+            "legend.variation",
+            with_alpha(colour, 0.35),
+            lambda k: " of the input-dependent part",
         )
     )
     fig.update_layout(barmode="group")
-    style(
-        fig,
-        label("title.component_energy", lang, layer=energy.layer),
-        label("axis.component", lang),
-        label("axis.share", lang),
+    name = energy.layer if layer is None else layer
+    f = finish(
+        fig, "component_energy", lang, "axis.component", "axis.share", meta={"layer": name}, layer=name
     )
-    fig.update_xaxes(dtick=1)
-    return Figure(
-        fig, caption("component_energy", layer=energy.layer), "component_energy", {"layer": energy.layer}
-    )
+    f.fig.update_xaxes(dtick=1)
+    return f
 
 
 def effective_ranks(
     sweeps: dict[str, RankSweep], given: dict[str, int] | None = None, lang: str = "en"
 ) -> Figure:
-    """Grouped bars: effective rank of each layer's update per decomposition, with the rank given."""
+    """Grouped bars: effective rank of each layer's update per decomposition, with the rank given.
+
+    A bar whose rank is not within the tolerance (the bend of the curve) is hatched.
+    """
     layers = list(sweeps)
     methods = []
     for s in sweeps.values():
@@ -164,14 +199,19 @@ def effective_ranks(
     fig = go.Figure()
     for m in methods:
         vals = [sweeps[n].effective_rank.get(m) for n in layers]
+        within = [sweeps[n].within_tol(m) for n in layers]
         fig.add_trace(
             go.Bar(
                 x=layers,
                 y=[np.nan if v is None else v for v in vals],
                 name=term(m, lang),
-                marker_color=METHOD_COLOURS.get(m, GREY),
+                marker={
+                    "color": METHOD_COLOURS.get(m, GREY),
+                    "pattern": {"shape": ["" if w else "/" for w in within]},
+                },
                 hovertext=[
-                    f"{n} · {term(m, 'en')}: effective rank {v} ({sweeps[n].rule.get(m, '')})"
+                    f"{n} · {term(m, 'en')}: effective rank {v}, error "
+                    f"{_percent(sweeps[n].effective_error.get(m, float('nan')))} ({sweeps[n].rule.get(m, '')} rule)"
                     for n, v in zip(layers, vals, strict=True)
                 ],
                 hoverinfo="text",
@@ -191,11 +231,6 @@ def effective_ranks(
             )
         )
     fig.update_layout(barmode="group")
-    style(
-        fig,
-        label("title.effective_ranks", lang),
-        label("axis.layer", lang),
-        label("axis.effective_rank", lang),
-    )
-    fig.update_xaxes(tickangle=-30)
-    return Figure(fig, caption("effective_ranks"), "effective_ranks")
+    f = finish(fig, "effective_ranks", lang, "axis.layer", "axis.effective_rank")
+    f.fig.update_xaxes(tickangle=-30)
+    return f

@@ -1,4 +1,11 @@
-"""Figures of the scaling factors (seeds): heatmap, distributions, one input, two inputs, specificity."""
+"""Figures of the scaling factors: heatmap, distributions, one input, two inputs, specificity.
+
+The builders only draw: the per-group statistics come from :func:`~metalora.analysis.scaling_stats`, an
+input next to the average (or to a second input, with their distance) from
+:func:`~metalora.analysis.compare_inputs`. Two drawing choices read the values they draw: the heatmap's
+colour scale is centred on the median of its cells, and the boxes / violins are drawn by Plotly from the
+values themselves.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +13,17 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..analysis.scaling import ScalingTable
-from ..analysis.scaling_summaries import GroupStats, grouping, scaling_distance
-from .base import Figure, style
-from .captions import caption, label, term, term_both
+from ..analysis.scaling_summaries import GroupStats, InputComparison
+from ..errors import ConfigError
+from .base import Figure, finish
+from .captions import label, term, term_both
 from .palette import DIVERGING, GREY, OKABE_ITO, categorical
 
 __all__ = ["input_scaling", "scaling_distributions", "scaling_heatmap", "scaling_specificity"]
 
 
-def _input_name(table: ScalingTable, row: int) -> dict[str, str]:
-    return term_both("input", n=int(table.index[row]))
-
-
 def scaling_heatmap(table: ScalingTable, layer: str, lang: str = "en", max_rows: int = 2000) -> Figure:
-    """Inputs × rank components of one layer, inputs sorted by domain (then class).
+    """Inputs × scaling factors of one layer, inputs sorted by domain (then class).
 
     ``customdata`` of every cell is the input's index in its data set. Over ``max_rows`` inputs, an
     evenly spaced subset is drawn (the order is kept).
@@ -31,8 +35,9 @@ def scaling_heatmap(table: ScalingTable, layer: str, lang: str = "en", max_rows:
     z = s[order]  # (n, R)
     r = z.shape[1]
     names = [table.describe(i) for i in order]
-    hover = [[f"{names[k]}<br>component {c}: {z[k, c]:.3f}" for c in range(r)] for k in range(len(order))]
-    centre = float(np.median(z)) if z.size else 0.0
+    hover = [
+        [f"{names[k]}<br>scaling factor {c}: {z[k, c]:.3f}" for c in range(r)] for k in range(len(order))
+    ]
     fig = go.Figure(
         go.Heatmap(
             z=z,
@@ -42,7 +47,7 @@ def scaling_heatmap(table: ScalingTable, layer: str, lang: str = "en", max_rows:
             hovertext=hover,
             hoverinfo="text",
             colorscale=DIVERGING,
-            zmid=centre,
+            zmid=float(np.median(z)) if z.size else 0.0,
             colorbar={"title": {"text": label("colorbar.scaling", lang)}},
             name=layer,
         )
@@ -56,122 +61,113 @@ def scaling_heatmap(table: ScalingTable, layer: str, lang: str = "en", max_rows:
             x=1.0,
             xref="paper",
             xanchor="left",
-            y=float(rows.mean()),
+            y=float(rows.mean()),  # the middle of the domain's rows: where its name goes
             text=table.domain_names[d],
             showarrow=False,
         )
-    style(
+    f = finish(
         fig,
-        label("title.scaling_heatmap", lang, layer=layer),
-        label("axis.component", lang),
-        label("axis.inputs_by_domain", lang),
+        "scaling_heatmap",
+        lang,
+        "axis.component",
+        "axis.inputs_by_domain",
+        meta={"layer": layer},
         height=520,
+        layer=layer,
+        rank=r,
     )
-    fig.update_yaxes(autorange="reversed", showticklabels=False)
-    fig.update_layout(margin={"r": 110})
-    return Figure(fig, caption("scaling_heatmap", layer=layer, rank=r), "scaling_heatmap", {"layer": layer})
+    f.fig.update_yaxes(autorange="reversed", showticklabels=False)
+    f.fig.update_layout(margin={"r": 110})
+    return f
 
 
 def scaling_distributions(
     table: ScalingTable, layer: str, by: str = "domain", kind: str = "box", lang: str = "en"
 ) -> Figure:
-    """Box (or violin) plots of every component of one layer, one colour per domain / class."""
+    """Box (or violin) plots of every scaling factor of one layer, one colour per domain / class."""
+    if kind not in ("box", "violin"):
+        raise ConfigError(f"kind={kind!r} is not supported.", "Use 'box' or 'violin'.")
     s = table.check_layer(layer)
-    labels, names = grouping(table, by)
-    present = [g for g in range(len(names)) if np.any(labels == g)]
-    colours = categorical(len(present))
+    groups = table.group_rows(by)
     fig = go.Figure()
-    for colour, g in zip(colours, present, strict=True):
-        rows = np.flatnonzero(labels == g)
-        x = np.tile(np.arange(s.shape[1]), len(rows)).astype(str)
-        y = s[rows].reshape(-1)
-        text = np.repeat([table.describe(i) for i in rows], s.shape[1])
-        common = {"x": x, "y": y, "name": str(names[g]), "legendgroup": str(names[g]), "hovertext": text}
-        common["customdata"] = np.repeat(table.index[rows], s.shape[1])
+    for colour, (name, rows) in zip(categorical(len(groups)), groups.items(), strict=True):
+        common = {
+            "x": np.tile(np.arange(s.shape[1]), len(rows)).astype(str),
+            "y": s[rows].reshape(-1),
+            "name": name,
+            "legendgroup": name,
+            "hovertext": np.repeat([table.describe(i) for i in rows], s.shape[1]),
+            "customdata": np.repeat(table.index[rows], s.shape[1]),
+        }
         if kind == "violin":
             fig.add_trace(go.Violin(**common, line_color=colour, points=False, scalemode="width"))
-        elif kind == "box":
-            fig.add_trace(go.Box(**common, marker_color=colour, boxpoints=False))
         else:
-            from ..errors import ConfigError
-
-            raise ConfigError(f"kind={kind!r} is not supported.", "Use 'box' or 'violin'.")
-    mode = "violinmode" if kind == "violin" else "boxmode"
-    fig.update_layout(**{mode: "group"})
-    by_term = term_both(by)
-    style(
+            fig.add_trace(go.Box(**common, marker_color=colour, boxpoints=False))
+    fig.update_layout(**{f"{kind}mode": "group"})
+    return finish(
         fig,
-        label("title.scaling_distributions", lang, layer=layer, by=by_term),
-        label("axis.component", lang),
-        label("axis.seed_value", lang),
-    )
-    return Figure(
-        fig, caption("scaling_distributions", layer=layer, by=by_term), "scaling_distributions", {"by": by}
+        "scaling_distributions",
+        lang,
+        "axis.component",
+        "axis.scaling_value",
+        meta={"by": by},
+        layer=layer,
+        by=term_both(by),
     )
 
 
-def input_scaling(table: ScalingTable, row: int, other: int | None = None, lang: str = "en") -> Figure:
-    """One input's seeds across all layers next to the average input; or two inputs compared."""
-    x = table.column_names()
-    a = table.matrix()  # (N, ΣR)
-    first = _input_name(table, row)
+def _input_bar(comparison: InputComparison, k: int, name: str, colour: str) -> go.Bar:
+    """The bars of the ``k``-th compared input (hover: its description; customdata: its data-set index)."""
+    x, values = comparison.columns, comparison.values[k]
+    return go.Bar(
+        x=x,
+        y=values,
+        name=name,
+        marker_color=colour,
+        hovertext=[f"{comparison.names[k]}<br>{c}: {v:.3f}" for c, v in zip(x, values, strict=True)],
+        hoverinfo="text",
+        customdata=np.full(len(x), comparison.index[k]),
+    )
+
+
+def input_scaling(comparison: InputComparison, lang: str = "en") -> Figure:
+    """One input's scaling factors across all layers next to the average input; or two inputs compared.
+
+    ``comparison`` is :func:`metalora.analysis.compare_inputs` (or ``RunAnalysis.input_comparison``).
+    """
+    x = comparison.columns
+    names = [term_both("input", n=i) for i in comparison.index]
     fig = go.Figure()
-    fig.add_trace(
-        go.Bar(
-            x=x,
-            y=a[row],
-            name=first[lang],
-            marker_color=OKABE_ITO[3],
-            hovertext=[f"{table.describe(row)}<br>{c}: {v:.3f}" for c, v in zip(x, a[row], strict=True)],
-            hoverinfo="text",
-            customdata=np.full(len(x), table.index[row]),
-        )
-    )
-    if other is None:
-        mean = a.mean(0)
+    fig.add_trace(_input_bar(comparison, 0, names[0][lang], OKABE_ITO[3]))
+    fields: dict = {"input": names[0]}
+    if comparison.average is not None:
+        average = label("legend.average", lang)
         fig.add_trace(
             go.Scatter(
                 x=x,
-                y=mean,
+                y=comparison.average,
                 mode="markers",
-                name=label("legend.average", lang),
+                name=average,
                 marker={"color": "black", "symbol": "line-ew-open", "size": 14, "line": {"width": 2}},
-                hovertext=[
-                    f"{label('legend.average', lang)}<br>{c}: {v:.3f}" for c, v in zip(x, mean, strict=True)
-                ],
+                hovertext=[f"{average}<br>{c}: {v:.3f}" for c, v in zip(x, comparison.average, strict=True)],
                 hoverinfo="text",
             )
         )
-        cap = caption("input_scaling", input=first)
-        title = label("title.input_scaling", lang, input=first)
         key = "input_scaling"
     else:
-        second = _input_name(table, other)
-        fig.add_trace(
-            go.Bar(
-                x=x,
-                y=a[other],
-                name=second[lang],
-                marker_color=OKABE_ITO[0],
-                hovertext=[
-                    f"{table.describe(other)}<br>{c}: {v:.3f}" for c, v in zip(x, a[other], strict=True)
-                ],
-                hoverinfo="text",
-                customdata=np.full(len(x), table.index[other]),
-            )
-        )
+        fig.add_trace(_input_bar(comparison, 1, names[1][lang], OKABE_ITO[0]))
         fig.update_layout(barmode="group")
-        dist = scaling_distance(table, row, other)
-        cap = caption("input_scaling_compare", input=first, other=second, distance=f"{dist.overall:.3g}")
-        title = label("title.input_scaling_compare", lang, input=first, other=second)
         key = "input_scaling_compare"
-    style(fig, title, label("axis.layer_component", lang), label("axis.seed_value", lang))
-    fig.update_xaxes(tickangle=-60, tickfont={"size": 9})
-    return Figure(fig, cap, key, {"row": row, "other": other})
+        fields |= {"other": names[1], "distance": f"{comparison.distance.overall:.3g}"}
+    rows = comparison.rows
+    meta = {"row": rows[0], "other": rows[1] if len(rows) > 1 else None}
+    f = finish(fig, key, lang, "axis.layer_component", "axis.scaling_value", meta=meta, **fields)
+    f.fig.update_xaxes(tickangle=-60, tickfont={"size": 9})
+    return f
 
 
 def scaling_specificity(stats: dict[str, GroupStats], lang: str = "en") -> Figure:
-    """Bar per layer: the share of its seeds' variation explained by the grouping (η², in %)."""
+    """Bar per layer: the share of its scaling factors' variation explained by the grouping (η², in %)."""
     layers = list(stats)
     by = next(iter(stats.values())).by if stats else "domain"
     values = [100.0 * stats[n].eta_squared_total for n in layers]
@@ -186,11 +182,6 @@ def scaling_specificity(stats: dict[str, GroupStats], lang: str = "en") -> Figur
             name=by_term[lang],
         )
     )
-    style(
-        fig,
-        label("title.scaling_specificity", lang, by=by_term),
-        label("axis.layer", lang),
-        label("axis.explained", lang, by=by_term),
-    )
-    fig.update_yaxes(range=[0, 100])
-    return Figure(fig, caption("scaling_specificity", by=by_term), "scaling_specificity", {"by": by})
+    f = finish(fig, "scaling_specificity", lang, "axis.layer", "axis.explained", meta={"by": by}, by=by_term)
+    f.fig.update_yaxes(range=[0, 100])
+    return f

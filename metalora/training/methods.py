@@ -149,9 +149,26 @@ def prepare(
 
 
 def _prepare_adapter(base: nn.Module, *, method, rank, alpha, target_modules, seed, num_classes, **kw):
+    head = _new_head_if_needed(base, num_classes)
+    if head is not None and kw.get("modules_to_save") is None:
+        kw["modules_to_save"] = [head]  # a new head starts at random: train it in full, save it
     config = MetaLoRAConfig(method=method, rank=rank, alpha=alpha, target_modules=target_modules, **kw)
     model = get_model(base, config)
     return model, _trainable(model)
+
+
+def _new_head_if_needed(base: nn.Module, num_classes: int | None) -> str | None:
+    """Replace the classifier head (the last ``nn.Linear``) by a new one when the data has another number
+    of classes; return its name (None when the head already fits)."""
+    if num_classes is None:
+        return None
+    name = default_feature_layer(base)
+    old = base.get_submodule(name)
+    if old.out_features == int(num_classes):
+        return None
+    new = nn.Linear(old.in_features, int(num_classes), bias=old.bias is not None)
+    _set_submodule(base, name, new.to(device=old.weight.device, dtype=old.weight.dtype))
+    return name
 
 
 def _prepare_full(base: nn.Module, *, method, rank, alpha, target_modules, seed, num_classes, **kw):

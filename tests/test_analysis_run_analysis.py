@@ -1,0 +1,146 @@
+"""RunAnalysis, the one door from an application to analysis: every view computed once per object, for
+MetaLoRA and static methods, with the library's clear error where a view does not apply (LoRA)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import metalora.analysis.run_analysis as ra
+from metalora import MetaLoRAConfig, get_model
+from metalora.analysis import RunAnalysis, analyse_model, compare_inputs, scaling_stats
+from metalora.data import load_builtin
+from metalora.errors import ConfigError
+from metalora.models import build_model
+from tests.helpers import randomise_adapters
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Tiny models run far faster on one thread (and the suite stays quick on shared cores)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_builtin("digits", image_size=16, domains=("clean", "inverted"), samples_per_class=3).train
+
+
+def _model(method: str, rank: int = 3):
+    torch.manual_seed(0)
+    base = build_model("resnet-mini", in_channels=1, num_classes=10, widths=(8, 16))
+    model = get_model(base, MetaLoRAConfig(method=method, rank=rank)).eval()
+    randomise_adapters(model, 0.3)
+    return model
+
+
+def _count(monkeypatch, name: str) -> list[int]:
+    """Replace ``run_analysis.<name>`` by a wrapper that counts its calls; returns the counter."""
+    calls = [0]
+    real = getattr(ra, name)
+
+    def counted(*args, **kwargs):
+        calls[0] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ra, name, counted)
+    return calls
+
+
+def test_every_view_is_computed_once_and_then_returned_as_is(monkeypatch, digits):
+    collect, sweeps, stats = (
+        _count(monkeypatch, n) for n in ("collect_scaling", "model_rank_sweeps", "scaling_stats")
+    )
+    view = RunAnalysis(_model("meta-tr"), digits, max_inputs=16, rank_inputs=8)
+    table = view.scaling_table()
+    assert view.scaling_table() is table and collect[0] == 1 and len(table) == 16 < len(digits)
+    by_domain = view.scaling_stats("domain")
+    assert view.scaling_stats("domain") is by_domain and stats[0] == 1
+    assert view.scaling_stats("class") is not by_domain and stats[0] == 2  # another grouping, another view
+    first = view.rank_sweeps(["fc"])
+    assert view.rank_sweeps(("fc",)) is first and sweeps[0] == 1 and list(first) == ["fc"]
+    comparison = view.input_comparison(0, 1)
+    assert view.input_comparison(0, 1) is comparison and view.input_comparison(0) is not comparison
+    assert collect[0] == 1  # every view above read the one scaling table
+
+
+def test_meta_tr_views_match_the_plain_functions(digits):
+    model = _model("meta-tr")
+    view = RunAnalysis(model, digits, max_inputs=30, rank_inputs=8, seed=2)
+    assert (view.method, view.has_scaling) == ("meta-tr", True)
+    assert view.layers == list(model.adapted_layers()) and view.adapter_ranks() == dict.fromkeys(
+        view.layers, 3
+    )
+    table = view.scaling_table()
+    assert table.layers == view.layers
+    stats = view.scaling_stats("domain")
+    np.testing.assert_allclose(stats["fc"].mean, scaling_stats(table, "domain")["fc"].mean)
+    one = view.input_comparison(3)
+    np.testing.assert_allclose(one.average, compare_inputs(table, 3).average)
+    two = view.input_comparison(3, 4)
+    assert two.distance.overall == pytest.approx(view.scaling_distance(3, 4).overall)  # both standardised
+    assert set(view.rank_sweeps()) == set(view.layers)  # default: every layer
+    assert list(view.spectra(["fc"])) == ["fc"] and view.component_energy(["fc"])[
+        "fc"
+    ].share.sum() == pytest.approx(1)
+    clusters = view.clusters()
+    assert len(clusters.labels) == len(table) and clusters.random_state == 2
+    assert view.latency_s() > 0 and view.latency_s() == view.latency_s()
+
+
+def test_static_cp_has_constant_scaling_factors_and_needs_no_table(monkeypatch, digits):
+    collect = _count(monkeypatch, "collect_scaling")
+    model = _model("cp")
+    view = RunAnalysis(model, digits, max_inputs=12)
+    assert (view.method, view.has_scaling) == ("cp", True)
+    sweeps = view.rank_sweeps(["fc"])
+    energy = view.component_energy(["fc"])
+    assert collect[0] == 0  # a static update does not depend on the input
+    assert sweeps["fc"].shape == (10, 16) and energy["fc"].variation_share.sum() == 0
+    table = view.scaling_table()
+    core = model.adapted_layers()["fc"].adapter_core.detach().numpy()
+    np.testing.assert_allclose(table.factors["fc"], np.tile(core, (12, 1)))
+
+
+def test_lora_scaling_views_are_refused_with_the_library_error(digits):
+    view = RunAnalysis(_model("lora"), digits, max_inputs=12)
+    assert (view.method, view.has_scaling) == ("lora", False)
+    for ask in (
+        view.scaling_table,
+        view.clusters,
+        lambda: view.scaling_stats("domain"),
+        view.component_energy,
+    ):
+        with pytest.raises(ConfigError, match="LoRA has no scaling factors"):
+            ask()
+    assert list(view.rank_sweeps(["fc"])) == ["fc"]  # the update itself still has ranks
+    view.warm()  # nothing to warm, and no error
+    assert "clusters" not in view._memo
+
+
+def test_warm_computes_the_clusters_ahead(monkeypatch, digits):
+    clusters = _count(monkeypatch, "cluster_scaling")
+    view = RunAnalysis(_model("meta-tr"), digits, max_inputs=30)
+    view.warm()
+    assert clusters[0] == 1 and "scaling" in view._memo and "clusters" in view._memo
+    result = view.clusters()
+    assert clusters[0] == 1 and result is view._memo["clusters"] and result.k >= 2
+
+
+def test_analyse_model_goes_through_run_analysis(monkeypatch, digits):
+    built = []
+    real = ra.RunAnalysis.__init__
+
+    def init(self, *args, **kwargs):
+        built.append(kwargs)
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(ra.RunAnalysis, "__init__", init)
+    report = analyse_model(_model("lora"), digits, include=("scaling", "ranks"), layers=["fc"], seed=1)
+    assert built == [{"max_inputs": 2000, "rank_inputs": 64, "seed": 1}]
+    assert report.table is None and "no scaling factors" in report.skipped["scaling"]
+    assert list(report.sweeps) == ["fc"] and report.energy == {} and report.cost is None
