@@ -1,9 +1,9 @@
 """Things to take away after the meeting: an adapter as a zip, the runs as CSV, an HTML report.
 
 The HTML report is one self-contained file: Plotly's JavaScript is embedded once (with the first
-figure) and every later figure reuses it, so the file opens offline in any browser.
-``metalora.figures`` has no report builder yet, so it lives here; it uses only Plotly and the
-standard library, and could move into the library unchanged.
+figure) and every later figure reuses it, so the file opens offline in any browser. The report's
+figures are those the session drew (see :func:`app.ui.chart`); :func:`html_report` only lays them out,
+with Plotly and the standard library.
 """
 
 from __future__ import annotations

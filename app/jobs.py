@@ -4,7 +4,8 @@ A :class:`TrainingJob` trains one or more runs in a plain ``threading.Thread``. 
 calls Streamlit: it writes its progress into the job object (guarded by a lock) and a polling
 ``@st.fragment(run_every=...)`` on the page reads it. Cancelling sets a ``threading.Event`` that
 :func:`metalora.training.fit` checks before every batch. One job at a time runs per device,
-process-wide: a second job waits for the device's lock and says so.
+process-wide: a second job waits for the device's lock and says so. Whatever goes wrong in the thread
+(a device that does not exist included) ends the job as FAILED with a message, so the next job can start.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the heavy imports (torch) happen in the thread, so the first page renders fast
-    from runs import RunRecord, TrainTask
     from torch import nn
 
+    from app.session_runs import RunRecord, TrainTask
     from metalora.data import DataSpec, DataSplits
     from metalora.training import Progress
 
@@ -61,7 +62,7 @@ class TrainingJob:
     data: DataSplits | DataSpec
     model_label: str
     data_label: str
-    device: str = "auto"
+    device: str  # as the tasks' TrainConfig.device: "auto", "cpu", "cuda"...
     status: str = WAITING
     task_index: int = 0
     fraction: float = 0.0  # progress of the current task in [0, 1]
@@ -114,42 +115,19 @@ class TrainingJob:
             self.points.append(CurvePoint(self.task_index, x, p.loss, p.train_acc, p.val_acc))
 
     def _run(self) -> None:
-        import results
-        from runs import train_one
-
         from metalora.errors import CancelledError, MetaLoRAError
-        from metalora.training.run_registry import RunRegistry
 
-        lock = device_lock(self.device)
-        try:
+        try:  # everything, imports and the device's lock included: a failure must end as FAILED
+            lock = device_lock(self.device)
             while not lock.acquire(timeout=0.2):  # another job holds the device: wait, visibly
                 if self.cancel_event.is_set():
                     self._finish(CANCELLED)
                     return
             try:
-                self.status = RUNNING
-                registry = RunRegistry()
-                for i, task in enumerate(self.tasks):
-                    with self._lock:
-                        self.task_index, self.fraction = i, 0.0
-                    record = train_one(
-                        self.make_base(),
-                        self.data,
-                        task,
-                        model_label=self.model_label,
-                        data_label=self.data_label,
-                        registry=registry,
-                        callback=self._progress,
-                        cancel_event=self.cancel_event,
-                    )
-                    results.warm(record)  # before the run is visible: analysis pages then only draw
-                    with self._lock:
-                        self.records.append(record)
-                with self._lock:
-                    self.task_index, self.fraction = len(self.tasks), 0.0
-                self._finish(DONE)
+                self._train_all()
             finally:
                 lock.release()
+            self._finish(DONE)
         except CancelledError:
             self._finish(CANCELLED)
         except MetaLoRAError as err:
@@ -160,6 +138,32 @@ class TrainingJob:
             self.error, self.error_unexpected = f"{type(err).__name__}: {err}", True
             self.error_detail = traceback.format_exc()
             self._finish(FAILED)
+
+    def _train_all(self) -> None:
+        from app import views
+        from app.session_runs import train_one
+        from metalora.training.run_registry import RunRegistry
+
+        self.status = RUNNING
+        registry = RunRegistry()
+        for i, task in enumerate(self.tasks):
+            with self._lock:
+                self.task_index, self.fraction = i, 0.0
+            record = train_one(
+                self.make_base(),
+                self.data,
+                task,
+                model_label=self.model_label,
+                data_label=self.data_label,
+                registry=registry,
+                callback=self._progress,
+                cancel_event=self.cancel_event,
+            )
+            views.warm(record)  # before the run is visible: analysis pages then only draw
+            with self._lock:
+                self.records.append(record)
+        with self._lock:
+            self.task_index, self.fraction = len(self.tasks), 0.0
 
     def _finish(self, status: str) -> None:
         with self._lock:

@@ -5,11 +5,18 @@ Run with ``streamlit run app/main.py`` (the README's command does it on 127.0.0.
 
 from __future__ import annotations
 
-import nav
-import progress
-import streamlit as st
-import ui
-from strings import LANGUAGES, t
+import sys
+from pathlib import Path
+
+# `streamlit run app/main.py` puts only app/ on sys.path; `from app import ...` needs the repository root.
+ROOT = str(Path(__file__).resolve().parents[1])
+if ROOT not in sys.path:  # once: the router reruns on every interaction
+    sys.path.insert(0, ROOT)
+
+import streamlit as st  # noqa: E402
+
+from app import nav, progress, ui  # noqa: E402
+from app.strings import LANGUAGES, t  # noqa: E402
 
 st.set_page_config(page_title="MetaLoRA Studio", page_icon="🧩", layout="wide")
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import streamlit as st
-from strings import t
+
+from app.strings import t
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -20,6 +21,9 @@ PAGE_FILES = {
     "accuracy": ("accuracy.py", ":material/target:"),
     "runs": ("runs.py", ":material/folder_open:"),
 }
+
+#: The pages Home points to once the session has runs (each with its ``next_<key>`` sentence).
+NEXT_PAGES = ("scaling", "ranks", "clusters", "accuracy", "runs")
 
 #: URL paths of the pages that show the training job in full (home is "").
 PAGES_WITH_JOB_PANEL = ("", "train")

@@ -1,25 +1,60 @@
-"""Choosing which run a view shows (shared by the analysis pages)."""
+"""Choosing which run a view shows, and the opening every analysis page shares."""
 
 from __future__ import annotations
 
-import state
+from typing import TYPE_CHECKING
+
 import streamlit as st
-from runs import RunRecord
-from ui import tr
+
+from app import session
+from app.ui import lang, page_title, tr
+
+if TYPE_CHECKING:
+    from app.session_runs import RunRecord
+
+#: The kinds of run a view can need -> the session's runs of that kind. A kind's hint when the
+#: session has runs but none of that kind is the string ``need_<kind>_runs``.
+PICKS = {"scaling": session.scaling_runs, "adapters": session.adapter_runs}
 
 
-def pick_run(kind: str = "seeded", key: str = "run_pick") -> RunRecord:
-    """A run picker (newest first) over ``"seeded"``, ``"adapters"`` or ``"all"`` runs.
+def require_runs() -> list[RunRecord]:
+    """The session's runs, oldest first; stops the page with a hint to train first when there is none."""
+    runs = session.runs()
+    if not runs:
+        st.info(tr("need_runs"), icon=":material/arrow_back:")
+        st.stop()
+    return runs
+
+
+def pick_run(kind: str, key: str = "run_pick") -> RunRecord:
+    """A run picker (newest first) over the session's runs of ``kind`` (a key of :data:`PICKS`).
 
     Stops the page with a plain hint when there is none to show.
     """
-    all_runs = state.runs()
-    choices = {"seeded": state.scaling_runs, "adapters": state.adapter_runs}.get(kind, state.runs)()
+    require_runs()
+    choices = PICKS[kind]()
     if not choices:
-        st.info(tr("need_runs" if not all_runs else f"need_{kind}_runs"), icon=":material/arrow_back:")
+        st.info(tr(f"need_{kind}_runs"), icon=":material/arrow_back:")
         st.stop()
-    choices = list(reversed(choices))
-    return st.selectbox(tr("pick_run"), choices, format_func=lambda r: r.name, key=key)
+    return select_run(tr("pick_run"), choices, key=key)
+
+
+def select_run(label: str, runs: list[RunRecord], key: str) -> RunRecord:
+    """A selectbox over ``runs`` (newest first), named in the current language.
+
+    Its options are the run ids, not the runs: Streamlit copies a widget's value, and a run holds its
+    model and its analysis.
+    """
+    by_id = {r.id: r for r in reversed(runs)}
+    names = {i: r.name(lang()) for i, r in by_id.items()}
+    return by_id[st.selectbox(label, list(by_id), format_func=names.__getitem__, key=key)]
+
+
+def analysis_page(title_key: str, intro_key: str, kind: str) -> RunRecord:
+    """The opening of an analysis page: its title, its one-paragraph intro, and the run to show."""
+    page_title(title_key)
+    st.markdown(tr(intro_key))
+    return pick_run(kind)
 
 
 def image_of(run: RunRecord, index: int):

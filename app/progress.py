@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import state
 import streamlit as st
-from jobs import CANCELLED, DONE, FAILED, WAITING, TrainingJob
-from ui import chart, meeting, tr
+
+from app import session
+from app.jobs import CANCELLED, DONE, FAILED, WAITING, TrainingJob
+from app.ui import chart, lang, meeting, tr
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -30,14 +31,12 @@ def curves_figure(job: TrainingJob) -> go.Figure:
         pts = [p for p in points if p.task == i]
         if not pts:
             continue
-        xs = [p.x for p in pts]
-        fig.add_scatter(
-            x=xs, y=[p.loss for p in pts], name=f"{task.label} · {tr('loss')}", mode="lines+markers"
-        )
+        xs, label = [p.x for p in pts], task.label(lang())
+        fig.add_scatter(x=xs, y=[p.loss for p in pts], name=f"{label} · {tr('loss')}", mode="lines+markers")
         fig.add_scatter(
             x=xs,
             y=[p.train_acc for p in pts],
-            name=f"{task.label} · {tr('accuracy')}",
+            name=f"{label} · {tr('accuracy')}",
             mode="lines+markers",
             yaxis="y2",
             line={"dash": "dot"},
@@ -55,14 +54,14 @@ def curves_figure(job: TrainingJob) -> go.Figure:
 
 
 def _panel(compact: bool) -> None:
-    job = state.job()
+    job = session.job()
     if job is None:
         return
     status, index, overall, _ = job.snapshot()
     if status == WAITING:
         st.warning(tr("job_waiting"), icon=":material/hourglass_top:")
     elif job.active:
-        name = job.tasks[min(index, len(job.tasks) - 1)].label
+        name = job.tasks[min(index, len(job.tasks) - 1)].label(lang())
         st.progress(overall, text=tr("job_running", i=index + 1, n=len(job.tasks), name=name))
     if job.active:
         st.button(tr("cancel"), key=f"cancel_{'side' if compact else 'main'}", on_click=job.cancel)
@@ -73,7 +72,7 @@ def _panel(compact: bool) -> None:
             key="curves_side" if compact else "curves",
             title_key="training_curves",
         )
-    if not job.active and state.collect():
+    if not job.active and session.collect():
         st.rerun()  # one full rerun so every page sees the new runs; polling stops with it
     if compact or job.active:
         return
@@ -93,7 +92,7 @@ def _panel(compact: bool) -> None:
 
 def job_panel(compact: bool = False) -> None:
     """Draw the job's state; it refreshes itself every second while the job is running."""
-    job = state.job()
+    job = session.job()
     if job is None:
         return
     every = (POLL_S * (2 if compact else 1)) if job.active else None

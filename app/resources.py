@@ -1,7 +1,8 @@
 """Shared, read-only resources cached for every session: sample models and built-in data.
 
 Only things nobody changes live here (``st.cache_resource`` hands the same object to every user).
-Training always works on a deep copy of a cached model (see :func:`state.fresh_base`).
+Training never changes a cached model: :func:`metalora.training.train_run` trains a deep copy of the base
+model it is given (see :func:`metalora.models.resolve_model`).
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from torch import nn
 
 from metalora.data import DataSpec, DataSplits
 from metalora.models import list_sample_models, load_sample_model
+from metalora.training.demo import DEMO_MODEL as DEMO_MODEL_REF
 
-#: Preferred sample model of the demo, then any digits model, then the first one.
-DEMO_MODEL = "resnet-mini-digits"
-DEMO_DATASET = "digits"
+#: Preferred sample model of the demo (the library's ``DEMO_MODEL`` without its ``sample:`` prefix), then any
+#: digits model, then the first one.
+DEMO_MODEL = DEMO_MODEL_REF.removeprefix("sample:")
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)

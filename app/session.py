@@ -7,20 +7,25 @@ read it through these helpers so the keys are spelled in one place.
 from __future__ import annotations
 
 import contextlib
-import copy
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
-if TYPE_CHECKING:  # imported lazily: the first page must render before torch is loaded
-    from jobs import TrainingJob
-    from runs import RunRecord
+if TYPE_CHECKING:  # imported lazily: torch loads only when a page needs it
     from torch import nn
 
+    from app.jobs import TrainingJob
+    from app.session_runs import RunRecord
     from metalora.data import DataSpec, DataSplits
+    from metalora.training.run_registry import RunRegistry
 
 JOB, RUNS, MODEL, DATA = "job", "runs", "model_choice", "data_choice"
+
+#: The columns of the run-registry table on the Runs page (each has its ``col_`` string).
+REGISTRY_COLUMNS = (
+    "run", "created", "model", "data", "method", "rank", "seed", "test_acc", "trainable_params", "status",
+)  # fmt: skip
 
 
 @dataclass(eq=False)
@@ -33,16 +38,12 @@ class ModelChoice:
     card: dict | None = None
 
     def frozen(self) -> nn.Module:
-        """The base model for looking at (do not train it; use :meth:`fresh`)."""
+        """The base model, shared and frozen: look at it, or hand it to training (which trains a copy)."""
         if self.sample is not None:
-            import resources
+            from app import resources
 
             return resources.sample_model(self.sample)[0]
         return self.uploaded
-
-    def fresh(self) -> nn.Module:
-        """A private copy of the base model, to put adapters into."""
-        return copy.deepcopy(self.frozen())
 
 
 @dataclass(eq=False)
@@ -53,14 +54,15 @@ class DataChoice:
     splits: DataSplits
     spec: DataSpec | None = None  # a built-in set: recorded with each run so it can be rebuilt
 
+    @classmethod
+    def builtin(cls, spec: DataSpec, splits: DataSplits) -> DataChoice:
+        """A built-in data set, labelled ``"digits × 4"`` (its name and how many kinds of input)."""
+        return cls(label=f"{spec.name} × {len(spec.domains)}", splits=splits, spec=spec)
+
     @property
     def source(self) -> DataSplits | DataSpec:
         """What training reads: the spec when there is one, else the splits."""
         return self.spec if self.spec is not None else self.splits
-
-
-def get(key: str, default: Any = None) -> Any:
-    return st.session_state.get(key, default)
 
 
 def model_choice() -> ModelChoice | None:
@@ -119,10 +121,32 @@ def delete_run(run_id: int) -> None:
 
 
 def scaling_runs() -> list[RunRecord]:
-    """Runs whose method has a core (CP / TR / MetaLoRA): LoRA has no seeds to look at."""
+    """Runs whose method has a core (CP / TR / MetaLoRA): LoRA has no scaling factors to look at."""
     return [r for r in runs() if r.has_scaling]
 
 
 def adapter_runs() -> list[RunRecord]:
     """Runs with low-rank adapters (every method but the head-only and full baselines)."""
     return [r for r in runs() if r.has_adapters]
+
+
+def registry_rows(registry: RunRegistry, lang: str, limit: int = 200) -> list[dict]:
+    """The newest ``limit`` runs of the run registry (also those from the command line) as table rows
+    with :data:`REGISTRY_COLUMNS`, the method named in ``lang`` and the accuracy in percent."""
+    from metalora.methods import method_label
+
+    return [
+        {
+            "run": r.get("id"),
+            "created": r.get("created"),
+            "model": r.get("model"),
+            "data": r.get("dataset"),
+            "method": method_label(r.get("method"), lang),
+            "rank": r.get("rank"),
+            "seed": r.get("seed"),
+            "test_acc": None if r.get("accuracy") is None else round(100 * float(r["accuracy"]), 1),
+            "trainable_params": r.get("trainable_params"),
+            "status": r.get("status"),
+        }
+        for r in registry.list(limit=limit)
+    ]

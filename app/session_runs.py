@@ -3,7 +3,8 @@
 :func:`train_one` is the single place the dashboard turns (base model, data, settings) into a
 trained run: it calls :func:`metalora.training.run.train_run`, which measures the run, saves
 what it trained into a run folder and records it in the SQLite run registry. A :class:`RunRecord`
-keeps the trained model in the user's session (never in a shared cache) with what the views need.
+keeps the trained model in the user's session (never in a shared cache) with what the views need;
+its analyses are asked for through :func:`app.views.analysis`.
 """
 
 from __future__ import annotations
@@ -12,21 +13,28 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from torch import nn
 
+from app.strings import t
 from metalora.data import DataSpec, DataSplits
-from metalora.methods import get_method, method_label
+from metalora.methods import get_method
 from metalora.training import Progress, TrainConfig
 from metalora.training.demo import DEMO_RANK, DEMO_TRAIN_CONFIG
 from metalora.training.run import RunResult, train_run
 from metalora.training.run_registry import RunRegistry
 
-#: The demo compares plain LoRA with MetaLoRA (Tensor Ring) at the library's demo settings.
-DEMO_METHODS = ("lora", "meta-tr")
+if TYPE_CHECKING:
+    from metalora.analysis import RunAnalysis
 
-__all__ = ["DEMO_METHODS", "DEMO_RANK", "DEMO_TRAIN_CONFIG", "RunRecord", "TrainTask", "train_one"]
+__all__ = ["ROW_COLUMNS", "RunRecord", "TrainTask", "train_one"]
+
+#: The columns of :meth:`RunRecord.row` (each has its ``col_`` string).
+ROW_COLUMNS = (
+    "run", "method", "rank", "seed", "epochs", "model", "data", "test_acc", "trainable_params", "flops",
+    "train_time_s", "device",
+)  # fmt: skip
 
 
 @dataclass
@@ -38,10 +46,12 @@ class TrainTask:
     targets: str | tuple[str, ...] = "all"
     train: TrainConfig = field(default_factory=lambda: DEMO_TRAIN_CONFIG)
 
-    @property
-    def label(self) -> str:
-        rank = f" · r={self.rank}" if get_method(self.method).is_adapter else ""
-        return f"{method_label(self.method)}{rank} · seed {self.train.seed}"
+    def label(self, lang: str) -> str:
+        """``"MetaLoRA (Tensor Ring) · rank 4 · repeat #0"`` in ``lang`` (no rank without adapters)."""
+        method = get_method(self.method)
+        if method.is_adapter:
+            return t("run_label", lang, method=method.label(lang), rank=self.rank, repeat=self.train.seed)
+        return t("run_label_unranked", lang, method=method.label(lang), repeat=self.train.seed)
 
 
 @dataclass(eq=False)
@@ -55,7 +65,7 @@ class RunRecord:
     model_label: str
     data_label: str
     created: float = field(default_factory=time.time)
-    cache: dict = field(default_factory=dict)  # analysis results computed on demand, per run
+    analysis_memo: RunAnalysis | None = field(default=None, repr=False)  # held for app.views.analysis
 
     @property
     def model(self) -> nn.Module:
@@ -65,29 +75,25 @@ class RunRecord:
     def method(self) -> str:
         return self.task.method
 
-    @property
-    def name(self) -> str:
-        return f"#{self.id} {self.task.label}"
+    def name(self, lang: str) -> str:
+        """``"#12 MetaLoRA (Tensor Ring) · rank 4 · repeat #0"`` in ``lang``."""
+        return f"#{self.id} {self.task.label(lang)}"
 
     @property
     def has_scaling(self) -> bool:
-        """CP / TR / MetaLoRA runs have a core (a seed) per layer; LoRA and the baselines do not."""
+        """CP / TR / MetaLoRA runs have a core (scaling factors) per layer; LoRA and the baselines do not."""
         return get_method(self.method).has_core
 
     @property
     def has_adapters(self) -> bool:
         return get_method(self.method).is_adapter
 
-    @property
-    def per_domain(self) -> dict[str, float]:
-        return self.result.per_domain
-
-    def row(self) -> dict[str, Any]:
-        """One row of the runs table (plain values, for a DataFrame or CSV)."""
+    def row(self, lang: str) -> dict[str, Any]:
+        """One row of the runs table with :data:`ROW_COLUMNS` (plain values, for a DataFrame or CSV)."""
         r = self.result
         return {
             "run": self.id,
-            "method": method_label(self.method),
+            "method": get_method(self.method).label(lang),
             "rank": r.rank,
             "seed": r.seed,
             "epochs": self.task.train.epochs,

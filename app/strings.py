@@ -1,18 +1,21 @@
 """Every text the dashboard shows, in English and Japanese. Pages look strings up by key.
 
-Texts with ``{name}`` fields are formatted by :func:`ui.tr`. Add a key here, in both languages,
-before using it in a page; a test checks that every entry has both.
+Lookups go through :func:`metalora.i18n.text`, the one rule of every string table of the project: a
+missing key or language raises ``KeyError``. Texts with ``{name}`` fields are formatted by
+:func:`app.ui.tr`. Add a key here, in both languages, before using it; the tests check that every entry
+has both with the same fields, that every key the code can build exists, and that every key is used.
 """
 
 from __future__ import annotations
 
-LANGUAGES = {"en": "English", "ja": "日本語"}
+from metalora.i18n import LANGUAGES, text
+
+__all__ = ["LANGUAGES", "STRINGS", "t"]
 
 S = dict  # shorter entries below: S(en=..., ja=...)
 
 STRINGS: dict[str, dict[str, str]] = {
     # -- the frame ---------------------------------------------------------------------------------
-    "app_title": S(en="MetaLoRA Studio", ja="MetaLoRA Studio"),
     "language": S(en="Language", ja="言語"),
     "meeting_mode": S(en="Meeting mode", ja="会議モード"),
     "meeting_help": S(
@@ -42,18 +45,14 @@ STRINGS: dict[str, dict[str, str]] = {
         ja="学習済みの実行がまだありません。ホームの「デモを実行」を押すか、「学習」ページで学習してください。",
     ),
     "need_scaling_runs": S(
-        en="This view needs a run with a CP or Tensor-Ring adapter (for example MetaLoRA-TR); plain LoRA has no seeds.",
-        ja="この画面には CP またはテンソルリングのアダプター（例：MetaLoRA-TR）の実行が必要です。通常の LoRA にはシードがありません。",
+        en="This view needs a run with a CP or Tensor-Ring adapter (for example MetaLoRA-TR); plain LoRA has no scaling factors.",
+        ja="この画面には CP またはテンソルリングのアダプター（例：MetaLoRA-TR）の実行が必要です。通常の LoRA にはスケーリング係数がありません。",
     ),
     "need_adapters_runs": S(
         en="This view needs a run with low-rank adapters (LoRA, CP, Tensor Ring or MetaLoRA).",
         ja="この画面には、低ランクアダプター（LoRA、CP、テンソルリング、MetaLoRA）を使った実行が必要です。",
     ),
     "pick_run": S(en="Run", ja="実行"),
-    "view_unavailable": S(
-        en="This view is not available in this version of the library yet.",
-        ja="このライブラリのバージョンでは、この画面はまだ利用できません。",
-    ),
     # -- home -----------------------------------------------------------------------------------------
     "home_title": S(en="One adapter that adapts to each input", ja="入力ごとに変わる、ひとつのアダプター"),
     "home_what_1": S(
@@ -69,15 +68,15 @@ STRINGS: dict[str, dict[str, str]] = {
         ja="そのため、きれいな画像・反転画像・回転画像など、種類の違う入力をひとつのアダプターがそれぞれに合った形で扱えます。",
     ),
     "pipeline_caption": S(
-        en="How an input flows: the frozen model reads it, a small network turns what it sees into a seed, "
-        "and the seed sets the low-rank update of every adapted layer.",
-        ja="入力の流れ：固定されたモデルが入力を読み取り、小さなネットワークがそれを「シード」に変え、"
-        "シードが各層の低ランク更新を決めます。",
+        en="How an input flows: the frozen model reads it, a small network turns what it sees into scaling "
+        "factors, and the scaling factors set the low-rank update of every adapted layer.",
+        ja="入力の流れ：固定されたモデルが入力を読み取り、小さなネットワークがそれを「スケーリング係数」に変え、"
+        "スケーリング係数が各層の低ランク更新を決めます。",
     ),
     "node_input": S(en="Input image", ja="入力画像"),
     "node_features": S(en="Frozen feature extractor", ja="固定された特徴抽出器"),
     "node_mapping": S(en="Mapping network", ja="写像ネットワーク"),
-    "node_scaling": S(en="Seed (per input)", ja="シード（入力ごと）"),
+    "node_scaling": S(en="Scaling factors (per input)", ja="スケーリング係数（入力ごと）"),
     "node_update": S(en="CP / Tensor-Ring update of each layer", ja="各層の CP / テンソルリング更新"),
     "node_output": S(en="Prediction", ja="予測"),
     "demo_header": S(en="See it in action", ja="実際に動かしてみる"),
@@ -90,8 +89,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "demo_button": S(en="Run the demo", ja="デモを実行"),
     "demo_next": S(en="Where to look next", ja="次に見るところ"),
     "next_scaling": S(
-        en="How each input sets its own adapter: the seeds, per image and per layer.",
-        ja="入力ごとにアダプターがどう決まるか：画像ごと・層ごとのシード。",
+        en="How each input sets its own adapter: the scaling factors, per image and per layer.",
+        ja="入力ごとにアダプターがどう決まるか：画像ごと・層ごとのスケーリング係数。",
     ),
     "next_ranks": S(
         en="How much of the adapter's capacity is really used.",
@@ -170,13 +169,8 @@ STRINGS: dict[str, dict[str, str]] = {
         en="One example per class (columns) and per kind of input (rows: {rows}); the adapter must handle all of them.",
         ja="クラスごと（列）・入力の種類ごと（行：{rows}）に 1 枚ずつの例です。アダプターはこれらすべてに対応する必要があります。",
     ),
-    "split": S(en="Split", ja="分割"),
-    "images": S(en="Images", ja="画像数"),
     "layers_header": S(en="Layers an adapter can be added to", ja="アダプターを付けられる層"),
     "layer": S(en="Layer", ja="層"),
-    "layer_type": S(en="Type", ja="種類"),
-    "weight_shape": S(en="Weight shape", ja="重みの形"),
-    "weights": S(en="Weights", ja="重みの数"),
     "caption_layers": S(
         en="Every convolution and linear layer of the frozen model; each one can get its own small adapter.",
         ja="固定モデルのすべての畳み込み層と全結合層です。それぞれに小さなアダプターを付けられます。",
@@ -202,19 +196,31 @@ STRINGS: dict[str, dict[str, str]] = {
         en="Leave empty to adapt every layer.", ja="空のままにすると、すべての層を適応させます。"
     ),
     "learning_rate": S(en="Learning rate", ja="学習率"),
-    "seed": S(en="Random seed", ja="乱数シード"),
+    "repeat": S(en="Repeat #", ja="繰り返し #"),
+    "repeat_help": S(
+        en="Train the same settings again with another repeat # to see how much the result varies by chance.",
+        ja="同じ設定で繰り返し # を変えて学習し直すと、結果が偶然でどれだけ変わるかがわかります。",
+    ),
     "device": S(en="Device", ja="デバイス"),
+    "device_auto": S(en="Automatic (the fastest available)", ja="自動（使える中で最速）"),
+    "device_cpu": S(en="CPU (the processor)", ja="CPU（プロセッサー）"),
+    "device_cuda": S(en="GPU: {name}, {memory} GB", ja="GPU：{name}（{memory} GB）"),
+    "device_mps": S(en="Apple GPU (MPS)", ja="Apple GPU（MPS）"),
+    "run_label": S(
+        en="{method} · rank {rank} · repeat #{repeat}", ja="{method}・ランク {rank}・繰り返し #{repeat}"
+    ),
+    "run_label_unranked": S(en="{method} · repeat #{repeat}", ja="{method}・繰り返し #{repeat}"),
     "start_training": S(en="Start training", ja="学習を開始"),
     # -- analysis views ------------------------------------------------------------------------------
     "computing": S(en="Computing…", ja="計算中…"),
     "scaling_intro": S(
-        en="MetaLoRA turns every input into a short list of numbers, its *seed*, for every adapted layer. "
-        "The seed scales the adapter's building blocks, so different seeds mean a different adapter.",
-        ja="MetaLoRA は、入力ごと・適応させた層ごとに短い数値の列（*シード*）を作ります。"
-        "シードはアダプターの部品の大きさを決めるので、シードが違えばアダプターも違います。",
+        en="MetaLoRA turns every input into a short list of numbers, its *scaling factors*, for every adapted "
+        "layer. They scale the adapter's building blocks, so different scaling factors mean a different adapter.",
+        ja="MetaLoRA は、入力ごと・適応させた層ごとに短い数値の列（*スケーリング係数*）を作ります。"
+        "スケーリング係数はアダプターの部品の大きさを決めるので、係数が違えばアダプターも違います。",
     ),
-    "scaling_heatmap_header": S(en="The seeds of many inputs", ja="多数の入力のシード"),
-    "scaling_dist_header": S(en="Seeds by kind of input", ja="入力の種類ごとのシード"),
+    "scaling_heatmap_header": S(en="The scaling factors of many inputs", ja="多数の入力のスケーリング係数"),
+    "scaling_dist_header": S(en="Scaling factors by kind of input", ja="入力の種類ごとのスケーリング係数"),
     "group_by": S(en="Group by", ja="グループ分け"),
     "by_domain": S(en="Kind of input", ja="入力の種類"),
     "by_class": S(en="Class", ja="クラス"),
@@ -223,7 +229,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "input_b": S(en="Input B", ja="入力 B"),
     "compare_two": S(en="Compare with a second input", ja="2 つ目の入力と比べる"),
     "input_label": S(en="Input {k}", ja="入力 {k}"),
-    "scaling_distance": S(en="How different their seeds are", ja="シードの違いの大きさ"),
+    "scaling_distance": S(en="How different their scaling factors are", ja="スケーリング係数の違いの大きさ"),
     "caption_distance": S(
         en="0 means both inputs get exactly the same adapter; the larger the number, the more differently they are treated.",
         ja="0 は 2 つの入力がまったく同じアダプターを受け取ることを意味します。数値が大きいほど、扱いが異なります。",
@@ -237,15 +243,11 @@ STRINGS: dict[str, dict[str, str]] = {
     "pick_a_layer": S(en="Pick at least one layer.", ja="少なくとも 1 つの層を選んでください。"),
     "rank_curves_header": S(en="Error against rank", ja="ランクと誤差"),
     "effective_rank_header": S(en="Effective ranks", ja="実効ランク"),
-    "caption_effective_rank": S(
-        en="The smallest rank that rebuilds each layer's change almost exactly; below the adapter's rank means spare room.",
-        ja="各層の変化をほぼ正確に再現できる最小のランクです。アダプターのランクより小さければ、余裕があることを意味します。",
-    ),
     "spectra_header": S(en="Strength of each direction", ja="各方向の強さ"),
     "clusters_intro": S(
-        en="The adapter is never told which kind of input it sees. If its seeds still fall into groups that match "
+        en="The adapter is never told which kind of input it sees. If its scaling factors still fall into groups that match "
         "the kinds of input, it has learned to tell them apart on its own.",
-        ja="アダプターには、どの種類の入力かは一切教えていません。それでもシードが入力の種類どおりにまとまるなら、自分で見分けることを学んだということです。",
+        ja="アダプターには、どの種類の入力かは一切教えていません。それでもスケーリング係数が入力の種類どおりにまとまるなら、自分で見分けることを学んだということです。",
     ),
     "ari": S(en="Agreement with the kinds of input (ARI)", ja="入力の種類との一致度（ARI）"),
     "nmi": S(en="Shared information (NMI)", ja="共有情報量（NMI）"),
@@ -274,9 +276,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "cost_flops": S(en="Computation (FLOPs)", ja="計算量（FLOPs）"),
     "cost_latency_s": S(en="Response time", ja="応答時間"),
     "cost_train_time_s": S(en="Training time", ja="学習時間"),
-    "caption_seed_spread": S(
-        en="Each setting averaged over its runs with different random seeds; a large spread means one run alone is not enough to judge.",
-        ja="乱数シードを変えた実行で平均した各設定です。ばらつきが大きいほど、1 回の実行だけでは判断できません。",
+    "caption_repeat_spread": S(
+        en="Each setting averaged over its repeats (the same training with another random seed); a large spread means one run alone is not enough to judge.",
+        ja="各設定を、繰り返し（乱数シードだけを変えた同じ学習）で平均しました。ばらつきが大きいほど、1 回の実行だけでは判断できません。",
     ),
     "groups_found": S(en="Groups found", ja="見つかったグループ数"),
     "no_spectra": S(
@@ -287,7 +289,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "col_mean": S(en="Mean accuracy", ja="平均正解率"),
     "col_std": S(en="Spread (std)", ja="ばらつき（標準偏差）"),
     "per_domain_header": S(en="Accuracy per kind of input", ja="入力の種類ごとの精度"),
-    "seed_spread_header": S(en="Mean and spread over random seeds", ja="乱数シードによる平均とばらつき"),
+    "repeat_spread_header": S(en="Mean and spread over repeats", ja="繰り返しによる平均とばらつき"),
     # -- runs -----------------------------------------------------------------------------------------
     "download_csv": S(en="Download the table (CSV)", ja="表をダウンロード（CSV）"),
     "one_run_header": S(en="One run", ja="1 つの実行"),
@@ -317,7 +319,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "col_run": S(en="Run", ja="実行"),
     "col_method": S(en="Method", ja="手法"),
     "col_rank": S(en="Rank", ja="ランク"),
-    "col_seed": S(en="Seed", ja="シード"),
+    "col_seed": S(en="Repeat #", ja="繰り返し #"),
     "col_epochs": S(en="Epochs", ja="エポック"),
     "col_model": S(en="Model", ja="モデル"),
     "col_data": S(en="Data", ja="データ"),
@@ -326,11 +328,17 @@ STRINGS: dict[str, dict[str, str]] = {
     "col_flops": S(en="Computation per image (FLOPs)", ja="画像 1 枚あたりの計算量（FLOPs）"),
     "col_train_time_s": S(en="Training time (s)", ja="学習時間（秒）"),
     "col_device": S(en="Device", ja="デバイス"),
+    "col_created": S(en="Recorded", ja="記録日時"),
+    "col_status": S(en="Status", ja="状態"),
     "col_layer": S(en="Layer", ja="層"),
+    "col_layer_type": S(en="Type", ja="種類"),
+    "col_weight_shape": S(en="Weight shape", ja="重みの形"),
+    "col_weights": S(en="Weights", ja="重みの数"),
+    "col_split": S(en="Split", ja="分割"),
+    "col_images": S(en="Images", ja="画像数"),
 }
 
 
-def t(key: str, lang: str) -> str:
-    """The text for ``key`` in ``lang``, falling back to English."""
-    entry = STRINGS[key]
-    return entry.get(lang) or entry["en"]
+def t(key: str, lang: str, **fields) -> str:
+    """The text for ``key`` in ``lang`` with ``fields`` filled in; ``KeyError`` for a missing key or language."""
+    return text(STRINGS, key, lang, **fields)

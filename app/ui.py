@@ -12,7 +12,8 @@ import logging
 from collections.abc import Iterator, Mapping
 
 import streamlit as st
-from strings import STRINGS, t
+
+from app.strings import t
 
 log = logging.getLogger("metalora.app")
 
@@ -42,8 +43,7 @@ def lang() -> str:
 
 def tr(key: str, **fmt) -> str:
     """The string ``key`` in the current language, formatted with ``fmt``."""
-    text = t(key, lang())
-    return text.format(**fmt) if fmt else text
+    return t(key, lang(), **fmt)
 
 
 def meeting() -> bool:
@@ -59,7 +59,7 @@ def technical(label_key: str = "technical_settings"):
 def caption_text(caption, **fmt) -> str:
     """The caption in the current language: a ``{"en", "ja"}`` mapping or a string-table key."""
     if isinstance(caption, Mapping):
-        return caption.get(lang()) or caption.get("en") or ""
+        return caption[lang()]  # the figures' captions have every language
     return tr(caption, **fmt) if caption else ""
 
 
@@ -136,10 +136,14 @@ def choice(label_key: str, keys: list[str], prefix: str, *, widget=None, **kwarg
     return keys[labels.index(picked)]
 
 
-def table(rows: list[dict], **kwargs) -> None:
-    """A table whose column headers come from the string table (``col_<name>``) when there is one."""
+def table(rows: list[dict], *, width: str = "stretch", **kwargs) -> None:
+    """A table whose column headers are the translated ``col_<name>`` of the rows' keys.
+
+    Every column needs its ``col_`` entry in :data:`app.strings.STRINGS` (``KeyError`` otherwise): the
+    rows' keys come from the ``*_COLUMNS`` tuples of the app's modules, which the tests check.
+    """
     import pandas as pd
 
     df = pd.DataFrame(rows)
-    df.columns = [tr(f"col_{c}") if f"col_{c}" in STRINGS else c for c in df.columns]
-    st.dataframe(df, hide_index=True, width="stretch", **kwargs)
+    df.columns = [tr(f"col_{c}") for c in df.columns]
+    st.dataframe(df, hide_index=True, width=width, **kwargs)

@@ -9,8 +9,7 @@ from __future__ import annotations
 from pathlib import PurePath
 from typing import Protocol
 
-from state import DataChoice, ModelChoice
-
+from app.session import DataChoice, ModelChoice
 from metalora.data import load_csv, load_npz, load_zip_imagefolder, split_dataset
 from metalora.errors import FileFormatError
 from metalora.models import build_model, load_weights

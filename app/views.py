@@ -1,68 +1,43 @@
-"""Analysis results of a run, computed once on demand by the library and kept with the run.
+"""The one door from the pages to analysis: what a page shows about a run, a model or a data set.
 
-The pages never compute analysis themselves: they ask here, and this module asks
-``metalora.analysis``. A result is stored in the run's own ``cache`` dict (in the user's session),
-so switching pages or languages does not recompute it.
+Each :class:`~app.session_runs.RunRecord` of the user's session holds one
+:class:`metalora.analysis.RunAnalysis` of its model on its test split (made here on first request, so it
+lives in the session with the run and never in a shared cache). The analysis memoises every view, so
+switching pages or languages does not recompute it. Pages ask ``views.analysis(run).scaling_table()``
+and the like, and the few helpers below; they never import :mod:`metalora.analysis` or compute
+anything themselves. The figure builders (:mod:`metalora.figures`) only draw what they are given.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
-from typing import Any
+import contextlib
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from runs import RunRecord
+from app.session_runs import RunRecord
 
-#: Inputs kept for the seed views (a random, reproducible subset of the test split).
-MAX_INPUTS = 400
-RANK_INPUTS = 48
-LATENCY_BATCH = 16
+if TYPE_CHECKING:
+    from torch import nn
 
+    from metalora.analysis import RunAnalysis
+    from metalora.data import DataSplits
 
-def cached(run: RunRecord, key: Hashable, compute: Callable[[], Any]) -> Any:
-    """``run.cache[key]``, computing it with ``compute()`` the first time."""
-    if key not in run.cache:
-        run.cache[key] = compute()
-    return run.cache[key]
-
-
-def scaling_table(run: RunRecord):
-    """The seeds of every adapted layer for up to :data:`MAX_INPUTS` test images."""
-    from metalora.analysis import collect_scaling
-
-    return cached(run, "seeds", lambda: collect_scaling(run.model, run.splits.test, max_inputs=MAX_INPUTS))
+#: The cost axes of the Accuracy & cost page (each has its ``cost_`` string); ``latency_s`` is measured.
+COSTS = ("trainable", "flops", "latency_s", "train_time_s")
+#: The columns of :func:`spread_table` (each has its ``col_`` string).
+SPREAD_COLUMNS = ("method", "rank", "n", "mean", "std")
+#: The columns of :func:`layer_rows` and :func:`split_rows`.
+LAYER_COLUMNS = ("layer", "layer_type", "weight_shape", "weights")
+SPLIT_COLUMNS = ("split", "images")
 
 
-def scaling_stats(run: RunRecord, by: str):
-    """Per layer, how much of the seeds' variation the domain (or class) explains."""
-    from metalora.analysis import scaling_stats as stats
+def analysis(run: RunRecord) -> RunAnalysis:
+    """The run's :class:`~metalora.analysis.RunAnalysis` (its model on its test split), made once."""
+    if run.analysis_memo is None:
+        from metalora.analysis import RunAnalysis
 
-    return cached(run, ("scaling_stats", by), lambda: stats(scaling_table(run), by=by))
-
-
-def rank_sweeps(run: RunRecord, layers: tuple[str, ...]):
-    """Error-against-rank sweeps (CP, Tucker, Tensor Ring) of the updates of ``layers``."""
-    from metalora.analysis import model_rank_sweeps
-
-    table = scaling_table(run) if run.model.config.meta else None
-    return cached(
-        run,
-        ("ranks", layers),
-        lambda: model_rank_sweeps(run.model, table, layers=list(layers), n_inputs=RANK_INPUTS),
-    )
-
-
-def spectra(run: RunRecord, layers: tuple[str, ...]):
-    """Singular values of every unfolding of every learned factor of ``layers``."""
-    from metalora.analysis import core_spectra
-
-    return cached(run, ("spectra", layers), lambda: core_spectra(run.model, list(layers)))
-
-
-def clusters(run: RunRecord):
-    """The inputs clustered by their seeds (k chosen by silhouette) and placed on a 2-D map."""
-    from metalora.analysis import cluster_scaling
-
-    return cached(run, "clusters", lambda: cluster_scaling(scaling_table(run)))
+        run.analysis_memo = RunAnalysis(run.model, run.splits.test)
+    return run.analysis_memo
 
 
 def cost_row(run: RunRecord, latency: bool = False) -> dict:
@@ -80,31 +55,67 @@ def cost_row(run: RunRecord, latency: bool = False) -> dict:
         "per_domain": r.per_domain,
     }
     if latency:
-        row["latency_s"] = cached(run, "latency", lambda: _latency(run))
+        row["latency_s"] = analysis(run).latency_s()  # per batch
     return row
 
 
-def _latency(run: RunRecord) -> float:
-    import torch
+def domain_summary(rows: Sequence[dict]) -> list[dict]:
+    """The cost rows' per-domain accuracy, aggregated over repeats (what ``domain_accuracy`` draws)."""
+    from metalora.analysis import summarise_domains
 
-    from metalora.analysis import measure_latency
+    return summarise_domains(rows)
 
-    x = torch.as_tensor(run.splits.test.x[:LATENCY_BATCH])
-    return float(measure_latency(run.model, x, repeats=5, warmup=1)["median_s"])  # per batch
+
+def repeat_spread(rows: Sequence[dict]) -> list[dict]:
+    """The cost rows grouped by (method, rank): mean, spread and count over their repeats."""
+    from metalora.stats import aggregate_runs
+
+    return aggregate_runs(rows, by=("method", "rank"))
+
+
+def spread_table(spread: Sequence[dict], lang: str) -> list[dict]:
+    """:func:`repeat_spread` as table rows with :data:`SPREAD_COLUMNS`, the method named in ``lang``."""
+    from metalora.methods import method_label
+
+    return [
+        {
+            "method": method_label(g["method"], lang),
+            "rank": g["rank"],
+            "n": g["n"],
+            "mean": g.get("accuracy_mean"),
+            "std": g.get("accuracy_std"),
+        }
+        for g in spread
+    ]
+
+
+def layer_rows(model: nn.Module) -> list[dict]:
+    """Every layer of ``model`` an adapter can be added to, with :data:`LAYER_COLUMNS`."""
+    from metalora.adapters import adaptable_modules
+
+    return [
+        {
+            "layer": name,
+            "layer_type": type(m).__name__,
+            "weight_shape": str(tuple(m.weight.shape)),
+            "weights": m.weight.numel(),
+        }
+        for name, m in adaptable_modules(model).items()
+    ]
+
+
+def split_rows(splits: DataSplits) -> list[dict]:
+    """The size of each split, with :data:`SPLIT_COLUMNS`."""
+    return [{"split": name, "images": len(d)} for name, d in splits.as_dict().items()]
 
 
 def warm(run: RunRecord) -> None:
-    """Compute the seed table and clusters of a MetaLoRA run ahead of time (in the training thread).
+    """Compute the run's scaling factors and clusters ahead of time (in the training thread).
 
     Called before the run becomes visible, so the first visit of an analysis page after training only
-    draws. A failure here is left for the page to report when it computes the result itself.
+    draws. A library error here is left for the page to report when it asks for the view itself.
     """
     from metalora.errors import MetaLoRAError
 
-    config = getattr(run.model, "config", None)
-    if config is None or not config.meta:
-        return
-    try:
-        clusters(run)
-    except MetaLoRAError:
-        run.cache.pop("clusters", None)
+    with contextlib.suppress(MetaLoRAError):
+        analysis(run).warm()

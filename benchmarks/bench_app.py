@@ -18,10 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: `app` and `tests`
 
-import testkit
-from strings import STRINGS
+from app.strings import STRINGS
+from tests import app_support as testkit
 
 PAGES = ["model_data", "train", "scaling", "ranks", "clusters", "accuracy", "runs", "home"]
 CHARTS = {"scaling", "ranks", "clusters", "accuracy"}

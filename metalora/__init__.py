@@ -4,13 +4,31 @@ Wang & Zhao, "MetaLoRA: Tensor-Enhanced Adaptive Low-Rank Fine-tuning", arXiv 25
 
 >>> from metalora import MetaLoRAConfig, get_model
 >>> model = get_model(backbone, MetaLoRAConfig(method="meta-tr", rank=8))  # doctest: +SKIP
+
+The names below are imported on first use (PEP 562), so ``import metalora.i18n`` or
+``import metalora.methods`` does not load torch: the dashboard's first page renders before it does.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
-from .adapters import MetaLoRAModel, get_model, load_adapter, save_adapter
-from .config import MetaLoRAConfig
-from .errors import MetaLoRAError
-from .methods import DEFAULT_RANK, Method, get_method, list_methods, register_method
+
+_EXPORTS = {
+    "DEFAULT_RANK": "methods",
+    "Method": "methods",
+    "get_method": "methods",
+    "list_methods": "methods",
+    "register_method": "methods",
+    "MetaLoRAError": "errors",
+    "MetaLoRAConfig": "config",
+    "MetaLoRAModel": "adapters",
+    "get_model": "adapters",
+    "load_adapter": "adapters",
+    "save_adapter": "adapters",
+}
 
 __all__ = [
     "DEFAULT_RANK",
@@ -26,3 +44,22 @@ __all__ = [
     "register_method",
     "save_adapter",
 ]
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors
+    from .adapters import MetaLoRAModel, get_model, load_adapter, save_adapter
+    from .config import MetaLoRAConfig
+    from .errors import MetaLoRAError
+    from .methods import DEFAULT_RANK, Method, get_method, list_methods, register_method
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'metalora' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -42,6 +42,21 @@ def pick_device(device: str | torch.device | None = "auto") -> torch.device:
     return torch.device(name)
 
 
+def available_devices() -> list[dict]:
+    """The devices this machine can train on: ``cpu`` always, each usable CUDA GPU with its name and memory
+    (GiB), Apple's ``mps`` where it works. ``"auto"`` (see :func:`pick_device`) is not listed."""
+    found = [{"device": "cpu", "name": "CPU", "memory_gib": None}]
+    if torch.cuda.is_available():
+        for i in range(torch.cuda.device_count()):
+            props = torch.cuda.get_device_properties(i)
+            name = "cuda" if torch.cuda.device_count() == 1 else f"cuda:{i}"
+            found.append({"device": name, "name": props.name, "memory_gib": props.total_memory / 2**30})
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        found.append({"device": "mps", "name": "Apple GPU", "memory_gib": None})
+    return found
+
+
 def model_device(model: torch.nn.Module, fallback: str | torch.device = "cpu") -> torch.device:
     """The device of a module's first parameter (or buffer); ``fallback`` for a module with neither."""
     for t in model.parameters():

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import math
 
-import results
 import streamlit as st
-from picker import image_of, pick_run
-from ui import chart, choice, guard, lang, page_title, show_caption, tr
 
 import metalora.figures as mf
+from app import views
+from app.picker import analysis_page, image_of
+from app.ui import chart, choice, guard, lang, show_caption, tr
 
-page_title("page_clusters")
-st.markdown(tr("clusters_intro"))
-run = pick_run()
+run = analysis_page("page_clusters", "clusters_intro", "scaling")
 with guard():
     with st.spinner(tr("computing")):
-        table = results.scaling_table(run)
-        result = results.clusters(run)
+        table = views.analysis(run).scaling_table()
+        result = views.analysis(run).clusters()
     ari, nmi = result.ari.get("domain", math.nan), result.nmi.get("domain", math.nan)
     c1, c2, c3 = st.columns(3)
     c1.metric(tr("ari"), "–" if math.isnan(ari) else f"{ari:.2f}")

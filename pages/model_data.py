@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import pandas as pd
-import resources
-import state
 import streamlit as st
-import uploads
-from ui import choice, guard, page_title, show_caption, technical, tr
 
-from metalora.adapters import adaptable_modules
+from app import resources, session, uploads, views
+from app.ui import choice, guard, page_title, show_caption, table, technical, tr
 from metalora.data import BUILTIN_DATASETS, DEFAULT_DEMO_DOMAINS, DOMAINS, DataSpec, preview_grid
 from metalora.models import get_architecture, list_architectures
 
@@ -31,7 +27,7 @@ with left:
             if st.button(tr("use_model"), key="use_sample"):
                 with guard():
                     _, card = resources.sample_model(name)
-                    state.set_model(state.ModelChoice(label=name, sample=name, card=card))
+                    session.set_model(session.ModelChoice(label=name, sample=name, card=card))
     else:
         arch = st.selectbox(tr("architecture"), list_architectures())
         spec = get_architecture(arch)
@@ -44,7 +40,7 @@ with left:
         weights = st.file_uploader(tr("upload_weights"), type=list(uploads.WEIGHT_TYPES), key="weights_file")
         if weights is not None and st.button(tr("use_model"), key="use_upload"):
             with guard():
-                state.set_model(
+                session.set_model(
                     uploads.model_from_upload(weights, arch, in_channels=channels, num_classes=int(classes))
                 )
 
@@ -59,16 +55,15 @@ with right:
         if st.button(tr("use_data"), key="use_builtin"):
             with guard():
                 spec = DataSpec(name=name, domains=tuple(domains or ["clean"]), image_size=int(size))
-                label = f"{name} × {len(spec.domains)}"
-                state.set_data(state.DataChoice(label=label, splits=resources.builtin_data(spec), spec=spec))
+                session.set_data(session.DataChoice.builtin(spec, resources.builtin_data(spec)))
     else:
         st.caption(tr("upload_data_help"))
         upload = st.file_uploader(tr("upload_data"), type=list(uploads.DATA_TYPES), key="data_file")
         if upload is not None and st.button(tr("use_data"), key="use_upload_data"):
             with guard():
-                state.set_data(uploads.data_from_upload(upload))
+                session.set_data(uploads.data_from_upload(upload))
 
-model, data = state.model_choice(), state.data_choice()
+model, data = session.model_choice(), session.data_choice()
 st.divider()
 c1, c2 = st.columns(2)
 c1.metric(tr("model_in_use"), model.label if model else tr("nothing_yet"))
@@ -80,23 +75,10 @@ if data is not None:
         sheet, rows, cols = preview_grid(data.splits.train, per_cell=1)
         st.image(sheet, width=min(1000, sheet.shape[1] * 4))
         show_caption("caption_preview", rows=", ".join(rows))
-        counts = {
-            tr("split"): ["train", "val", "test"],
-            tr("images"): [len(d) for d in data.splits.as_dict().values()],
-        }
-        st.dataframe(pd.DataFrame(counts), hide_index=True, width="content")
+        table(views.split_rows(data.splits), width="content")
 
 if model is not None:
     st.subheader(tr("layers_header"))
     with guard():
-        rows = [
-            {
-                tr("layer"): n,
-                tr("layer_type"): type(m).__name__,
-                tr("weight_shape"): str(tuple(m.weight.shape)),
-                tr("weights"): m.weight.numel(),
-            }
-            for n, m in adaptable_modules(model.frozen()).items()
-        ]
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        table(views.layer_rows(model.frozen()))
         show_caption("caption_layers")

@@ -2,31 +2,27 @@
 
 from __future__ import annotations
 
-import results
 import streamlit as st
-from picker import pick_run
-from ui import chart, guard, lang, page_title, technical, tr
 
 import metalora.figures as mf
+from app import views
+from app.picker import analysis_page
+from app.ui import chart, guard, lang, technical, tr
 
-page_title("page_ranks")
-st.markdown(tr("ranks_intro"))
-run = pick_run("adapters")
-layers = list(run.model.adapted_layers())
+run = analysis_page("page_ranks", "ranks_intro", "adapters")
+view = views.analysis(run)
 with technical():
-    chosen = st.multiselect(
-        tr("layers_to_analyse"), layers, default=layers[: min(3, len(layers))], key="rank_layers"
-    )
+    chosen = st.multiselect(tr("layers_to_analyse"), view.layers, default=view.layers[:3], key="rank_layers")
 with guard():
     if not chosen:
         st.info(tr("pick_a_layer"))
         st.stop()
     with st.spinner(tr("computing")):
-        sweeps = results.rank_sweeps(run, tuple(chosen))
-        spectra = results.spectra(run, tuple(chosen))
+        sweeps = view.rank_sweeps(chosen)
+        spectra = view.spectra(chosen)
 
     st.subheader(tr("effective_rank_header"))
-    given = {n: a.rank for n, a in run.model.adapted_layers().items() if n in sweeps}
+    given = {n: r for n, r in view.adapter_ranks().items() if n in sweeps}
     chart(
         mf.effective_ranks(sweeps, given, lang=lang()),
         key="effective_ranks",

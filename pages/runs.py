@@ -5,35 +5,38 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-import report
-import state
 import streamlit as st
-from strings import STRINGS
-from ui import REPORT, caption_text, guard, lang, page_title, show_caption, table, tr
+
+from app import downloads, session
+from app.picker import require_runs, select_run
+from app.ui import REPORT, caption_text, guard, lang, page_title, show_caption, table, tr
+from metalora.training.run_registry import RunRegistry
 
 page_title("page_runs")
-all_runs = state.runs()
-if not all_runs:
-    st.info(tr("need_runs"), icon=":material/arrow_back:")
-    st.stop()
+all_runs = require_runs()
 
-rows = [r.row() for r in all_runs]
+rows = [r.row(lang()) for r in all_runs]
 table(rows)
 show_caption("caption_runs_table")
 st.download_button(
-    tr("download_csv"), report.table_csv(rows), "metalora-runs.csv", "text/csv", key="csv", on_click="ignore"
+    tr("download_csv"),
+    downloads.table_csv(rows),
+    "metalora-runs.csv",
+    "text/csv",
+    key="csv",
+    on_click="ignore",
 )
 
 st.subheader(tr("one_run_header"))
-run = st.selectbox(tr("pick_run"), list(reversed(all_runs)), format_func=lambda r: r.name, key="runs_pick")
+run = select_run(tr("pick_run"), all_runs, key="runs_pick")
 c1, c2 = st.columns(2)
 with guard():
-    card = {**run.row(), "config": run.result.config, "metrics": run.result.metrics}
+    card = {**run.row("en"), "config": run.result.config, "metrics": run.result.metrics}
     folder = run.result.adapter_path
     make_zip = (
-        functools.partial(report.folder_zip, folder, card)
+        functools.partial(downloads.folder_zip, folder, card)
         if folder and Path(folder).is_dir()
-        else functools.partial(report.adapter_zip, run.model, card)
+        else functools.partial(downloads.adapter_zip, run.model, card)
     )
     c1.download_button(
         tr("download_adapter"),
@@ -44,28 +47,13 @@ with guard():
         on_click="ignore",
     )
 if c2.button(tr("delete_run"), key="delete_run"):
-    state.delete_run(run.id)
+    session.delete_run(run.id)
     st.rerun()
 
 with st.expander(tr("registry_header")), guard():
-    from metalora.training.run_registry import RunRegistry
-
     registry = RunRegistry()
-    recorded = registry.list(limit=200)
     st.caption(tr("registry_explain", n=registry.count(), path=str(registry.db_path)))
-    keep = (
-        "id",
-        "created",
-        "model",
-        "dataset",
-        "method",
-        "rank",
-        "seed",
-        "accuracy",
-        "trainable_params",
-        "status",
-    )
-    st.dataframe([{k: r.get(k) for k in keep} for r in recorded], hide_index=True, width="stretch")
+    table(session.registry_rows(registry, lang()))
     st.download_button(
         tr("download_registry_csv"),
         registry.to_csv_string,
@@ -82,14 +70,13 @@ st.markdown(tr("report_explain", n=len(figures)))
 
 def _report_items():
     return [
-        (STRINGS.get(title, {}).get(lang(), "") if title else "", fig, caption_text(caption))
-        for title, fig, caption in figures.values()
+        (tr(title) if title else "", fig, caption_text(caption)) for title, fig, caption in figures.values()
     ]
 
 
 with guard():
     html_text = functools.partial(
-        report.html_report, tr("report_title"), _report_items(), rows, intro=tr("home_what_2"), lang=lang()
+        downloads.html_report, tr("report_title"), _report_items(), rows, intro=tr("home_what_2"), lang=lang()
     )
     st.download_button(
         tr("download_report"),

@@ -1,21 +1,19 @@
-"""Scaling factors: the seed each input generates, per layer — heatmap, distributions, one input, two inputs."""
+"""Scaling factors: those each input generates, per layer — heatmap, distributions, one input, two inputs."""
 
 from __future__ import annotations
 
-import results
 import streamlit as st
-from picker import image_of, pick_run
-from ui import chart, choice, guard, lang, page_title, show_caption, tr
 
 import metalora.figures as mf
-from metalora.analysis import scaling_distance
+from app import views
+from app.picker import analysis_page, image_of
+from app.ui import chart, choice, guard, lang, show_caption, tr
 
-page_title("page_scaling")
-st.markdown(tr("scaling_intro"))
-run = pick_run()
+run = analysis_page("page_scaling", "scaling_intro", "scaling")
+view = views.analysis(run)
 with guard():
     with st.spinner(tr("computing")):
-        table = results.scaling_table(run)
+        table = view.scaling_table()
     layer = st.selectbox(tr("layer"), table.layers, key="scaling_layer")
 
     st.subheader(tr("scaling_heatmap_header"))
@@ -33,7 +31,7 @@ with guard():
         title_key="scaling_dist_header",
     )
     chart(
-        mf.scaling_specificity(results.scaling_stats(run, by), lang=lang()),
+        mf.scaling_specificity(view.scaling_stats(by), lang=lang()),
         key="scaling_specific",
         title_key="scaling_dist_header",
     )
@@ -53,8 +51,12 @@ with guard():
         cols[k].image(
             image_of(run, table.index[row]), caption=tr("input_label", k="AB"[k]), clamp=True, width=120
         )
-    chart(mf.input_scaling(table, a, b, lang=lang()), key="scaling_inputs", title_key="scaling_input_header")
+    chart(
+        mf.input_scaling(view.input_comparison(a, b), lang=lang()),
+        key="scaling_inputs",
+        title_key="scaling_input_header",
+    )
     if b is not None:
-        dist = scaling_distance(table, a, b, standardise=True)
+        dist = view.scaling_distance(a, b, standardise=True)
         st.metric(tr("scaling_distance"), f"{dist.overall:.2f}")
         show_caption("caption_distance")

@@ -1,8 +1,9 @@
-"""Support for the dashboard's tests and benchmark (not used by the app itself).
+"""Support for the dashboard's tests (``tests/test_app_*.py``, ``tests/browser``) and its benchmark.
 
 ``tiny_env`` shrinks the demo (1 epoch, a few images per class) and, when the repository has no
 sample model yet, points the app at a freshly built, untrained one so that every page can be
-exercised anywhere.
+exercised anywhere. ``new_app`` starts the dashboard under Streamlit's AppTest; ``start_server``
+runs it for real, for a browser.
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-APP = ROOT / "app"
-MAIN = APP / "main.py"
+MAIN = ROOT / "app" / "main.py"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -23,12 +23,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-
-
-def add_app_to_path() -> None:
-    """Make ``import state`` etc. work from a test, as ``streamlit run app/main.py`` does."""
-    if str(APP) not in sys.path:
-        sys.path.insert(0, str(APP))
 
 
 def ensure_sample_model(scratch: Path) -> str | None:
@@ -55,6 +49,13 @@ def tiny_env(scratch: Path, epochs: int = 1, samples: int = 10) -> dict[str, str
     return env
 
 
+def new_app(timeout: float = 90):
+    """The dashboard under AppTest, after its first run (the home page)."""
+    from streamlit.testing.v1 import AppTest
+
+    return AppTest.from_file(str(MAIN), default_timeout=timeout).run()
+
+
 @contextlib.contextmanager
 def environment(env: dict[str, str]):
     """Set ``env`` in ``os.environ`` for the duration of the block, then restore what was there."""
@@ -79,10 +80,6 @@ def find_chromium() -> str | None:
         if path:
             return path
     return None
-
-
-def apply_env(env: dict[str, str]) -> None:
-    os.environ.update(env)
 
 
 # ----------------------------------------------------------------------------- a real server

@@ -1,35 +1,36 @@
 """AppTest of every page: the whole demo on a tiny training, each view, languages, cancel, waiting.
 
-The demo is shrunk with ``METALORA_DEMO_EPOCHS`` / ``METALORA_DEMO_SAMPLES`` (see ``app/testkit.py``).
-AppTest does not fire ``run_every`` timers, so the tests wait for the job thread and rerun.
+The demo is shrunk with ``METALORA_DEMO_EPOCHS`` / ``METALORA_DEMO_SAMPLES`` (see
+``tests/app_support.py``). AppTest does not fire ``run_every`` timers, so the tests wait for the job
+thread and rerun.
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "app"))
-
-import testkit  # noqa: E402
-from strings import STRINGS  # noqa: E402
+from app.strings import STRINGS
+from tests.app_support import environment, new_app, tiny_env
 
 PAGES = ["model_data", "train", "scaling", "ranks", "clusters", "accuracy", "runs"]
-CHARTS = {"scaling": 3, "ranks": 2, "clusters": 1, "accuracy": 3}
+#: What each page shows after the demo: (charts at least, charts at most, tables, download buttons).
+#: The analysis pages draw; model_data shows the preview and two tables; train the curves of the job.
+EXPECTED = {
+    "model_data": (0, 0, 2, 0),
+    "train": (1, 1, 0, 0),
+    "scaling": (4, 4, 0, 0),
+    "ranks": (2, 3, 0, 0),
+    "clusters": (1, 1, 0, 0),
+    "accuracy": (3, 3, 2, 0),
+    "runs": (0, 0, 2, 4),
+}
 
 
 @pytest.fixture(scope="module", autouse=True)
 def tiny_demo(tmp_path_factory):
-    with testkit.environment(testkit.tiny_env(tmp_path_factory.mktemp("app"))) as env:
+    with environment(tiny_env(tmp_path_factory.mktemp("app"))) as env:
         yield env
-
-
-def new_app() -> AppTest:
-    return AppTest.from_file(str(testkit.MAIN), default_timeout=90).run()
 
 
 def wait_for_job(at: AppTest) -> None:
@@ -68,7 +69,15 @@ def test_every_page_after_the_demo(demo_app, page):
     at.switch_page(f"../pages/{page}.py").run()
     no_errors(at)
     assert at.title[0].value == STRINGS[f"page_{page}"]["en"]
-    assert len(at.get("plotly_chart")) >= CHARTS.get(page, 0)
+    low, high, tables, downloads = EXPECTED[page]
+    assert low <= len(at.get("plotly_chart")) <= high, page
+    assert len(at.dataframe) == tables, page
+    assert len(at.get("download_button")) == downloads, page
+    if page == "model_data":
+        assert at.get("image"), "the preview of the data"
+    if page in ("scaling", "ranks", "clusters"):  # the run picker names runs in the manager's words
+        options = at.selectbox(key="run_pick").options
+        assert options and all("repeat #0" in o for o in options), options
 
 
 @pytest.mark.parametrize("page", ["scaling", "clusters", "accuracy"])
@@ -81,6 +90,13 @@ def test_pages_in_japanese_and_meeting_mode(demo_app, page):
     no_errors(at)
     assert at.title[0].value == STRINGS[f"page_{page}"]["ja"]
     assert at.info, "meeting mode shows each chart's meaning in a callout"
+    assert at.get("plotly_chart"), page
+    if page == "accuracy":  # the runs table: Japanese headers and method names
+        df = at.dataframe[0].value
+        assert STRINGS["col_method"]["ja"] in df.columns and STRINGS["col_seed"]["ja"] in df.columns
+        assert "MetaLoRA（テンソルリング）" in set(df[STRINGS["col_method"]["ja"]])
+    else:
+        assert all("繰り返し #0" in o for o in at.selectbox(key="run_pick").options)
     at.switch_page("../pages/home.py").run()  # AppTest keeps a radio's old label: switch back elsewhere
     at.sidebar.toggle[0].set_value(False)
     at.sidebar.selectbox[0].set_value("en").run()
@@ -134,7 +150,7 @@ def test_train_form_then_cancel(tiny_demo):
 
 
 def test_a_second_job_waits_for_the_device(tiny_demo):
-    import jobs
+    from app import jobs
 
     lock = jobs.device_lock("auto")
     lock.acquire()
@@ -151,7 +167,7 @@ def test_a_second_job_waits_for_the_device(tiny_demo):
 
 
 def test_a_crash_in_meeting_mode_is_a_friendly_message(demo_app, monkeypatch):
-    import picker
+    from app import picker
 
     def broken(*args, **kwargs):
         raise RuntimeError("simulated bug")
@@ -165,3 +181,107 @@ def test_a_crash_in_meeting_mode_is_a_friendly_message(demo_app, monkeypatch):
     assert at.error[0].value == STRINGS["error_generic"]["en"]
     monkeypatch.undo()
     at.sidebar.toggle[0].set_value(False).run()
+
+
+@pytest.mark.parametrize("page", ["scaling", "clusters"])
+def test_scaling_views_with_only_lora_runs_say_what_to_do(demo_app, page):
+    """A session with runs but none with scaling factors gets the hint (it used to raise KeyError)."""
+    lora = [r for r in demo_app.session_state["runs"] if r.method == "lora"]
+    assert lora
+    at = new_app()
+    at.session_state["runs"] = lora
+    at.switch_page(f"../pages/{page}.py").run()
+    no_errors(at)
+    assert [i.value for i in at.info] == [STRINGS["need_scaling_runs"]["en"]]
+    assert not at.get("plotly_chart")
+
+
+def test_ranks_view_works_with_only_lora_runs(demo_app):
+    lora = [r for r in demo_app.session_state["runs"] if r.method == "lora"]
+    at = new_app()
+    at.session_state["runs"] = lora
+    at.switch_page("../pages/ranks.py").run()
+    no_errors(at)
+    assert len(at.get("plotly_chart")) >= 2
+
+
+def test_each_run_keeps_one_analysis_warmed_in_the_training_thread(demo_app):
+    from app import views
+
+    runs = {r.method: r for r in demo_app.session_state["runs"]}
+    meta = runs["meta-tr"]
+    assert meta.analysis_memo is not None, "the training thread warms the MetaLoRA run's analysis"
+    assert views.analysis(meta) is meta.analysis_memo is views.analysis(meta)
+    assert views.analysis(meta).scaling_table() is views.analysis(meta).scaling_table()  # computed once
+    assert views.analysis(runs["lora"]) is not views.analysis(meta)
+
+
+def test_tables_have_their_declared_columns(demo_app):
+    from app import session, views
+    from app.session_runs import ROW_COLUMNS
+    from metalora.training.run_registry import RunRegistry
+
+    runs = demo_app.session_state["runs"]
+    assert [list(r.row("ja")) for r in runs] == [list(ROW_COLUMNS)] * len(runs)
+    spread = views.spread_table(views.repeat_spread([views.cost_row(r) for r in runs]), "ja")
+    assert [list(g) for g in spread] == [list(views.SPREAD_COLUMNS)] * 2
+    assert {g["method"] for g in spread} == {"LoRA", "MetaLoRA（テンソルリング）"}
+    base = demo_app.session_state["model_choice"].frozen()
+    assert list(views.layer_rows(base)[0]) == list(views.LAYER_COLUMNS)
+    assert [list(r) for r in views.split_rows(runs[0].splits)] == [list(views.SPLIT_COLUMNS)] * 3
+    recorded = session.registry_rows(RunRegistry(), "en")
+    assert len(recorded) >= 2 and list(recorded[0]) == list(session.REGISTRY_COLUMNS)
+
+
+def test_run_labels_say_rank_and_repeat_in_each_language():
+    from dataclasses import replace
+
+    from app.session_runs import TrainTask
+    from metalora.training.demo import DEMO_TRAIN_CONFIG
+
+    task = TrainTask("meta-tr", rank=4, train=replace(DEMO_TRAIN_CONFIG, seed=2))
+    assert task.label("en") == "MetaLoRA (Tensor Ring) · rank 4 · repeat #2"
+    assert task.label("ja") == "MetaLoRA（テンソルリング）・ランク 4・繰り返し #2"
+    assert TrainTask("head", rank=4).label("en") == "Head only · repeat #0"
+
+
+def test_train_page_offers_only_devices_that_exist(tiny_demo):
+    import torch
+
+    from app.devices import available_devices
+
+    at = new_app()
+    at.button(key="run_demo").click().run()  # also selects the demo's model and data
+    wait_for_job(at)
+    at.switch_page("../pages/train.py").run()
+    no_errors(at)
+    expected = available_devices("en")
+    assert at.selectbox(key="device").options == list(expected.values())
+    assert ("cuda" in expected) == torch.cuda.is_available()
+    assert list(expected)[:2] == ["auto", "cpu"]
+
+
+def test_a_failed_job_is_shown_and_the_buttons_come_back(tiny_demo):
+    """A job that fails in its thread (here: a GPU that does not exist) ends FAILED, visibly."""
+    from app.jobs import FAILED, TrainingJob
+
+    at = new_app()
+    job = TrainingJob(
+        tasks=[], make_base=lambda: None, data=None, model_label="m", data_label="d", device="cuda"
+    )
+    job.status, job.error = FAILED, "device='cuda' was asked for, but this machine has no usable CUDA GPU."
+    at.session_state["job"] = job
+    at.run()
+    no_errors_but(at, job.error)
+    assert not at.button(key="run_demo").disabled
+    at.switch_page("../pages/model_data.py").run()
+    at.button(key="use_sample").click().run()
+    at.button(key="use_builtin").click().run()
+    at.switch_page("../pages/train.py").run()
+    no_errors_but(at, job.error)
+    assert not at.button[0].disabled, "Start training is enabled again"
+
+
+def no_errors_but(at: AppTest, message: str) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert [e.value for e in at.error] == [message]

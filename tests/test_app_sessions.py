@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "app"))
-
-import testkit  # noqa: E402
+from tests.app_support import environment, new_app, tiny_env
 
 
 @pytest.fixture(scope="module", autouse=True)
-def tiny_env(tmp_path_factory):
-    with testkit.environment(testkit.tiny_env(tmp_path_factory.mktemp("sessions"))) as env:
+def tiny_demo(tmp_path_factory):
+    with environment(tiny_env(tmp_path_factory.mktemp("sessions"))) as env:
         yield env
-
-
-def new_app() -> AppTest:
-    return AppTest.from_file(str(testkit.MAIN), default_timeout=90).run()
 
 
 def test_a_second_session_sees_nothing_of_the_first():

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import io
 import pickle
-import sys
 import zipfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
@@ -19,15 +17,11 @@ import torch
 from safetensors.torch import save as st_save
 from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "app"))
-
-import report  # noqa: E402
-import uploads  # noqa: E402
-
-from metalora import MetaLoRAConfig, get_model  # noqa: E402
-from metalora.errors import DataError, FileFormatError, MetaLoRAError  # noqa: E402
-from metalora.models import build_model  # noqa: E402
+from app import downloads, uploads
+from app.strings import STRINGS
+from metalora import MetaLoRAConfig, get_model
+from metalora.errors import DataError, FileFormatError, MetaLoRAError
+from metalora.models import build_model
 
 
 @dataclass
@@ -102,24 +96,24 @@ def test_weights_of_another_shape_or_a_pickle_are_refused():
 
 def test_adapter_zip_holds_weights_config_and_card():
     model = get_model(build_model("resnet-mini", in_channels=1), MetaLoRAConfig(method="meta-tr", rank=2))
-    data = report.adapter_zip(model, {"run": 1})
+    data = downloads.adapter_zip(model, {"run": 1})
     names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
     assert {"adapter_model.safetensors", "adapter_config.json", "run.json"} <= names
 
 
 def test_html_report_embeds_plotly_once_and_escapes_text():
     figs = [("A <b>", go.Figure(go.Bar(y=[1, 2])), "first & only"), ("B", go.Figure(), "second")]
-    html = report.html_report("Title", figs, [{"run": 1, "method": "LoRA"}], lang="ja")
+    html = downloads.html_report("Title", figs, [{"run": 1, "method": "LoRA"}], lang="ja")
     assert html.count("plotly.js v") <= 2 and html.count("<figure>") == 2  # the bundle names itself once
     assert "A &lt;b&gt;" in html and "first &amp; only" in html and 'lang="ja"' in html
     assert len(html) > 1_000_000  # self-contained: the library is inside
-    assert report.table_csv([{"a": 1, "b": 2}]).splitlines() == ["a,b", "1,2"]
+    assert downloads.table_csv([{"a": 1, "b": 2}]).splitlines() == ["a,b", "1,2"]
 
 
 def _error_page(kind: str, meeting: bool) -> None:
     import streamlit as st
-    from ui import guard
 
+    from app.ui import guard
     from metalora.errors import DataError
 
     st.session_state.meeting = meeting
@@ -131,8 +125,6 @@ def _error_page(kind: str, meeting: bool) -> None:
 
 @pytest.mark.parametrize("meeting", [True, False])
 def test_errors_are_messages_and_never_tracebacks_in_meeting_mode(meeting):
-    from strings import STRINGS
-
     at = AppTest.from_function(_error_page, args=("library", meeting)).run()
     assert at.error[0].value == "The data is bad. Fix it." and not at.exception
     at = AppTest.from_function(_error_page, args=("bug", meeting)).run()

@@ -154,9 +154,8 @@ def test_train_run_records_the_failure_and_writes_no_folder(splits, oom_on, tmp_
 
 def test_dashboard_job_shows_the_message_and_the_next_job_runs(splits, oom_on, tmp_path, monkeypatch):
     monkeypatch.setenv("METALORA_HOME", str(tmp_path))
-    monkeypatch.syspath_prepend(str(ROOT / "app"))
-    from jobs import DONE, FAILED, TrainingJob
-    from runs import TrainTask
+    from app.jobs import DONE, FAILED, TrainingJob
+    from app.session_runs import TrainTask
 
     task = TrainTask("meta-cp", rank=2, train=CONFIG)
     oom_on(2)

@@ -8,17 +8,13 @@ it is pointed at the system's Chromium with ``executable_path``.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "app"))
+from tests import app_support as testkit
 
-import testkit  # noqa: E402
-
-SHOTS = ROOT / "artifacts" / "screenshots"
+SHOTS = testkit.ROOT / "artifacts" / "screenshots"
 
 
 def _missing(why: str):

@@ -7,16 +7,12 @@ The tests of this module share one tab (one session) and run in order. Screensho
 from __future__ import annotations
 
 import io
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "app"))
-
-import testkit
-from strings import STRINGS
+from app.strings import STRINGS
+from tests import app_support as testkit
 
 pytestmark = pytest.mark.browser
 

@@ -10,23 +10,21 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 
-import resources
-import runs
-import state
-from jobs import TrainingJob
-
+from app import resources, session
+from app.jobs import TrainingJob
+from app.session_runs import TrainTask
 from metalora.errors import FileFormatError
 from metalora.training import TrainConfig
-from metalora.training.demo import DEMO_DATA
+from metalora.training.demo import DEMO_DATA, DEMO_METHODS, DEMO_RANK, DEMO_TRAIN_CONFIG
 
 
 def demo_train_config() -> TrainConfig:
     """The library's demo settings, with ``METALORA_DEMO_EPOCHS`` applied."""
     epochs = os.environ.get("METALORA_DEMO_EPOCHS")
-    return replace(runs.DEMO_TRAIN_CONFIG, epochs=int(epochs)) if epochs else runs.DEMO_TRAIN_CONFIG
+    return replace(DEMO_TRAIN_CONFIG, epochs=int(epochs)) if epochs else DEMO_TRAIN_CONFIG
 
 
-def load_demo_choices() -> tuple[state.ModelChoice, state.DataChoice]:
+def load_demo_choices() -> tuple[session.ModelChoice, session.DataChoice]:
     """Select the demo's model and data in this session and return them."""
     name = resources.demo_model_name()
     if name is None:
@@ -36,12 +34,10 @@ def load_demo_choices() -> tuple[state.ModelChoice, state.DataChoice]:
         )
     _, card = resources.sample_model(name)
     spec = replace(DEMO_DATA, samples_per_class=resources.demo_samples_per_class())
-    model_choice = state.ModelChoice(label=name, sample=name, card=card)
-    data_choice = state.DataChoice(
-        label=f"{spec.name} × {len(spec.domains)}", splits=resources.builtin_data(spec), spec=spec
-    )
-    state.set_model(model_choice)
-    state.set_data(data_choice)
+    model_choice = session.ModelChoice(label=name, sample=name, card=card)
+    data_choice = session.DataChoice.builtin(spec, resources.builtin_data(spec))
+    session.set_model(model_choice)
+    session.set_data(data_choice)
     return model_choice, data_choice
 
 
@@ -49,7 +45,7 @@ def start_demo() -> bool:
     """Start the demo's training job (False if a job of this session is still running)."""
     model_choice, data_choice = load_demo_choices()
     cfg = demo_train_config()
-    tasks = [runs.TrainTask(method=m, rank=runs.DEMO_RANK, train=cfg) for m in runs.DEMO_METHODS]
+    tasks = [TrainTask(method=m, rank=DEMO_RANK, train=cfg) for m in DEMO_METHODS]
     frozen = model_choice.frozen()
     job = TrainingJob(
         tasks=tasks,
@@ -59,4 +55,4 @@ def start_demo() -> bool:
         data_label=data_choice.label,
         device=cfg.device,
     )
-    return state.start_job(job)
+    return session.start_job(job)
