@@ -87,7 +87,7 @@ def compare(
         raise ConfigError(f"seeds={seeds!r} gives no seed.", "Use e.g. seeds=3 or seeds=[0, 1, 2].")
     config = train_config or TrainConfig()
     splits = data.load() if isinstance(data, DataSpec) else data
-    base, name = resolve_model(model, splits)
+    base, name = resolve_model(model, splits, **dict(run_kwargs.pop("model_options", None) or {}))
     counts: dict[str, int] = {}
     if budget is not None:
         if ranks is not None:

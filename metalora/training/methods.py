@@ -149,7 +149,7 @@ def prepare(
 
 
 def _prepare_adapter(base: nn.Module, *, method, rank, alpha, target_modules, seed, num_classes, **kw):
-    head = _new_head_if_needed(base, num_classes)
+    head = _new_head_if_needed(base, num_classes) or getattr(base, "new_head", None)
     if head is not None and kw.get("modules_to_save") is None:
         kw["modules_to_save"] = [head]  # a new head starts at random: train it in full, save it
     config = MetaLoRAConfig(method=method, rank=rank, alpha=alpha, target_modules=target_modules, **kw)

@@ -172,6 +172,7 @@ def train_run(
     callback: Callable[[Progress], None] | None = None,
     cancel_event: threading.Event | None = None,
     model_name: str | None = None,
+    model_options: Mapping[str, Any] | None = None,
 ) -> RunResult:
     """Train ``method`` on ``model`` and ``data``; measure, save and record the run.
 
@@ -196,6 +197,9 @@ def train_run(
         As in :func:`~metalora.training.loop.fit`. A cancelled run leaves no folder and no registry row.
     model_name
         The name recorded for a module passed as ``model``.
+    model_options
+        For a zoo name (``"torchvision:resnet18"``): ``weights`` (a path) and ``image_size``, passed to
+        :func:`~metalora.models.resolve_model` and recorded with the run.
 
     Raises
     ------
@@ -213,7 +217,8 @@ def train_run(
     main = info is None or info.is_main
     spec = data if isinstance(data, DataSpec) else None
     splits = spec.load() if spec is not None else data
-    base, name = resolve_model(model, splits)
+    options = dict(model_options or {})
+    base, name = resolve_model(model, splits, **options)
     check_compatible(base, splits)
     name = model_name or name
     base.to(device).eval()
@@ -239,6 +244,7 @@ def train_run(
         domains=list(splits.train.domain_names),
         config={
             "model": name,
+            "model_options": {k: str(v) if isinstance(v, os.PathLike) else v for k, v in options.items()},
             "data": data_record,
             "method": method,
             "rank": rank_used,
