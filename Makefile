@@ -27,11 +27,18 @@ $(VENV)/.runtime: requirements.txt pyproject.toml $(VENV)/.torch
 	$(BIN)/pip install -q --no-deps -e .
 	@touch $@
 
-$(VENV)/.dev: requirements-dev.txt requirements-bench.txt $(VENV)/.runtime
+# The zoo extra (torchvision and timm models): torchvision pinned to the release built for the installed
+# torch (torch 2.N pairs with torchvision 0.(N+15)), so pip never replaces torch with another build.
+$(VENV)/.zoo: $(VENV)/.runtime
+	@tv=$$($(BIN)/python -c "import torch; m = int(torch.__version__.split('.')[1]); print(f'0.{m + 15}.*')"); \
+	$(BIN)/pip install -q "torchvision==$$tv" "timm>=1.0"
+	@touch $@
+
+$(VENV)/.dev: requirements-dev.txt requirements-bench.txt $(VENV)/.zoo
 	$(BIN)/pip install -q -r requirements-dev.txt
 	@touch $@
 
-app: $(VENV)/.runtime
+app: $(VENV)/.zoo
 	$(BIN)/streamlit run app/main.py --server.address $(HOST) --server.port $(PORT)
 
 test: $(VENV)/.dev

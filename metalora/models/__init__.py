@@ -16,13 +16,16 @@ from .mixer import MlpMixer
 from .normalize import Normalize
 from .resnet import ResNet
 from .resolve import check_compatible, resolve_model
+from .zoo import ZooClassifier, build_zoo_model
 
 __all__ = [
     "ArchSpec",
     "MlpMixer",
     "Normalize",
     "ResNet",
+    "ZooClassifier",
     "build_model",
+    "build_zoo_model",
     "check_compatible",
     "get_architecture",
     "list_architectures",
