@@ -1,11 +1,13 @@
 """Layer-level speed and memory of every adapter method, as ratios measured in one run.
 
 For representative conv and linear shapes this times the forward and forward+backward of the frozen
-base layer, of each adapter method wrapped around it (rank 8 by default), and of the naive MetaLoRA
+base layer, of each adapter method of :mod:`metalora.methods` wrapped around it (at the library's default
+rank, 8, unless ``--rank``), and of the naive MetaLoRA
 that materialises one kernel per input and runs a grouped conv. Memory is the size of the tensors
 autograd saves for the backward pass, each storage counted once (activation memory, exact and
-repeatable on any device), plus the CUDA allocator's peak on a GPU. Hugging Face PEFT's LoRA at the same rank is a peer row and a
-ratio column when ``peft`` is installed (``pip install -r requirements-bench.txt``).
+repeatable on any device), plus the CUDA allocator's peak on a GPU. Hugging Face PEFT's LoRA at the same
+rank is a peer row and a ratio column when ``peft`` is installed (``pip install -r requirements-bench.txt``).
+Rows are named by method id (the naive variants are no registered method); the peer by its label.
 
     python benchmarks/bench_layers.py                       # print the table
     python benchmarks/bench_layers.py --quick               # a few repeats only (under a minute)
@@ -15,7 +17,7 @@ ratio column when ``peft`` is installed (``pip install -r requirements-bench.txt
     python benchmarks/bench_layers.py --contractions        # which TR conv contraction is faster, per shape
     python benchmarks/bench_layers.py --rank 4 --write-results F.md  # another rank: a block of its own
 
-Timings on Linux run with glibc told to keep freed memory in the process (:func:`steady_allocator`): by
+Timings on Linux run with glibc told to keep freed memory in the process (:func:`bench_common.steady_allocator`): by
 default it hands large blocks back to the system and every fresh activation then costs page faults, which
 slows whichever layer allocates first by a varying amount (the frozen conv, by up to 1.7x here) and makes the
 ratios drift between runs. PyTorch's CPU launcher (``python -m torch.backends.xeon.run_cpu``) offers jemalloc or
@@ -25,36 +27,38 @@ tcmalloc for the same reason. ``--system-allocator`` measures without it.
 from __future__ import annotations
 
 import argparse
-import ctypes
-import ctypes.util
-import platform
-import re
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from metalora.adapters import CPConv2d, CPLinear, LoRAConv2d, LoRALinear, TRConv2d, TRLinear
-from metalora.adapters.tensor_ring import CONTRACTIONS
-from metalora.device import pick_device
-
 ROOT = Path(__file__).resolve().parents[1]
-PEFT = "peft-lora"
-PEFT_SKIPPED = (
-    "PEFT is not installed: the PEFT LoRA rows and the ÷ PEFT LoRA column are skipped "
-    "(pip install -r requirements-bench.txt to include them)."
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+
+from bench_common import (  # noqa: E402  (benchmarks/ is on sys.path)
+    DEVICE_HELP,
+    allocator_label,
+    device_label,
+    interleaved_medians,
+    randomise_factors,
+    steady_allocator,
+    write_block,
 )
-METHODS = {
-    "lora": (LoRALinear, LoRAConv2d, False),
-    "cp": (CPLinear, CPConv2d, False),
-    "tr": (TRLinear, TRConv2d, False),
-    "meta-cp": (CPLinear, CPConv2d, True),
-    "meta-tr": (TRLinear, TRConv2d, True),
-}
+from peft_methods import PEFT_LORA, PEFT_SKIPPED, peft_available, peft_lora_layer, register_peft_methods  # noqa: E402
+
+from metalora.adapters import CPConv2d, CPLinear, LoRAConv2d, LoRALinear, TRConv2d, TRLinear  # noqa: E402
+from metalora.adapters.tensor_ring import CONTRACTIONS  # noqa: E402
+from metalora.device import pick_device  # noqa: E402
+from metalora.methods import DEFAULT_RANK, default_alpha, get_method, method_ids, method_label  # noqa: E402
+
+LAYERS = {
+    "lora": (LoRALinear, LoRAConv2d),
+    "cp": (CPLinear, CPConv2d),
+    "tr": (TRLinear, TRConv2d),
+}  # by format
+README_RANK = DEFAULT_RANK  # the README's layer table: the library's default rank
 SHAPES = {
     "conv 64→64 3×3, 32×32, batch 64": ("conv", dict(cin=64, cout=64, k=3, hw=32, batch=64)),
     "conv 256→256 3×3, 8×8, batch 64": ("conv", dict(cin=256, cout=256, k=3, hw=8, batch=64)),
@@ -79,40 +83,6 @@ CONTRACTION_SHAPES = {  # (Cin, Cout, input size, stride): the small ResNet's 3�
     "256→256, 8×8": (256, 256, 8, 1),
 }
 TINY_CONTRACTION_SHAPES = {"8→8, 8×8": (8, 8, 8, 1), "8→8 stride 2, 8×8": (8, 8, 8, 2)}
-
-
-def steady_allocator() -> bool:
-    """Make glibc keep freed memory for reuse (no ``mmap`` for large blocks, no trimming), so that timings do
-    not include the page faults of freshly mapped activations. True if it took effect (Linux with glibc)."""
-    path = ctypes.util.find_library("c")
-    if platform.system() != "Linux" or not path:
-        return False
-    try:
-        mallopt = ctypes.CDLL(path).mallopt
-    except (OSError, AttributeError):
-        return False
-    m_trim_threshold, m_mmap_max = -1, -4  # from <malloc.h>
-    return mallopt(m_mmap_max, 0) == 1 and mallopt(m_trim_threshold, 2**31 - 1) == 1
-
-
-def allocator_label(steady: bool) -> str:
-    return "freed memory kept in the process" if steady else "the system's default"
-
-
-def peft_available() -> bool:
-    try:
-        import peft  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def peft_lora(base: nn.Module, rank: int) -> nn.Module:
-    """PEFT's own LoRA layer (``lora.Conv2d`` / ``lora.Linear``) around ``base``, alpha = 2 × rank like ours."""
-    from peft import LoraConfig, get_peft_model
-
-    model = get_peft_model(nn.Sequential(base), LoraConfig(r=rank, lora_alpha=2 * rank, target_modules=["0"]))
-    return model.base_model.model[0]
 
 
 class NaiveMetaConv(nn.Module):
@@ -149,20 +119,17 @@ def build(kind: str, spec: dict, method: str | None, rank: int, device) -> tuple
         x = torch.randn(spec["batch"], spec["tokens"], spec["cin"])
     base.requires_grad_(False)
     layer: nn.Module = base
-    if method == PEFT:
-        layer = peft_lora(base, rank)
-        with torch.no_grad():
-            for n, p in layer.named_parameters():
-                if n.startswith("lora_"):
-                    p.normal_(0, 0.1)
+    if method == PEFT_LORA:
+        layer = peft_lora_layer(base, rank)
+        randomise_factors(layer, "lora_")
     elif method is not None:
-        name = method.removeprefix("naive-")
-        lin, conv, meta = METHODS[name]
-        layer = (conv if kind == "conv" else lin)(base, rank=rank, alpha=2.0 * rank, input_conditioned=meta)
-        with torch.no_grad():
-            for n, p in layer.named_parameters():
-                if n.startswith("adapter_"):
-                    p.normal_(0, 0.1)
+        entry = get_method(method.removeprefix("naive-"))
+        lin, conv = LAYERS[entry.tensor_format]
+        meta = entry.input_conditioned
+        layer = (conv if kind == "conv" else lin)(
+            base, rank=rank, alpha=default_alpha(rank), input_conditioned=meta
+        )
+        randomise_factors(layer)
         if meta:
             layer.input_scaling = 1 + 0.1 * torch.randn(spec["batch"], rank)
         if method.startswith("naive-"):
@@ -173,27 +140,6 @@ def build(kind: str, spec: dict, method: str | None, rank: int, device) -> tuple
     if isinstance(layer, NaiveMetaConv):
         layer.adapter.input_scaling = layer.adapter.input_scaling.to(device)
     return layer, x.to(device)
-
-
-def sync(device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
-def interleaved_medians(fns: dict, device, repeats: int, warmup: int = 2) -> dict[str, float]:
-    """Median milliseconds of each function, timed round-robin so that background load hits all alike."""
-    for fn in fns.values():
-        for _ in range(warmup):
-            fn()
-    sync(device)
-    times: dict[str, list[float]] = {k: [] for k in fns}
-    for _ in range(repeats):
-        for key, fn in fns.items():
-            t0 = time.perf_counter()
-            fn()
-            sync(device)
-            times[key].append(time.perf_counter() - t0)
-    return {k: statistics.median(v) * 1e3 for k, v in times.items()}
 
 
 def saved_bytes(layer, x) -> int:
@@ -258,7 +204,7 @@ def contractions(
         for rank in ranks:
             torch.manual_seed(0)
             base = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False).requires_grad_(False)
-            layer = TRConv2d(base, rank=rank, alpha=2.0 * rank, input_conditioned=True).to(device)
+            layer = TRConv2d(base, rank=rank, alpha=default_alpha(rank), input_conditioned=True).to(device)
             with torch.no_grad():
                 layer.adapter_G1.normal_(0, 0.1)
             layer.input_scaling = 1 + 0.1 * torch.randn(64, rank, device=device)
@@ -279,11 +225,6 @@ def contractions(
     return "\n".join(lines)
 
 
-def device_label(device) -> str:
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
-    return f"{device} ({name})"
-
-
 def run(
     rank: int,
     repeats: int,
@@ -294,6 +235,7 @@ def run(
     allocator: str = "the system's default",
 ) -> str:
     cuda = device.type == "cuda"
+    meta = method_ids(adapter=True, input_conditioned=True)
     bounds = []
     lines = [
         f"Device: {device_label(device)}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
@@ -304,13 +246,14 @@ def run(
         "|---|---|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if cuda else ""),
     ]
     for label, (kind, spec) in shapes.items():
-        methods = [None, "lora"] + ([PEFT] if with_peft else []) + ["cp", "tr", "meta-cp", "meta-tr"]
+        ours = method_ids(adapter=True)  # lora first: the peer row follows it
+        methods = [None, ours[0], *([PEFT_LORA] if with_peft else []), *ours[1:]]
         if kind == "conv":
-            methods += ["naive-meta-cp", "naive-meta-tr"]
+            methods += [f"naive-{m}" for m in meta]
         rows = measure_all(kind, spec, methods, rank, device, repeats, warmup)
         for m, r in rows.items():
-            naive, peft = rows.get(f"naive-{m}"), rows.get(PEFT)
-            name = {None: "frozen base", PEFT: "PEFT LoRA"}.get(m, m)
+            naive, peft = rows.get(f"naive-{m}"), rows.get(PEFT_LORA)
+            name = {None: "frozen base", PEFT_LORA: method_label(PEFT_LORA)}.get(m, m)
             lines.append(
                 f"| {label} | {name} | {r['fwd_ms']:.2f} | {r['fwd_ms'] / rows[None]['fwd_ms']:.2f} "
                 f"| {r['train_ms']:.2f} | {r['train_ms'] / rows['lora']['train_ms']:.2f} "
@@ -320,8 +263,7 @@ def run(
             )
         if kind == "conv":
             bound = " and ".join(
-                f"{rows[f'naive-{m}']['train_ms'] / rows[None]['train_ms']:.1f}× ({m})"
-                for m in ("meta-cp", "meta-tr")
+                f"{rows[f'naive-{m}']['train_ms'] / rows[None]['train_ms']:.1f}× ({m})" for m in meta
             )
             bounds.append(f"{bound} on {label}")
     lines += [
@@ -343,32 +285,22 @@ def run(
     return "\n".join(lines)
 
 
-def write_results(table: str, path: Path, marker: str = "bench_layers") -> None:
-    """Put ``table`` between ``<!-- {marker}:start -->`` and ``<!-- {marker}:end -->`` in the markdown
-    file ``path``; a file without the markers gets the block appended at its end (a missing file is created)."""
-    text = path.read_text() if path.exists() else ""
-    block = f"<!-- {marker}:start -->\n{table}\n<!-- {marker}:end -->"
-    pattern = rf"<!-- {marker}:start -->.*?<!-- {marker}:end -->"
-    if re.search(pattern, text, flags=re.S):
-        new = re.sub(pattern, lambda _: block, text, flags=re.S)
-    else:
-        new = (
-            text + ("\n" if text and not text.endswith("\n") else "") + ("\n" if text else "") + block + "\n"
-        )
-    path.write_text(new)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--rank", type=int, default=8)
+    parser.add_argument(
+        "--rank",
+        type=int,
+        default=DEFAULT_RANK,
+        help="adapter rank (default: %(default)s, the README's table)",
+    )
     parser.add_argument("--repeats", type=int, default=15, help="timed repeats per variant (default: 15)")
     parser.add_argument(
         "--quick", action="store_true", help="3 repeats after 1 warm-up: a rough table in under a minute"
     )
     parser.add_argument("--tiny", action="store_true", help="tiny layers only (for tests)")
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--device", default="auto", help=f"{DEVICE_HELP} (default: auto)")
     parser.add_argument("--write-readme", action="store_true", help="refresh the table in README.md")
     parser.add_argument(
         "--write-results", type=Path, metavar="PATH", help="refresh the table in this markdown file"
@@ -385,8 +317,11 @@ def main() -> None:
         help="time with the system allocator's defaults (by default glibc keeps freed memory; see above)",
     )
     args = parser.parse_args()
-    if args.write_readme and (args.contractions or args.rank != 8):
-        parser.error("the README holds the rank-8 layer table only; write this one with --write-results")
+    if args.write_readme and (args.contractions or args.rank != README_RANK):
+        parser.error(
+            f"the README holds the rank-{README_RANK} layer table only; write this one with --write-results"
+        )
+    register_peft_methods()
     device = pick_device(args.device)
     repeats = 3 if args.quick else args.repeats
     warmup = 1 if args.quick else 2
@@ -402,12 +337,13 @@ def main() -> None:
             print(PEFT_SKIPPED, file=sys.stderr, flush=True)
         shapes = TINY_SHAPES if args.tiny else SHAPES
         table = run(args.rank, repeats, device, shapes, with_peft, warmup, allocator)
-        marker = "bench_layers" if args.rank == 8 else f"bench_layers_rank{args.rank}"  # 8: the issues' rank
+        marker = "bench_layers" if args.rank == README_RANK else f"bench_layers_rank{args.rank}"
     print(table)
-    if args.write_readme:
-        write_results(table, ROOT / "README.md", marker)
-    if args.write_results:
-        write_results(table, args.write_results, marker)
+    paths = ([ROOT / "README.md"] if args.write_readme else []) + (
+        [args.write_results] if args.write_results else []
+    )
+    for path in paths:
+        write_block(path, marker, table)
 
 
 if __name__ == "__main__":

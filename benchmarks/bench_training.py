@@ -4,7 +4,8 @@
                                         [--device auto|cpu|cuda] [--write-results F.md | --write-readme]
 
 1. **Step ratio.** One AdamW training step (forward, backward, update; batch 64 of 1x32x32 digits) on
-   the small ResNet with MetaLoRA (Tensor Ring, and CP) against LoRA at the same rank, and against
+   the small ResNet with MetaLoRA (Tensor Ring, and CP) against LoRA at the same rank (the demo's and the
+   library's default), and against
    Hugging Face PEFT's LoRA on the same layers when ``peft`` is installed
    (``pip install -r requirements-bench.txt``). Steps are interleaved across methods and the medians
    compared, so a busy machine slows all alike. Target: meta-tr <= 1.5x LoRA. On CUDA the timings are
@@ -24,7 +25,6 @@ Numbers are ratios and times measured in one run on this machine, printed, not a
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import sys
 import time
@@ -34,40 +34,36 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench_layers import (  # benchmarks/ is on sys.path
-    PEFT_SKIPPED,
-    allocator_label,
-    peft_available,
-    steady_allocator,
-    write_results,
-)
-
-from metalora.device import pick_device
-from metalora.models import build_model, list_sample_models, resolve_model
-from metalora.training import evaluate
-from metalora.training.demo import DEMO_DATA, DEMO_METHOD, DEMO_MODEL, DEMO_RANK, DEMO_TRAIN_CONFIG
-from metalora.training.methods import prepare
-from metalora.training.run import train_run
-
 ROOT = Path(__file__).resolve().parents[1]
-PEFT = "peft-lora"
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
+from bench_common import (  # noqa: E402  (benchmarks/ is on sys.path)
+    DEVICE_HELP,
+    allocator_label,
+    device_label,
+    interleaved_medians,
+    randomise_factors,
+    steady_allocator,
+    sync,
+    write_block,
+)
+from peft_methods import PEFT_LORA, PEFT_SKIPPED, peft_available, register_peft_methods  # noqa: E402
 
-def sync(device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
+from metalora.device import pick_device  # noqa: E402
+from metalora.methods import DEFAULT_RANK, method_label  # noqa: E402
+from metalora.models import build_model, list_sample_models, resolve_model  # noqa: E402
+from metalora.training import evaluate  # noqa: E402
+from metalora.training.demo import (  # noqa: E402
+    DEMO_DATA,
+    DEMO_METHOD,
+    DEMO_MODEL,
+    DEMO_RANK,
+    DEMO_TRAIN_CONFIG,
+)
+from metalora.training.methods import prepare  # noqa: E402
+from metalora.training.run import train_run  # noqa: E402
 
-
-def prepare_any(base, method: str, rank: int):
-    """Our methods through :func:`prepare`; ``peft-lora`` through PEFT, on the same layers (every Conv2d
-    and Linear) at the same rank and alpha = 2 x rank, as in ``bench_methods.py``."""
-    if method != PEFT:
-        return prepare(base, method, rank=rank)
-    from bench_methods import peft_model
-
-    return peft_model(base, method, rank, seed=0)
+STEP_METHODS = ("lora", "meta-tr", "meta-cp")  # LoRA first: every ratio is to it
 
 
 def step_times(
@@ -83,7 +79,7 @@ def step_times(
     for m in methods:
         torch.manual_seed(0)
         base = build_model("resnet-mini", in_channels=1, num_classes=10)
-        net, params = prepare_any(base, m, rank)
+        net, params = prepare(base, m, rank=rank)  # PEFT's LoRA too: a registered method
         net = net.to(device).train()
         runs[m] = (net, torch.optim.AdamW(params, lr=1e-3))
 
@@ -112,23 +108,17 @@ def step_times(
     return {m: statistics.median(v) for m, v in times.items()}, peaks
 
 
-def device_label(device) -> str:
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
-    return f"{device} ({name})"
-
-
 def bench_steps(
     steps: int,
     device,
-    ranks=(DEMO_RANK, 8),
+    ranks=(DEMO_RANK, DEFAULT_RANK),
     batch: int = 64,
     warmup: int = 3,
     with_peft: bool = True,
     allocator: str = "the system's default",
 ) -> str:
     """The step benchmark as a markdown table (also printed)."""
-    methods = ["lora"] + ([PEFT] if with_peft else []) + ["meta-tr", "meta-cp"]
-    names = {"lora": "LoRA", PEFT: "PEFT LoRA", "meta-tr": "meta-tr", "meta-cp": "meta-cp"}
+    methods = [STEP_METHODS[0], *([PEFT_LORA] if with_peft else []), *STEP_METHODS[1:]]
     cuda = device.type == "cuda"
     print(f"== training step, small ResNet, batch {batch} x 1x32x32, device {device_label(device)}, "
           f"{torch.get_num_threads()} thread(s)", flush=True)  # fmt: skip
@@ -143,9 +133,9 @@ def bench_steps(
     for rank in sorted(set(ranks)):
         t, peaks = step_times(methods, rank, steps, warmup, device, batch)
         for m in methods:
-            peft = f"{t[m] / t[PEFT]:.2f}" if PEFT in t else "–"
+            peft = f"{t[m] / t[PEFT_LORA]:.2f}" if PEFT_LORA in t else "–"
             lines.append(
-                f"| {rank} | {names[m]} | {1000 * t[m]:.1f} | {t[m] / t['lora']:.2f} | {peft} |"
+                f"| {rank} | {method_label(m)} | {1000 * t[m]:.1f} | {t[m] / t['lora']:.2f} | {peft} |"
                 + (f" {peaks[m]:.0f} |" if m in peaks else "")
             )
         print(
@@ -153,8 +143,8 @@ def bench_steps(
             f"(ratio {t['meta-tr'] / t['lora']:.2f}x, target <= 1.5x), "
             f"meta-cp {1000 * t['meta-cp']:.0f} ms ({t['meta-cp'] / t['lora']:.2f}x)"
             + (
-                f", PEFT LoRA {1000 * t[PEFT]:.0f} ms (meta-tr {t['meta-tr'] / t[PEFT]:.2f}x)"
-                if PEFT in t
+                f", PEFT LoRA {1000 * t[PEFT_LORA]:.0f} ms (meta-tr {t['meta-tr'] / t[PEFT_LORA]:.2f}x)"
+                if PEFT_LORA in t
                 else ""
             ),
             flush=True,
@@ -173,8 +163,6 @@ def layer_breakdown(
     needs a gradient, as in the step), frozen vs LoRA vs MetaLoRA-TR at ``rank``, as a markdown table with the
     per-layer and total differences. The frozen stem has nothing to backpropagate (its input is the data): forward
     only."""
-    from bench_layers import interleaved_medians
-
     from metalora.adapters import AdapterLayer
 
     nets = {}
@@ -214,11 +202,8 @@ def layer_breakdown(
         xg = torch.randn(x.shape, generator=g).to(device).requires_grad_(x.requires_grad)
         tr, lora = layers["meta-tr"][name], layers["lora"][name]
         tr.input_scaling = 1 + 0.1 * torch.randn(x.shape[0], rank, generator=g).to(device)
-        with torch.no_grad():
-            for layer in (tr, lora):
-                for n, p in layer.named_parameters():
-                    if n.startswith("adapter_"):
-                        p.normal_(0, 0.1)  # no zero factor: every gradient is computed, as after step one
+        for layer in (tr, lora):
+            randomise_factors(layer)
 
         def fwd_bwd(layer, xg=xg):
             y = layer(xg)
@@ -281,14 +266,18 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=15, help="timed steps per method (default: 15)")
     parser.add_argument("--quick", action="store_true", help="3 timed steps after 1 warm-up (under a minute)")
     parser.add_argument(
-        "--ranks", type=int, nargs="+", default=[DEMO_RANK, 8], help="ranks of the step table"
+        "--ranks",
+        type=int,
+        nargs="+",
+        default=[DEMO_RANK, DEFAULT_RANK],
+        help="ranks of the step table (default: the demo's and the library's default, %(default)s)",
     )
     parser.add_argument(
         "--batch", type=int, default=64, help="batch size of the step benchmark (default: 64)"
     )
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument(
-        "--device", default="auto", choices=["auto", "cpu", "cuda"], help="of the step benchmark"
+        "--device", default="auto", help=f"device of the step benchmark: {DEVICE_HELP} (default: auto)"
     )
     parser.add_argument("--skip-demo", action="store_true", help="only the step benchmark")
     parser.add_argument(
@@ -306,6 +295,7 @@ def main() -> None:
         "--write-results", type=Path, metavar="PATH", help="refresh the step table in this markdown file"
     )
     args = parser.parse_args()
+    register_peft_methods()
     if args.threads:
         torch.set_num_threads(args.threads)
     device = pick_device(args.device)
@@ -321,11 +311,11 @@ def main() -> None:
     for path in ([ROOT / "README.md"] if args.write_readme else []) + (
         [args.write_results] if args.write_results else []
     ):
-        write_results(table, path, marker="bench_training")
+        write_block(path, "bench_training", table)
     if args.per_layer:
         breakdown = layer_breakdown(max(args.ranks), steps, device, args.batch, allocator)
         for path in [args.write_results] if args.write_results else []:
-            write_results(breakdown, path, marker="bench_training_layers")
+            write_block(path, "bench_training_layers", breakdown)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from metalora.methods import method_label
+
 ROOT = Path(__file__).resolve().parents[1]
 HAS_PEFT = importlib.util.find_spec("peft") is not None
 SKIP_LINE = "PEFT is not installed: the PEFT LoRA rows"
@@ -83,7 +85,7 @@ def test_bench_layers_contractions_times_both_paths(tmp_path):
 
 def test_steady_allocator_reports_whether_it_applies():
     code = (  # in a fresh process: the setting is process-wide and this suite's process should keep the default
-        "import sys; sys.path.insert(0, 'benchmarks'); from bench_layers import allocator_label, steady_allocator; "
+        "import sys; sys.path.insert(0, 'benchmarks'); from bench_common import allocator_label, steady_allocator; "
         "s = steady_allocator(); print(s, allocator_label(s))"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
@@ -101,8 +103,8 @@ def test_bench_training_quick_writes_its_table(tmp_path):
     )  # fmt: skip
     assert "bench_training: device cpu" in out
     table = block(results.read_text(), "bench_training")
-    for method in ("LoRA", "meta-tr", "meta-cp"):
-        assert f"| 2 | {method} |" in table
+    for method in ("lora", "meta-tr", "meta-cp"):  # named by their registry labels
+        assert f"| 2 | {method_label(method)} |" in table
     layers = block(results.read_text(), "bench_training_layers")
     rows = [line.split("|")[1:-1] for line in layers.splitlines() if line.startswith("| base_model.")]
     names = [r[0].strip() for r in rows]

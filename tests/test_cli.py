@@ -168,3 +168,49 @@ def test_train_with_input_statistics_records_the_feature_source(tmp_path, capsys
     with pytest.raises(SystemExit) as exit_:
         main(["train", *TINY, "--feature-source", "pixels", "--home", str(tmp_path)])
     assert exit_.value.code == 2 and "input-stats" in capsys.readouterr().err
+
+
+def test_a_model_that_does_not_fit_the_data_is_refused_in_one_line(tmp_path):
+    from metalora.models import build_model, save_checkpoint
+
+    torch.manual_seed(0)
+    save_checkpoint(
+        build_model("resnet-mini", in_channels=3, num_classes=10), tmp_path / "rgb"
+    )  # digits: 1 channel
+    done = run_cli(
+        "train", *TINY, "--model", str(tmp_path / "rgb"), "--method", "lora", "--no-save", home=tmp_path
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "metalora: error: The model reads 3-channel images but the data has 1. Pick a data set with the same "
+        "number of colour channels as the model, or another model."
+    )
+    assert "Traceback" not in done.stderr and "epoch" not in done.stderr  # refused before any training
+
+
+def test_the_options_read_the_registry_and_the_library_defaults():
+    from metalora.data import DataSpec
+    from metalora.methods import DEFAULT_RANK, method_ids
+    from metalora.training.records import TrainConfig
+
+    parser = build_parser()
+    args = parser.parse_args(["train"])
+    assert (
+        args.rank == DEFAULT_RANK
+        and args.device == TrainConfig().device
+        and args.epochs == TrainConfig().epochs
+    )
+    assert args.domains == ",".join(DataSpec().domains)
+    train = dict(_parsers(parser))[("train",)]
+    text = " ".join(train.format_help().split())  # as printed, line breaks folded
+    assert f"one of {', '.join(method_ids())} (default: meta-tr)" in text
+    assert f"LoRA r (default: {DEFAULT_RANK})" in text
+    evaluate = dict(_parsers(parser))[("evaluate",)]
+    device_help = {p: {a.dest: a.help for a in sub._actions}["device"] for p, sub in [(("train",), train),
+                                                                                    (("evaluate",), evaluate)]}  # fmt: skip
+    assert device_help[("train",)] == device_help[("evaluate",)] and "mps" in device_help[("train",)]
+    assert parser.parse_args(["train", "--device", "CUDA:1"]).device == "cuda:1"
+    for bad in ("tpu", "cpu:0x", "mps:1"):
+        with pytest.raises(SystemExit) as exit_:
+            parser.parse_args(["train", "--device", bad])
+        assert exit_.value.code == 2

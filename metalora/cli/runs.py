@@ -1,0 +1,53 @@
+"""``metalora runs list | show | export | delete``: the run registry from the command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from .output import fmt, summary_rows, table
+
+__all__ = ["cmd_runs", "open_registry"]
+
+LIST_COLUMNS = [
+    ("id", "id", ""), ("created", "created", "date"), ("model", "model", ""), ("dataset", "data", ""),
+    ("method", "method", ""), ("rank", "rank", ""), ("seed", "seed", ""), ("accuracy", "accuracy", "pct"),
+    ("trainable_params", "trainable", "int"), ("train_time_s", "time", "s"), ("status", "status", ""),
+]  # fmt: skip
+
+
+def open_registry(args):
+    """The run registry of ``--home`` (default ``$METALORA_HOME`` or ``~/.metalora``)."""
+    from ..training.run_registry import RunRegistry
+
+    return RunRegistry(args.home)
+
+
+def cmd_runs(args, out) -> int:
+    """List, show, export or delete recorded runs."""
+    reg = open_registry(args)
+    action = args.runs_command
+    if action == "list":
+        filters = {k: getattr(args, k) for k in ("method", "model", "dataset", "status")}
+        runs = reg.list(limit=args.limit, **filters)
+        if args.json:
+            out.write(json.dumps(runs) + "\n")
+            return 0
+        rows = [[fmt(r[k], kind) for k, _, kind in LIST_COLUMNS] for r in runs]
+        if rows:
+            out.write(table(rows, [h for _, h, _ in LIST_COLUMNS]) + "\n")
+        out.write(f"{len(runs)} run(s) listed from {reg.db_path}\n")
+    elif action == "show":
+        r = reg.get(args.id)
+        text = json.dumps(r) if args.json else table(summary_rows(r, per_class=True), ["", "value"])
+        out.write(text + "\n")
+    elif action == "export":
+        n = reg.export_csv(sys.stdout if args.path == "-" else args.path)
+        if args.path != "-":
+            sys.stderr.write(f"wrote {n} run(s) to {args.path}\n")
+    elif action == "delete":
+        for run_id in args.ids:
+            r = reg.delete(run_id)
+            saved = f" and {r['adapter_path']}" if r.get("adapter_path") else ""
+            out.write(f"deleted run {run_id}{saved}\n")
+    return 0
