@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -11,6 +13,18 @@ from metalora.methods import method_ids
 
 METHODS = method_ids(adapter=True)
 """Every adapter method of the registry: a new one is tested everywhere by registering it."""
+
+
+@contextlib.contextmanager
+def torch_threads(n: int = 1):
+    """Run a block with ``n`` torch threads (the ``one_torch_thread`` fixture of tests/conftest.py does it
+    for a whole test; this is for module-scoped fixtures)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def randomise_adapters(model: nn.Module, scale: float = 0.3, seed: int = 0) -> None:

@@ -25,14 +25,7 @@ from metalora.analysis.runs import pareto_front, pareto_mask
 from metalora.errors import DataError
 from metalora.models import build_model
 
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny models run far faster on one thread (and the suite stays quick on shared cores)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.mark.parametrize("bias", [False, True])

@@ -22,14 +22,7 @@ from metalora.errors import ConfigError, ModelError
 from metalora.models import build_model
 from tests.helpers import randomise_adapters
 
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny models run far faster on one thread (and the suite stays quick on shared cores)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

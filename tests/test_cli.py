@@ -14,19 +14,12 @@ import torch
 
 from metalora.cli import build_parser, fmt, main, table
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--model", "arch:resnet-mini", "--samples-per-class", "10", "--image-size", "16", "--epochs", "1"]
 COMMANDS = [[], ["train"], ["evaluate"], ["compare"], ["runs"], ["runs", "list"], ["runs", "show"],
             ["runs", "export"], ["runs", "delete"]]  # fmt: skip
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models gain nothing from threads, and a busy 2-core machine makes them spin: use one."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def run_cli(*args: str, home: Path, timeout: float = 180) -> subprocess.CompletedProcess:

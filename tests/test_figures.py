@@ -32,7 +32,7 @@ from metalora.figures.captions import CAPTIONS, LABELS, LANGUAGES, TERMS, captio
 from metalora.figures.palette import OKABE_ITO, categorical
 from metalora.i18n import placeholders
 from metalora.models import build_model
-from tests.helpers import randomise_adapters
+from tests.helpers import randomise_adapters, torch_threads
 
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
@@ -40,9 +40,7 @@ JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 @pytest.fixture(scope="module")
 def results():
     """A tiny MetaLoRA-TR model (random adapters) on 40 real digits in two domains, and its analyses."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with torch_threads(1):
         torch.manual_seed(0)
         ds = load_builtin("digits", image_size=16, domains=("clean", "inverted"), samples_per_class=4).train
         base = build_model("resnet-mini", in_channels=1, num_classes=10, widths=(8, 16))
@@ -51,8 +49,6 @@ def results():
         table = collect_scaling(model, ds)
         layers = ["stages.0.0.conv1", "fc"]
         sweeps = model_rank_sweeps(model, table, layers=layers, n_inputs=12)
-    finally:
-        torch.set_num_threads(n)
     runs = [
         {
             "method": m,
@@ -277,13 +273,9 @@ def test_palette_is_colour_blind_safe_first():
 
 
 def test_report_runs_every_analysis_and_draws_its_figures(results):
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with torch_threads(1):
         data = load_builtin("digits", image_size=16, domains=("clean", "inverted"), samples_per_class=3).train
         report = analyse_model(results["model"], data, layers=["fc"], cost_batch=4)
-    finally:
-        torch.set_num_threads(n)
     assert report.skipped == {} and set(report.seconds) == {"scaling", "ranks", "clusters", "cost"}
     assert list(report.sweeps) == ["fc"] and report.cost.flops_adapted > report.cost.flops_base
     json.dumps(report.to_dict())

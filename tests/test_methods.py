@@ -18,14 +18,7 @@ from metalora.training.methods import (
     saved_method,
 )
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models gain nothing from threads, and a busy 2-core machine makes them spin: use one."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def small_base() -> torch.nn.Module:

@@ -21,17 +21,10 @@ from metalora.training.run import train_run
 from metalora.training.run_folder import read_run_config
 from metalora.training.run_registry import COLUMNS, RunRegistry
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 SPEC = DataSpec(samples_per_class=10, image_size=16)  # 70 / 15 / 15 images
 TINY = TrainConfig(epochs=1, batch_size=16, lr=1e-2, device="cpu")
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models gain nothing from threads, and a busy 2-core machine makes them spin: use one."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def small_base(channels: int = 1) -> torch.nn.Module:

@@ -22,6 +22,8 @@ from metalora.training.methods import prepare
 from tests.data_files import PicklePayload
 from tests.helpers import reference_conv
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 ARCHITECTURES = [
     "torchvision:resnet18",
     "torchvision:resnet50",
@@ -40,14 +42,6 @@ def _skip_without(family: str):
         if os.environ.get("CI"):
             pytest.fail(f"{family} is missing in CI: .ci/run must install the zoo extra (make test does).")
         pytest.skip(f"{family} is not installed: `make test` installs it (pip install -e .[zoo]).")
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def zoo(name: str, num_classes: int = 5, **kw):
