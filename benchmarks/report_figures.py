@@ -12,6 +12,7 @@ from pathlib import Path
 
 from report_select import CELL_NAMES, completed, long_groups, summary, sweep_groups
 
+from metalora.figures.html import html_page
 from metalora.methods import method_label
 
 __all__ = ["figures_html"]
@@ -84,16 +85,7 @@ def _figures(groups, rows, cells) -> list[tuple[str, object]]:
 
 def figures_html(groups, rows, cells, path: Path) -> int:
     """Write the figures to ``path``; returns how many there are."""
-    parts = []
-    for i, (heading, f) in enumerate(_figures(groups, rows, cells)):
-        # the heading above the figure (the figure keeps its own title); stable div ids: stable diffs
-        html = f.fig.to_html(full_html=False, include_plotlyjs=i == 0, div_id=f"figure-{i}")
-        parts.append(f"<section><h2>{heading}</h2><p>{f.caption_for('en')}</p>{html}</section>")
+    figures = [(heading, f.fig, f.caption_for("en")) for heading, f in _figures(groups, rows, cells)]
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{TITLE}</title>"
-        "</head><body style='font-family:sans-serif;max-width:1100px;margin:auto'>"
-        f"<h1>{TITLE}</h1>" + "".join(parts) + "</body></html>",
-        encoding="utf-8",
-    )
-    return len(parts)
+    path.write_text(html_page(TITLE, figures, dated=False), encoding="utf-8")  # undated: reproducible
+    return len(figures)

@@ -306,3 +306,15 @@ def test_a_long_legend_moves_to_the_right_so_it_cannot_cover_the_title():
     assert style(few, "t", "x", "y").layout.legend.orientation == "h"
     legend = style(many, "t", "x", "y").layout.legend
     assert legend.orientation == "v" and legend.x > 1
+
+
+def test_the_html_page_embeds_plotly_once_and_is_reproducible_when_undated():
+    from metalora.figures.html import html_page
+
+    a, b = go.Figure(go.Bar(y=[1, 2])), go.Figure(go.Scatter(y=[3, 1]))
+    items = [("First", a, "One sentence."), ("Second", b, "Another <sentence>.")]
+    page = html_page("Report", items, [{"run": 1, "method": "LoRA"}], lang="ja", dated=False)
+    assert page == html_page("Report", items, [{"run": 1, "method": "LoRA"}], lang="ja", dated=False)
+    assert page.count("Plotly.newPlot") == 2 and page.count("plotly.js v") == 1  # one embedded library
+    assert 'id="figure-0"' in page and 'id="figure-1"' in page and '<html lang="ja">' in page
+    assert "Another &lt;sentence&gt;." in page and "<td>LoRA</td>" in page
