@@ -207,3 +207,31 @@ def test_the_options_read_the_registry_and_the_library_defaults():
         with pytest.raises(SystemExit) as exit_:
             parser.parse_args(["train", "--device", bad])
         assert exit_.value.code == 2
+
+
+def test_a_torchvision_model_trains_from_the_command_line_and_evaluates_again(tmp_path):
+    from metalora.models.zoo import zoo_available
+
+    if not zoo_available("torchvision"):
+        if os.environ.get("CI"):
+            pytest.fail("torchvision is missing in CI: make test installs the zoo extra.")
+        pytest.skip("torchvision is not installed: `make test` installs it (pip install -e .[zoo]).")
+    env = {**os.environ, "METALORA_HOME": str(tmp_path)}
+    base = [sys.executable, "-m", "metalora"]
+    common = ["--data", "digits", "--domains", "clean", "--samples-per-class", "6", "--image-size", "16"]
+    done = subprocess.run(
+        [*base, "train", "--model", "torchvision:resnet18", "--model-size", "32", "--method", "meta-cp",
+         "--rank", "2", "--epochs", "1", "--device", "cpu", "--json", "--quiet", *common],
+        env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    run = json.loads(done.stdout)
+    assert run["model_name"] == "torchvision:resnet18" and run["config"]["model_options"] == {
+        "image_size": 32
+    }
+    again = subprocess.run(
+        [*base, "evaluate", "--adapter", run["adapter_path"], "--json", *common],
+        env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["n"] > 0

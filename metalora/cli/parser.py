@@ -27,7 +27,10 @@ EPILOG = """examples:
   torchrun --nproc_per_node=2 -m metalora train --model arch:resnet-mini --epochs 1
 
 The run registry lives in $METALORA_HOME (default ~/.metalora), or in --home."""
-MODEL_HELP = "sample:NAME, arch:NAME (fresh weights, random seed 0) or a checkpoint path"
+MODEL_HELP = (
+    "sample:NAME, arch:NAME (fresh weights, random seed 0), torchvision:NAME or timm:NAME (with --weights, or "
+    "random from seed 0; a new head for the data's classes) or a checkpoint path"
+)
 COMPARED = ("lora", *method_ids(input_conditioned=True))  # compare's default: LoRA against MetaLoRA
 
 
@@ -93,9 +96,21 @@ def _add(p, title: str | None, options: list, no_defaults: bool = False) -> None
         g.add_argument(flag, **kw)
 
 
+def _add_zoo_options(p) -> None:
+    g = p.add_argument_group("torchvision / timm models")
+    g.add_argument(
+        "--weights",
+        help="the model's own weights (.safetensors, or a .pt state dict read weights-only; never a pickle)",
+    )
+    g.add_argument(
+        "--model-size", type=int, help="side the model reads images at (default: its own, 224 for most)"
+    )
+
+
 def _add_run_options(p, plural: bool) -> None:
     """What ``train`` and ``compare`` share: model, data, method(s), training."""
     p.add_argument("--model", default=DEMO_MODEL, help=f"{MODEL_HELP} (default: %(default)s)")
+    _add_zoo_options(p)
     _add(p, "data", DATA_OPTIONS)
     g = p.add_argument_group("method")
     ids = ", ".join(method_ids())
@@ -178,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--adapter", help="a run folder (holds run.json and the adapter files)")
     src.add_argument("--run", type=int, help="a run id of the registry")
     p.add_argument("--model", help=f"the base model: {MODEL_HELP} (default: the run's)")
+    _add_zoo_options(p)
     _add(p, "data", DATA_OPTIONS, no_defaults=True)
     p.add_argument(
         "--split", default="test", choices=("train", "val", "test"), help="which split (default: %(default)s)"

@@ -61,6 +61,16 @@ def _registry_unless_no_save(args, main: bool):
     return None if args.no_save or not main else open_registry(args)
 
 
+def _model_options(args, saved: dict | None = None) -> dict:
+    """``weights`` / ``image_size`` for a zoo model: the flags, else what the run recorded."""
+    options = dict((saved or {}).get("model_options") or {})
+    if getattr(args, "weights", None):
+        options["weights"] = args.weights
+    if getattr(args, "model_size", None):
+        options["image_size"] = args.model_size
+    return options
+
+
 def cmd_train(args, out) -> int:
     """Train one method, save it and record the run; print its summary."""
     from ..training.run import train_run
@@ -72,6 +82,7 @@ def cmd_train(args, out) -> int:
         target_modules=args.target_modules, registry=_registry_unless_no_save(args, main),
         callback=ProgressPrinter(quiet=args.quiet or not main),
         adapter_kwargs={"feature_source": args.feature_source} if conditioned else None,
+        model_options=_model_options(args),
     )  # fmt: skip
     if not main:
         return 0
@@ -104,7 +115,7 @@ def cmd_evaluate(args, out) -> int:
     if not model_name or model_name.startswith("module:"):
         raise ConfigError(f"The base model of {folder} is not recorded by name.", "Pass it with --model.")
     splits = spec.load()
-    base, _ = resolve_model(model_name, splits)
+    base, _ = resolve_model(model_name, splits, **_model_options(args, saved if not args.model else None))
     check_compatible(base, splits)  # other data than the run's: the same clear refusal as train
     model = load_trained(base, folder).to(pick_device(args.device))
     res = evaluate(model, getattr(splits, args.split))
@@ -135,7 +146,7 @@ def cmd_compare(args, out) -> int:
     res = compare(
         args.model, _data_spec(args), methods, seeds, _train_config(args), budget=args.budget,
         ranks=None if args.budget else args.rank, registry=_registry_unless_no_save(args, main), callback=relay,
-        alpha=args.alpha, target_modules=args.target_modules,
+        alpha=args.alpha, target_modules=args.target_modules, model_options=_model_options(args),
     )  # fmt: skip
     if not main:
         return 0

@@ -34,7 +34,8 @@ def resolve_model(
 ) -> tuple[nn.Module, str]:
     """``(fresh base module, its name)`` from a module (deep-copied) or a name (see the module docstring).
 
-    ``weights`` and ``image_size`` apply to zoo models only (see :func:`~metalora.models.zoo.build_zoo_model`).
+    ``weights`` and ``image_size`` apply to zoo models only (see :func:`~metalora.models.zoo.build_zoo_model`);
+    with a module they are only recorded by the caller (the module is already built).
     """
     if isinstance(model, nn.Module):
         return copy.deepcopy(model), f"module:{type(model).__name__}"

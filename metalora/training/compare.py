@@ -87,7 +87,8 @@ def compare(
         raise ConfigError(f"seeds={seeds!r} gives no seed.", "Use e.g. seeds=3 or seeds=[0, 1, 2].")
     config = train_config or TrainConfig()
     splits = data.load() if isinstance(data, DataSpec) else data
-    base, name = resolve_model(model, splits, **dict(run_kwargs.pop("model_options", None) or {}))
+    options = dict(run_kwargs.pop("model_options", None) or {})
+    base, name = resolve_model(model, splits, **options)
     counts: dict[str, int] = {}
     if budget is not None:
         if ranks is not None:
@@ -112,7 +113,7 @@ def compare(
             res = train_run(
                 base, data, method, with_seed(config, seed), rank=rank_of.get(method) or DEFAULT_RANK,
                 registry=registry, out_dir=out_dir, callback=relay, cancel_event=cancel_event,
-                model_name=name, **run_kwargs,
+                model_name=name, model_options=options, **run_kwargs,
             )  # fmt: skip
         except TrainingError as err:
             rows.append({**row, "status": "failed", "error": str(err), "accuracy": float("nan")})
