@@ -135,6 +135,26 @@ STRINGS: dict[str, dict[str, str]] = {
     "model_source": S(en="Where the model comes from", ja="モデルの入手元"),
     "source_sample": S(en="Sample model", ja="サンプルモデル"),
     "source_upload": S(en="Upload a file", ja="ファイルをアップロード"),
+    "source_zoo": S(en="torchvision / timm", ja="torchvision / timm"),
+    "zoo_model": S(en="Backbone", ja="バックボーン"),
+    "zoo_explain": S(
+        en="A real backbone: random weights, or upload its own. It gets a new head for your data's classes, "
+        "trained in full; images are resized to the size it reads.",
+        ja="実際のバックボーンです。重みはランダム、または自分の重みをアップロードできます。データのクラス数に合わせた"
+        "新しい出力層が付き、全体が学習されます。画像はモデルが読むサイズに変換されます。",
+    ),
+    "zoo_size": S(
+        en="Image size the model reads (224 = its own; smaller is faster on a CPU)",
+        ja="モデルが読む画像サイズ（224 = 本来のサイズ、小さいほど CPU で速い）",
+    ),
+    "no_zoo": S(
+        en="torchvision and timm are not installed. `make app` installs them (pip install -e .[zoo]).",
+        ja="torchvision と timm がインストールされていません。`make app` でインストールされます（pip install -e .[zoo]）。",
+    ),
+    "upload_weights_optional": S(
+        en="Its weights (optional: .safetensors, or a .pt state dict)",
+        ja="その重み（任意：.safetensors、または .pt の state dict）",
+    ),
     "source_builtin": S(en="Built-in data", ja="組み込みデータ"),
     "no_sample_models": S(
         en="No sample model is installed. Run `make sample-models`, or upload weights.",

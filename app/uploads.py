@@ -48,6 +48,23 @@ def data_from_upload(upload: Upload, *, image_size: int = 32, seed: int = 0) -> 
     return DataChoice(label=upload.name, splits=split_dataset(ds, seed=seed))
 
 
+def zoo_model(name: str, upload: Upload | None, *, image_size: int | None = None) -> ModelChoice:
+    """A torchvision / timm backbone (:func:`metalora.models.build_zoo_model`), random or with the uploaded
+    weights of its original head; it gets a new head, which training resizes to the data's classes."""
+    from metalora.models.zoo import build_zoo_model
+
+    if upload is not None and suffix(upload) not in WEIGHT_TYPES:
+        raise FileFormatError(
+            f"{upload.name!r} is not a weights file this dashboard reads.",
+            "Upload a .safetensors file, or a .pt file saved with torch.save(model.state_dict(), ...).",
+        )
+    weights = upload.getvalue() if upload is not None else None
+    model = build_zoo_model(name, num_classes=10, weights=weights, image_size=image_size)
+    model.requires_grad_(False).eval()
+    label = f"{name} · {upload.name}" if upload is not None else name
+    return ModelChoice(label=label, uploaded=model)
+
+
 def model_from_upload(upload: Upload, arch: str, **kwargs) -> ModelChoice:
     """Build ``arch`` with ``kwargs`` and load the uploaded weights (safetensors, or a weights-only .pt)."""
     if suffix(upload) not in WEIGHT_TYPES:

@@ -8,13 +8,14 @@ from app import resources, session, uploads, views
 from app.ui import choice, guard, page_title, show_caption, table, technical, tr
 from metalora.data import BUILTIN_DATASETS, DEFAULT_DEMO_DOMAINS, DOMAINS, DataSpec, preview_grid
 from metalora.models import get_architecture, list_architectures
+from metalora.models.zoo import available_zoo_models
 
 page_title("page_model_data")
 left, right = st.columns(2)
 
 with left:
     st.header(tr("model_header"))
-    source = choice("model_source", ["sample", "upload"], "source_", horizontal=True)
+    source = choice("model_source", ["sample", "zoo", "upload"], "source_", horizontal=True)
     if source == "sample":
         names = resources.sample_model_names()
         if not names:
@@ -28,6 +29,21 @@ with left:
                 with guard():
                     _, card = resources.sample_model(name)
                     session.set_model(session.ModelChoice(label=name, sample=name, card=card))
+    elif source == "zoo":
+        names = available_zoo_models()
+        if not names:
+            st.warning(tr("no_zoo"))
+        else:
+            name = st.selectbox(tr("zoo_model"), names, key="zoo_name")
+            st.caption(tr("zoo_explain"))
+            with technical():
+                size = st.select_slider(tr("zoo_size"), [32, 64, 128, 224], value=224, key="zoo_size")
+            weights = st.file_uploader(
+                tr("upload_weights_optional"), type=list(uploads.WEIGHT_TYPES), key="zoo_weights"
+            )
+            if st.button(tr("use_model"), key="use_zoo"):
+                with guard(), st.spinner(tr("computing")):
+                    session.set_model(uploads.zoo_model(name, weights, image_size=int(size)))
     else:
         arch = st.selectbox(tr("architecture"), list_architectures())
         spec = get_architecture(arch)

@@ -22,6 +22,7 @@ from app.strings import STRINGS
 from metalora import MetaLoRAConfig, get_model
 from metalora.errors import DataError, FileFormatError, MetaLoRAError
 from metalora.models import build_model
+from tests.data_files import PicklePayload
 
 
 @dataclass
@@ -132,3 +133,25 @@ def test_errors_are_messages_and_never_tracebacks_in_meeting_mode(meeting):
         assert at.error[0].value == STRINGS["error_generic"]["en"] and not at.exception
     else:
         assert "boom" in at.error[0].value and at.exception
+
+
+def test_a_zoo_backbone_is_chosen_random_or_with_uploaded_weights_and_a_pickle_is_refused(tmp_path):
+    from metalora.models.zoo import build_zoo_model, zoo_available
+
+    if not zoo_available("torchvision"):
+        pytest.skip("torchvision is not installed: `make app` installs it (pip install -e .[zoo]).")
+    random_choice = uploads.zoo_model("torchvision:resnet18", None, image_size=32)
+    assert random_choice.label == "torchvision:resnet18" and random_choice.frozen().new_head == "net.fc"
+    torch.manual_seed(5)
+    own = build_zoo_model("torchvision:resnet18", num_classes=1000, image_size=32).net  # its original head
+    blob = st_save({k: v.contiguous() for k, v in own.state_dict().items()})
+    chosen = uploads.zoo_model("torchvision:resnet18", FakeUpload("r18.safetensors", blob), image_size=32)
+    assert chosen.label == "torchvision:resnet18 · r18.safetensors"
+    assert torch.equal(chosen.frozen().net.conv1.weight, own.conv1.weight)
+    marker = tmp_path / "pwned"
+    hostile = FakeUpload("r18.pt", pickle.dumps({"conv1.weight": PicklePayload(marker)}))
+    with pytest.raises(MetaLoRAError):
+        uploads.zoo_model("torchvision:resnet18", hostile, image_size=32)
+    assert not marker.exists()
+    with pytest.raises(FileFormatError, match="not a weights file"):
+        uploads.zoo_model("torchvision:resnet18", FakeUpload("notes.txt", b"hello"))

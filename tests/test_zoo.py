@@ -17,23 +17,14 @@ from torch import nn
 from metalora import MetaLoRAConfig, get_model, load_adapter
 from metalora.errors import ConfigError
 from metalora.methods import get_method, method_ids
-from metalora.models.zoo import build_zoo_model, zoo_available
+from metalora.models.zoo import TESTED, build_zoo_model, zoo_available
 from metalora.training.methods import prepare
 from tests.data_files import PicklePayload
 from tests.helpers import reference_conv
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-ARCHITECTURES = [
-    "torchvision:resnet18",
-    "torchvision:resnet50",
-    "torchvision:mobilenet_v3_small",
-    "torchvision:efficientnet_b0",
-    "torchvision:convnext_tiny",
-    "timm:mixer_s16_224",
-    "timm:vit_tiny_patch16_224",
-    "timm:resmlp_12_224",
-]
+ARCHITECTURES = list(TESTED)
 SIZE = 32  # images are resized to this side (ViTs and MLP models are built for it)
 
 
@@ -172,13 +163,17 @@ def test_user_weights_load_from_safetensors_and_weights_only_pt_and_a_pickle_is_
 
 def test_a_zoo_name_resolves_for_training_and_a_bad_one_is_explained():
     from metalora.data import DataSpec
-    from metalora.models import resolve_model
+    from metalora.models import check_compatible, resolve_model
 
     _skip_without("torchvision")
     splits = DataSpec(samples_per_class=3, image_size=16, domains=("clean",)).load()
     base, name = resolve_model("torchvision:resnet18", splits, image_size=SIZE)
-    assert name == "torchvision:resnet18" and base.arch_kwargs == {"in_channels": 1, "num_classes": 10}
+    assert name == "torchvision:resnet18" and base.built_for == {"in_channels": 1, "num_classes": 10}
     assert base(torch.as_tensor(splits.train.x[:2])).shape == (2, 10)  # grey images, any size
+    other = DataSpec(samples_per_class=3, image_size=16, domains=("clean",), name="shapes").load()
+    check_compatible(base, other)  # any data fits: channels are repeated, the head is resized in training
+    model, _ = prepare(base, "lora", rank=2, num_classes=len(other.train.class_names))
+    assert model.base_model.net.fc.out_features == len(other.train.class_names)
     with pytest.raises(ConfigError, match="no classification model 'resnet9000'"):
         resolve_model("torchvision:resnet9000", splits)
     with pytest.raises(ConfigError, match="apply to torchvision: and timm: models"):

@@ -34,8 +34,10 @@ from torch import nn
 from ..errors import ConfigError, ModelError, bullet_list
 
 __all__ = [
+    "TESTED",
     "ZOO_FAMILIES",
     "ZooClassifier",
+    "available_zoo_models",
     "build_zoo_model",
     "import_torchvision",
     "is_zoo_name",
@@ -43,6 +45,17 @@ __all__ = [
 ]
 
 ZOO_FAMILIES = ("torchvision", "timm")
+TESTED = (
+    "torchvision:resnet18",
+    "torchvision:resnet50",
+    "torchvision:mobilenet_v3_small",
+    "torchvision:efficientnet_b0",
+    "torchvision:convnext_tiny",
+    "timm:mixer_s16_224",
+    "timm:vit_tiny_patch16_224",
+    "timm:resmlp_12_224",
+)
+"""The zoo models the test suite checks (every method, exact forward, save/load); the dashboard offers them."""
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -50,6 +63,11 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 def is_zoo_name(name: object) -> bool:
     """True for ``"torchvision:NAME"`` and ``"timm:NAME"``."""
     return isinstance(name, str) and name.partition(":")[0] in ZOO_FAMILIES and bool(name.partition(":")[2])
+
+
+def available_zoo_models() -> list[str]:
+    """The :data:`TESTED` zoo models whose package is installed here."""
+    return [n for n in TESTED if zoo_available(n.partition(":")[0])]
 
 
 def zoo_available(family: str) -> bool:
@@ -98,9 +116,13 @@ class ZooClassifier(nn.Module):
     ----------
     net
         The torchvision / timm model, with its new head.
-    arch, arch_kwargs
-        The zoo name and the channels / classes it was built for (what
-        :func:`~metalora.models.check_compatible` reads).
+    arch
+        The zoo name.
+    arch_kwargs
+        Empty: any data fits (grey images are repeated to three channels, and
+        :func:`metalora.training.prepare` resizes the new head to the data's classes), so
+        :func:`~metalora.models.check_compatible` has nothing to refuse. ``built_for`` records the channels
+        and classes it was built for.
     new_head
         The name of the new, randomly initialised classifier head, or None. :func:`metalora.training.prepare`
         trains it in full (``modules_to_save``) instead of giving it a low-rank update.
@@ -125,7 +147,8 @@ class ZooClassifier(nn.Module):
         self.register_buffer("mean", torch.tensor(spec.mean).view(1, -1, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(spec.std).view(1, -1, 1, 1), persistent=False)
         self.arch = arch
-        self.arch_kwargs = {"in_channels": int(in_channels), "num_classes": int(num_classes)}
+        self.arch_kwargs: dict = {}
+        self.built_for = {"in_channels": int(in_channels), "num_classes": int(num_classes)}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, C, H, W) in [0, 1]
         if x.dim() != 4 or x.shape[1] not in (1, 3):
