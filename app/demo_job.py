@@ -53,6 +53,5 @@ def start_demo() -> bool:
         data=data_choice.source,
         model_label=model_choice.label,
         data_label=data_choice.label,
-        device=cfg.device,
     )
     return session.start_job(job)

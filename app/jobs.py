@@ -62,7 +62,6 @@ class TrainingJob:
     data: DataSplits | DataSpec
     model_label: str
     data_label: str
-    device: str  # as the tasks' TrainConfig.device: "auto", "cpu", "cuda"...
     status: str = WAITING
     task_index: int = 0
     fraction: float = 0.0  # progress of the current task in [0, 1]
@@ -78,6 +77,11 @@ class TrainingJob:
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="metalora-train", daemon=True)
+
+    @property
+    def device(self) -> str:
+        """The device the tasks train on (their ``TrainConfig.device``: one place holds it)."""
+        return self.tasks[0].train.device if self.tasks else "auto"
 
     # -- control --------------------------------------------------------------------------------
     def start(self) -> TrainingJob:

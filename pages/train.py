@@ -59,7 +59,6 @@ if submitted:
             data=data.source,
             model_label=model.label,
             data_label=data.label,
-            device=device,
         )
         if session.start_job(new):
             st.rerun()

@@ -38,7 +38,6 @@ def job_on(device: str, data) -> TrainingJob:
         data=data,
         model_label="resnet-mini",
         data_label="digits",
-        device=device,
     )
 
 

@@ -266,9 +266,7 @@ def test_a_failed_job_is_shown_and_the_buttons_come_back(tiny_demo):
     from app.jobs import FAILED, TrainingJob
 
     at = new_app()
-    job = TrainingJob(
-        tasks=[], make_base=lambda: None, data=None, model_label="m", data_label="d", device="cuda"
-    )
+    job = TrainingJob(tasks=[], make_base=lambda: None, data=None, model_label="m", data_label="d")
     job.status, job.error = FAILED, "device='cuda' was asked for, but this machine has no usable CUDA GPU."
     at.session_state["job"] = job
     at.run()

@@ -159,12 +159,12 @@ def test_dashboard_job_shows_the_message_and_the_next_job_runs(splits, oom_on, t
 
     task = TrainTask("meta-cp", rank=2, train=CONFIG)
     oom_on(2)
-    job = TrainingJob([task], lambda: _net(splits), splits, "oom-net", "digits", device="cpu").start()
+    job = TrainingJob([task], lambda: _net(splits), splits, "oom-net", "digits").start()
     assert job.join(120)
     assert job.status == FAILED and not job.error_unexpected  # a user message, not a traceback
     _assert_oom_message(TrainingError(job.error))
     oom_on(0)
-    again = TrainingJob([task], lambda: _net(splits), splits, "oom-net", "digits", device="cpu").start()
+    again = TrainingJob([task], lambda: _net(splits), splits, "oom-net", "digits").start()
     assert again.join(120) and again.status == DONE, again.error  # the device lock was released
     assert [r["status"] for r in RunRegistry(tmp_path).list(newest_first=False)] == ["failed", "completed"]
 
