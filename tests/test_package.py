@@ -34,3 +34,60 @@ def test_public_api():
         assert hasattr(metalora, name), name
     adapters = [m.id for m in metalora.list_methods(adapter=True)]
     assert adapters == ["lora", "cp", "tr", "meta-cp", "meta-tr"]
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Imports between the library's modules, at the top of a file or inside a function (a lazy import that
+    dodges a circle is a circle too); ``TYPE_CHECKING`` blocks are not edges."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    mods = {}
+    for p in (root / "metalora").rglob("*.py"):
+        name = ".".join(p.relative_to(root).with_suffix("").parts).removesuffix(".__init__")
+        mods[name] = p
+    graph: dict[str, set[str]] = {m: set() for m in mods}
+    for m, p in mods.items():
+        pkg = m if p.name == "__init__.py" else m.rpartition(".")[0]
+        tree = ast.parse(p.read_text(encoding="utf-8"))
+        typing_only = {
+            id(n)
+            for block in ast.walk(tree)
+            if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
+            for n in ast.walk(block)
+        }
+        for node in ast.walk(tree):
+            if id(node) in typing_only:
+                continue
+            if isinstance(node, ast.ImportFrom):
+                parts = pkg.split(".")[: len(pkg.split(".")) - max(node.level - 1, 0)] if node.level else []
+                target = ".".join(parts + ([node.module] if node.module else []))
+                for c in [target, *(f"{target}.{a.name}" for a in node.names)]:
+                    if c in mods and c != m:
+                        graph[m].add(c)
+            elif isinstance(node, ast.Import):
+                graph[m] |= {a.name for a in node.names if a.name in mods and a.name != m}
+    return graph
+
+
+def test_no_import_circles_between_modules():
+    graph = _import_graph()
+
+    def nested(a: str, b: str) -> bool:  # a package and its own submodule: the package re-exports it
+        return a.startswith(b + ".") or b.startswith(a + ".")
+
+    def find(start: str, node: str, path: list[str]) -> list[str] | None:
+        for nxt in graph[node]:
+            if nested(node, nxt):
+                continue
+            if nxt == start:
+                return [*path, nxt]
+            if nxt not in path and len(path) < 12 and (found := find(start, nxt, [*path, nxt])):
+                return found
+        return None
+
+    for module in graph:
+        cycle = find(module, module, [module])
+        assert cycle is None, " -> ".join(cycle)
+    assert "metalora.adapters.files" in graph["metalora.adapters.model"]  # the graph is really read
