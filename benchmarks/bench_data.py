@@ -1,7 +1,7 @@
 """Data at scale: peak memory of a streamed 1-epoch run at N and 10·N images, and the loader's speed.
 
     python benchmarks/bench_data.py [--n 500] [--image-size 32] [--source-size 64] [--workers N]
-                                    [--batch-size 64] [--threads 1] [--tiny] [--keep DIR]
+                                    [--batch-size 64] [--threads 1] [--tiny] [--in-memory] [--keep DIR]
 
 It writes a synthetic image folder of ``N`` and of ``10·N`` PNGs (``--source-size`` pixels square, ten
 classes of coloured blobs on noise), then for each runs, in a fresh subprocess, one epoch of
@@ -19,7 +19,8 @@ reports:
 The measured runs use one torch thread by default (``--threads``): on a small shared machine more threads
 than free cores make every step many times slower and the timings meaningless, and the figure that matters
 here, memory, does not depend on it. The last line states the ratio of the peak RSS values. ``--tiny`` runs on a few dozen 16-pixel images
-with a narrow model, to test the script itself.
+with a narrow model, to test the script itself. ``--in-memory`` measures the old way instead (every image
+decoded into one array by :func:`metalora.data.load_imagefolder`), for contrast.
 """
 
 from __future__ import annotations
@@ -81,7 +82,12 @@ def child(args) -> dict:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    splits = parse_data_source(f"folder:{args.child}", image_size=args.image_size, seed=0).load()
+    if args.in_memory:  # the old way, for contrast: every image decoded into one array
+        from metalora.data import load_imagefolder, split_dataset
+
+        splits = split_dataset(load_imagefolder(args.child, image_size=args.image_size), seed=0)
+    else:
+        splits = parse_data_source(f"folder:{args.child}", image_size=args.image_size, seed=0).load()
     widths = (4, 8) if args.tiny else (16, 32, 64)
     torch.manual_seed(0)
     base = build_model("resnet-mini", in_channels=splits.train.channels, num_classes=CLASSES, widths=widths)
@@ -96,10 +102,14 @@ def child(args) -> dict:
     order = torch.randperm(len(splits.train), generator=torch.Generator().manual_seed(0))
     batches = chunks(order, args.batch_size)
     t0 = time.perf_counter()
-    seen = sum(len(xb) for xb, _, _ in iterate_batches(splits.train, batches, num_workers=args.workers))
-    loader_ips = seen / max(time.perf_counter() - t0, 1e-9)
-
-    xb, yb, _ = next(iterate_batches(splits.train, batches[:1], num_workers=0))
+    train = splits.train if not args.in_memory else None
+    if train is not None:
+        seen = sum(len(xb) for xb, _, _ in iterate_batches(train, batches, num_workers=args.workers))
+        loader_ips = seen / max(time.perf_counter() - t0, 1e-9)
+        xb, yb, _ = next(iterate_batches(train, batches[:1], num_workers=0))
+    else:
+        loader_ips = float("inf")  # nothing to load: the images are in memory already
+        xb, yb = torch.as_tensor(splits.train.x[batches[0]]), torch.as_tensor(splits.train.y[batches[0]])
     opt = torch.optim.AdamW(params, lr=1e-3)
     net.train()
     steps = 3 if args.tiny else 8
@@ -129,7 +139,7 @@ def measure(folder: Path, args) -> dict:
     cmd += ["--image-size", str(args.image_size), "--batch-size", str(args.batch_size)]
     cmd += ["--workers", str(args.workers)] if args.workers is not None else []
     cmd += ["--tiny"] if args.tiny else []
-    cmd += ["--threads", str(args.threads)]
+    cmd += ["--threads", str(args.threads)] + (["--in-memory"] if args.in_memory else [])
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=900)
     if proc.returncode != 0:
         raise SystemExit(f"The measured run on {folder} failed:\n{proc.stderr[-3000:]}")
@@ -177,6 +187,9 @@ def main(argv=None) -> int:
         help="torch threads of the measured runs, 0 = torch's choice (default: 1)",
     )
     p.add_argument("--tiny", action="store_true", help="a few dozen small images, to test the script")
+    p.add_argument(
+        "--in-memory", action="store_true", help="for contrast: load the folders in memory (the old way)"
+    )
     p.add_argument("--keep", default=None, help="build the folders here and keep them")
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)

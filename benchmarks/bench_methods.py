@@ -6,8 +6,8 @@
 
 What runs (preset ``full``):
 
-* **cells**: backbones ``resnet-mini`` and ``mixer-mini`` (the shipped sample models, trained on clean
-  data) x data ``digits-4`` (the demo's 4-domain mix), ``digits-6`` (a harder 6-domain mix) and
+* **cells**: backbones ``resnet-mini``, ``mixer-mini`` and ``vit-mini`` (the shipped sample models, trained
+  on clean data; the ViT, beyond the paper, has no shapes sample, so its shapes cell is skipped) x data ``digits-4`` (the demo's 4-domain mix), ``digits-6`` (a harder 6-domain mix) and
   ``shapes-4`` (the 3-channel built-in set with 4 colour / background domains);
 * **methods**: every entry of :mod:`metalora.methods` (head only, full fine-tuning, LoRA, static CP, static
   TR, MetaLoRA-CP, MetaLoRA-TR), and the peer baselines Hugging Face PEFT LoRA and PEFT LoHa, which

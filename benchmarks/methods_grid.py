@@ -57,9 +57,14 @@ class Preset:
 
 PRESETS = {
     "full": Preset(
-        ("resnet-mini", "mixer-mini"), ("digits-4", "digits-6", "shapes-4"), None, ("small", "large"),
+        ("resnet-mini", "mixer-mini", "vit-mini"), ("digits-4", "digits-6", "shapes-4"), None, ("small", "large"),
         seeds=3, epochs=3, samples_per_class=None, ablations=True, tune_each_dataset=False,
-        long_cells=(("resnet-mini", "digits-4"), ("mixer-mini", "digits-4"), ("resnet-mini", "digits-6")),
+        long_cells=(
+            ("resnet-mini", "digits-4"),
+            ("mixer-mini", "digits-4"),
+            ("resnet-mini", "digits-6"),
+            ("vit-mini", "digits-4"),
+        ),
     ),
     "quick": Preset(
         ("resnet-mini",), ("digits-4",), None, ("small",), seeds=2, epochs=2, samples_per_class=60,

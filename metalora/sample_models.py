@@ -59,6 +59,8 @@ _RESNET = dict(widths=(16, 32, 64), blocks_per_stage=1)
 _MIXER = dict(image_size=32, patch_size=4, dim=64, depth=4, token_hidden=64, channel_hidden=128)
 _RESNET_TRAIN = dict(epochs=10, lr=1e-2, batch_size=64, weight_decay=5e-4, warmup_frac=0.0)
 _MIXER_TRAIN = dict(epochs=10, lr=2e-3, batch_size=64, weight_decay=0.05, warmup_frac=0.0)
+_VIT = dict(image_size=32, patch_size=4, dim=64, depth=4, heads=4, mlp_hidden=128)
+_VIT_TRAIN = dict(epochs=20, lr=2e-3, batch_size=64, weight_decay=0.05, warmup_frac=0.05, max_grad_norm=1.0)
 
 SAMPLES: dict[str, SampleSpec] = {
     s.name: s
@@ -97,6 +99,14 @@ SAMPLES: dict[str, SampleSpec] = {
             shifts=_SHIFTS_2PX,
             mirror=True,
             permute_channels=True,
+        ),
+        SampleSpec(
+            "vit-mini-digits",
+            "vit-mini",
+            "digits",
+            _VIT,
+            _VIT_TRAIN,
+            shifts=_SHIFTS_2PX,
         ),
     ]
 }

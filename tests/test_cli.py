@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -235,3 +236,34 @@ def test_a_torchvision_model_trains_from_the_command_line_and_evaluates_again(tm
     )  # fmt: skip
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["n"] > 0
+
+
+def test_a_streamed_image_folder_trains_and_evaluates_from_the_command_line(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for cls in ("cat", "dog"):
+        (tmp_path / "pics" / cls).mkdir(parents=True)
+        for i in range(12):
+            pixels = rng.integers(0, 256, (20, 20, 3), dtype=np.uint8) // (1 if cls == "cat" else 4)
+            Image.fromarray(pixels).save(tmp_path / "pics" / cls / f"{i}.png")
+    env = {**os.environ, "METALORA_HOME": str(tmp_path / "home")}
+    base = [sys.executable, "-m", "metalora"]
+    data = ["--data", f"folder:{tmp_path / 'pics'}", "--image-size", "16"]
+    done = subprocess.run(
+        [*base, "train", "--model", "arch:resnet-mini", "--method", "meta-cp", "--rank", "2", "--epochs", "1",
+         "--device", "cpu", "--json", "--quiet", "--augment", *data],
+        env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    run = json.loads(done.stdout)
+    assert run["config"]["data"]["source"] == f"folder:{tmp_path / 'pics'}" and run["dataset"]
+    again = subprocess.run(
+        [*base, "evaluate", "--adapter", run["adapter_path"], "--json"],
+        env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["n"] > 0  # rebuilt from the recorded source, no --data needed
+    bad = subprocess.run([*base, "train", "--data", "tarball:/nowhere", "--epochs", "1"], env=env,
+                         capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr and "tarball" in bad.stderr

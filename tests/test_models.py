@@ -8,8 +8,17 @@ import pytest
 import torch
 from torch import nn
 
+from metalora.adapters.injection import adaptable_modules
 from metalora.errors import ConfigError, ModelError
-from metalora.models import MlpMixer, Normalize, ResNet, build_model, get_architecture, list_architectures
+from metalora.models import (
+    MlpMixer,
+    Normalize,
+    ResNet,
+    VisionTransformer,
+    build_model,
+    get_architecture,
+    list_architectures,
+)
 
 ARCHS = list_architectures()
 
@@ -22,7 +31,7 @@ def _kwargs(arch: str, channels: int, size: int, classes: int) -> dict:
 
 
 def test_registry_lists_the_required_architectures():
-    assert {"resnet-mini", "mixer-mini"} <= set(ARCHS)
+    assert {"resnet-mini", "mixer-mini", "vit-mini"} <= set(ARCHS)
     assert sorted(ARCHS) == ARCHS
 
 
@@ -108,6 +117,22 @@ def test_mixer_layers_apply_to_tokens_and_channels():
     assert blk.channel_mlp.fc1.in_features == 24
 
 
+def test_vit_uses_only_ordinary_layers_and_its_attention_is_adaptable():
+    model = build_model("vit-mini", in_channels=1, image_size=16, patch_size=4, dim=32, heads=4, depth=2)
+    assert isinstance(model, VisionTransformer)
+    assert model.num_tokens == 16 and model.pos_embed.shape == (1, 16, 32)
+    allowed = (nn.Conv2d, nn.Linear, nn.LayerNorm, nn.GELU, Normalize)
+    for name, m in model.named_modules():
+        if not list(m.children()):  # leaves
+            assert isinstance(m, allowed), f"{name} is a {type(m).__name__}"
+    attn = model.blocks[0].attn
+    assert attn.qkv.in_features == 32 and attn.qkv.out_features == 96 and attn.proj.out_features == 32
+    adaptable = adaptable_modules(model)
+    for layer in ("patch_embed", "blocks.0.attn.qkv", "blocks.1.attn.proj", "blocks.1.mlp.fc2", "head"):
+        assert layer in adaptable
+    assert len(adaptable) == 2 + 4 * 2
+
+
 @pytest.mark.parametrize("arch", ARCHS)
 def test_gradients_reach_every_parameter(arch):
     model = build_model(arch, **_kwargs(arch, 1, 16, classes=3)).train()
@@ -141,6 +166,10 @@ def test_unknown_kwarg_lists_the_accepted_ones():
         ("mixer-mini", dict(image_size=30, patch_size=4), "patch_size"),
         ("mixer-mini", dict(depth=0), "depth"),
         ("mixer-mini", dict(std=0.0), "std"),
+        ("vit-mini", dict(dim=64, heads=5), "heads"),
+        ("vit-mini", dict(image_size=30, patch_size=4), "patch_size"),
+        ("vit-mini", dict(mlp_hidden=0), "mlp_hidden"),
+        ("vit-mini", dict(in_channels=3, mean=(0.1, 0.2)), "mean"),
     ],
 )
 def test_bad_settings_raise_config_error_naming_the_field(arch, kwargs, field):
@@ -155,8 +184,9 @@ def test_wrong_input_channels_raise_model_error(arch):
         model(torch.rand(2, 1, 32, 32))
 
 
-def test_mixer_rejects_other_image_sizes_with_a_hint():
-    model = build_model("mixer-mini", in_channels=1, image_size=32)
+@pytest.mark.parametrize("arch", ["mixer-mini", "vit-mini"])
+def test_token_models_reject_other_image_sizes_with_a_hint(arch):
+    model = build_model(arch, in_channels=1, image_size=32)
     with pytest.raises(ModelError, match="Resize the images to 32x32"):
         model(torch.rand(2, 1, 28, 28))
 

@@ -12,11 +12,17 @@ import torch
 
 from metalora.data import load_builtin
 from metalora.errors import ConfigError, TrainingError
-from metalora.models import list_sample_models, load_checkpoint, load_sample_model, sample_models_dir
+from metalora.models import (
+    list_architectures,
+    list_sample_models,
+    load_checkpoint,
+    load_sample_model,
+    sample_models_dir,
+)
 from metalora.sample_models import SAMPLES, SampleSpec, _shift, augmented_train, build_sample, main
 from metalora.training import evaluate
 
-DIGITS = ["resnet-mini-digits", "mixer-mini-digits"]
+DIGITS = ["resnet-mini-digits", "mixer-mini-digits", "vit-mini-digits"]
 SHIPPED = [n for n in SAMPLES if n in list_sample_models()]
 TOLERANCE = 0.005  # half a percentage point
 
@@ -31,6 +37,13 @@ def test_the_digits_samples_are_shipped_and_small():
     for name in SHIPPED:
         size = (sample_models_dir() / f"{name}.safetensors").stat().st_size
         assert 50_000 < size < 1_000_000, f"{name}: {size} bytes"
+
+
+def test_every_architecture_has_a_digits_sample_trained_with_shifted_copies():
+    for arch in list_architectures():
+        spec = SAMPLES[f"{arch}-digits"]
+        assert spec.arch == arch and spec.dataset == "digits" and spec.shifts, arch
+        assert f"{arch}-digits" in list_sample_models()
 
 
 @pytest.mark.parametrize("name", SHIPPED)

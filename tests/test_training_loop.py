@@ -277,3 +277,12 @@ def test_fit_on_cuda_with_bf16():
     res = fit(_tiny(), _splits(), TrainConfig(**{**FAST, "device": "cuda"}, bf16=True))
     assert res.device.startswith("cuda") and res.test.accuracy >= 0.9
     assert 0 < res.peak_memory_bytes < 2**30
+
+
+def test_batches_cover_every_index_once_when_a_single_one_is_left_over():
+    from metalora.training.evaluate import chunks
+
+    for n, size in [(5, 4), (9, 4), (13, 4), (8, 4), (1, 4), (65, 16)]:
+        parts = chunks(torch.arange(n), size)
+        assert torch.equal(torch.cat(parts), torch.arange(n))  # none lost, none twice (13 -> 4, 4, 5)
+        assert all(len(p) > 1 for p in parts) or n == 1

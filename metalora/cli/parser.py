@@ -52,7 +52,10 @@ DEVICE_OPTION = (
 # (flag, keyword arguments of add_argument); one table per option group
 # fmt: off
 DATA_OPTIONS = [
-    ("--data", dict(default=_DATA.name, help=f"built-in data set: {' or '.join(BUILTIN_DATASETS)} (default: %(default)s)")),
+    ("--data", dict(default=_DATA.name, help=f"built-in data set ({' or '.join(BUILTIN_DATASETS)}), or images streamed from "
+                    "disk: folder:PATH (class folders), cifar:PATH (CIFAR binary batches), npz:PATH (an uncompressed "
+                    ".npz, memory-mapped) (default: %(default)s)")),
+    ("--augment", dict(action="store_true", help="random crops and flips of the training images (streamed data)")),
     ("--domains", dict(default=",".join(_DATA.domains),
                        help="comma-separated domain shifts; each image gets one (default: %(default)s)")),
     ("--image-size", dict(type=int, default=_DATA.image_size, help="image side in pixels (default: %(default)s)")),
@@ -71,6 +74,8 @@ TRAIN_OPTIONS = [
     ("--max-grad-norm", dict(type=float, default=_TRAIN.max_grad_norm,
                              help="clip the gradient norm to this (default: off)")),
     DEVICE_OPTION,
+    ("--num-workers", dict(type=int, default=_TRAIN.num_workers,
+                           help="loader processes for streamed data (default: 0 on 2 cores, else up to 4)")),
     ("--no-bf16", dict(action="store_true", help="no bfloat16 autocast on CUDA (default: on where supported)")),
 ]
 METHOD_OPTIONS = [

@@ -19,10 +19,17 @@ __all__ = ["cmd_compare", "cmd_evaluate", "cmd_train"]
 
 
 def _data_spec(args, base: dict | None = None):
-    """The data flags over ``base`` (a saved run's data), as a :class:`~metalora.data.DataSpec`."""
-    from ..data import DataSpec
+    """The data flags over ``base`` (a saved run's data): a :class:`~metalora.data.DataSpec` for a built-in
+    set, a :class:`~metalora.data.StreamSpec` for ``folder:`` / ``cifar:`` / ``npz:`` sources."""
+    from ..data import DataSpec, StreamSpec, is_stream_source, parse_data_source
 
     base = dict(base or {})
+    if args.data is not None and is_stream_source(args.data):
+        return parse_data_source(
+            args.data, image_size=args.image_size, seed=args.data_seed or 0, augment=bool(args.augment)
+        )
+    if args.data is None and base.get("source"):
+        return StreamSpec.from_dict(base)
     given = {
         "name": args.data,
         "domains": args.domains,
@@ -47,6 +54,7 @@ def _train_config(args):
         device=args.device,
         bf16=not args.no_bf16,
         max_grad_norm=args.max_grad_norm,
+        num_workers=args.num_workers,
     )
 
 
@@ -87,8 +95,7 @@ def cmd_train(args, out) -> int:
     if not main:
         return 0
     d = {k: v for k, v in vars(res).items() if k not in ("model", "data", "config")}
-    d.update(model=res.model_name, dataset=res.data.name if res.data else None)
-    d.update(domains=list(res.data.domains) if res.data else None, config=res.config)
+    d.update(model=res.model_name, dataset=res.dataset, domains=list(res.domains), config=res.config)
     out.write(
         json.dumps(d, default=str) + "\n" if args.json else table(summary_rows(d), ["", "value"]) + "\n"
     )

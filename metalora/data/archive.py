@@ -27,7 +27,7 @@ from .images import IMAGE_EXTENSIONS, decode_image, is_image_name
 from .safezip import check_zip, member_parts, open_zip, read_member
 from .source import ByteBudget, read_source
 
-__all__ = ["load_imagefolder", "load_zip_imagefolder"]
+__all__ = ["load_imagefolder", "load_zip_imagefolder", "tree_layout", "walk_imagefolder"]
 
 _SYSTEM_NAMES = frozenset({"__macosx", "thumbs.db", "desktop.ini"})
 _LAYOUT_HINT = "Arrange images as class/image.png, or domain/class/image.png for several domains."
@@ -37,13 +37,14 @@ _LAYOUT_HINT = "Arrange images as class/image.png, or domain/class/image.png for
 class _File:
     parts: tuple[str, ...]  # path inside the tree, e.g. ("cats", "001.png")
     read: Callable[[], bytes]
+    path: Path | None = None  # on disk, for a local folder
 
 
 def _is_hidden(parts: tuple[str, ...]) -> bool:
     return any(p.startswith(".") or p.lower() in _SYSTEM_NAMES for p in parts)
 
 
-def _check_size(image_size: int) -> int:
+def check_image_size(image_size: int) -> int:
     try:
         size = int(image_size)
     except (TypeError, ValueError):
@@ -58,15 +59,25 @@ def _check_size(image_size: int) -> int:
 def _strip_root(files: list[_File], dirs: set[tuple[str, ...]]) -> tuple[list[_File], set[tuple[str, ...]]]:
     """Drop enclosing folders shared by every file (``mydata/cats/1.png`` -> ``cats/1.png``)."""
     while files and min(len(f.parts) for f in files) >= 3 and len({f.parts[0] for f in files}) == 1:
-        files = [_File(f.parts[1:], f.read) for f in files]
+        files = [_File(f.parts[1:], f.read, f.path) for f in files]
         dirs = {d[1:] for d in dirs if len(d) > 1}
     return files, dirs
 
 
-def _dataset_from_tree(
-    files: list[_File], dirs: set[tuple[str, ...]], image_size: int, limits: Limits, name: str
-) -> ImageDataset:
-    """Turn the (already safety-checked) file list of an ImageFolder tree into an ImageDataset."""
+def tree_layout(
+    files: list[_File], dirs: set[tuple[str, ...]], limits: Limits, name: str
+) -> tuple[list[_File], list[str], list[str], np.ndarray, np.ndarray]:
+    """Check the layout of an (already safety-checked) ImageFolder tree and label its files.
+
+    Shared by the in-memory loaders and :func:`metalora.data.stream_sources.open_folder`, so both see
+    the same files, in the same (sorted) order, with the same classes and domains.
+
+    Returns
+    -------
+    files, classes, domains, y, domain
+        The image files (hidden ones dropped, enclosing folders stripped, sorted), the class and
+        domain names, and the int64 class and domain index of every file.
+    """
     source = repr(name)
     files = sorted((f for f in files if not _is_hidden(f.parts)), key=lambda f: f.parts)
     dirs = {d for d in dirs if not _is_hidden(d)}
@@ -106,7 +117,18 @@ def _dataset_from_tree(
         )
     c_index = {c: i for i, c in enumerate(classes)}
     d_index = {d: i for i, d in enumerate(domains)}
+    y = np.array([c_index[f.parts[cls_level]] for f in files], dtype=np.int64)
+    d = np.array(
+        [d_index[f.parts[0]] for f in files] if with_domains else np.zeros(len(files)), dtype=np.int64
+    )
+    return files, classes, domains, y, d
 
+
+def _dataset_from_tree(
+    files: list[_File], dirs: set[tuple[str, ...]], image_size: int, limits: Limits, name: str
+) -> ImageDataset:
+    """Turn the (already safety-checked) file list of an ImageFolder tree into an ImageDataset."""
+    files, classes, domains, y, d = tree_layout(files, dirs, limits, name)
     x = np.empty((len(files), image_size, image_size, 3), dtype=np.float32)  # (N, S, S, 3)
     all_gray = True
     for i, f in enumerate(files):
@@ -116,12 +138,8 @@ def _dataset_from_tree(
     if all_gray:
         x = x[..., :1]
     x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))  # (N, C, S, S)
-    y = np.array([c_index[f.parts[cls_level]] for f in files], dtype=np.int64)
-    d = np.array(
-        [d_index[f.parts[0]] for f in files] if with_domains else np.zeros(len(files)), dtype=np.int64
-    )
     ds = ImageDataset(x, y, d, classes, domains, name=name)
-    return check_dataset(ds, limits=limits, source=source)
+    return check_dataset(ds, limits=limits, source=repr(name))
 
 
 def load_zip_imagefolder(
@@ -141,7 +159,7 @@ def load_zip_imagefolder(
         Wrong layout, fewer than two classes, an empty class folder.
     """
     limits = limits or Limits()
-    size = _check_size(image_size)
+    size = check_image_size(image_size)
     data, name = read_source(path_or_bytes, limits, "ZIP archive")
     zf = open_zip(data, name)
     with zf:
@@ -170,14 +188,14 @@ def _read_file(path: Path, rel: str, budget: ByteBudget) -> bytes:
     return data
 
 
-def load_imagefolder(directory, *, image_size: int = 32, limits: Limits | None = None) -> ImageDataset:
-    """Load a local ImageFolder directory, with the same layouts and rules as the ZIP loader.
+def walk_imagefolder(directory, limits: Limits) -> tuple[Path, list[_File], set[tuple[str, ...]]]:
+    """``(root, files, folders)`` of a local ImageFolder directory, after its safety checks.
 
-    Symbolic links that lead outside ``directory`` are refused; links inside it are skipped
-    (their targets are read directly).
+    Symbolic links that lead outside ``directory`` are refused; links inside it are skipped (their
+    targets are read where they live). The number of files and their declared total size are
+    checked against ``limits``; every file's ``read`` counts the bytes really read against
+    ``limits.max_uncompressed_bytes`` too, and ``path`` lets a streaming reader open it later.
     """
-    limits = limits or Limits()
-    size = _check_size(image_size)
     try:
         root = Path(directory).resolve(strict=True)
     except (OSError, RuntimeError, TypeError):
@@ -220,6 +238,19 @@ def load_imagefolder(directory, *, image_size: int = 32, limits: Limits | None =
                     f"{str(directory)!r} holds more than {limits.max_uncompressed_bytes / 1024**2:,.0f} MB of files.",
                     "Use a smaller data set.",
                 )
-            files.append(_File(rel_parts, lambda p=path, r=rel: _read_file(p, r, budget)))
+            files.append(_File(rel_parts, lambda p=path, r=rel: _read_file(p, r, budget), path))
         subdirs[:] = [d for d in subdirs if not (here_path / d).is_symlink()]
+    return root, files, dirs
+
+
+def load_imagefolder(directory, *, image_size: int = 32, limits: Limits | None = None) -> ImageDataset:
+    """Load a local ImageFolder directory, with the same layouts and rules as the ZIP loader.
+
+    Symbolic links that lead outside ``directory`` are refused; links inside it are skipped
+    (their targets are read directly). To read a large folder image by image instead, see
+    :func:`metalora.data.stream_sources.open_folder`.
+    """
+    limits = limits or Limits()
+    size = check_image_size(image_size)
+    root, files, dirs = walk_imagefolder(directory, limits)
     return _dataset_from_tree(files, dirs, size, limits, root.name)

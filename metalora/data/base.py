@@ -16,7 +16,7 @@ from torch.utils.data import TensorDataset
 
 from ..errors import DataError, bullet_list
 
-__all__ = ["DataSplits", "ImageDataset", "Limits", "check_dataset"]
+__all__ = ["DataSplits", "ImageDataset", "Limits", "check_dataset", "check_label_counts"]
 
 
 @dataclass(frozen=True)
@@ -249,7 +249,12 @@ class ImageDataset:
 
 @dataclass(eq=False)
 class DataSplits:
-    """The train / validation / test partition of one data set."""
+    """The train / validation / test partition of one data set.
+
+    Each part is an :class:`ImageDataset` (in memory) or a
+    :class:`~metalora.data.streaming.StreamingDataset` (read image by image, see
+    :func:`~metalora.data.streaming.split_streaming`); :func:`metalora.training.fit` takes either.
+    """
 
     train: ImageDataset
     val: ImageDataset
@@ -268,30 +273,39 @@ def check_dataset(
 
     Loaders call this on what they read, so an upload with one class, or with a class folder that
     turned out empty, is refused with an explanation rather than producing a useless model.
+    Streaming data sets are checked by :func:`check_label_counts`, on their labels alone.
     """
+    check_label_counts(ds.y, ds.class_names, limits=limits, source=source)
+    return ds
+
+
+def check_label_counts(
+    y: np.ndarray, class_names: list[str], *, limits: Limits | None = None, source: str = "The data set"
+) -> None:
+    """The checks of :func:`check_dataset`, on the class labels ``y`` (int64, in range) and names."""
     limits = limits or Limits()
-    if len(ds) == 0:
+    n, k = len(y), len(class_names)
+    if n == 0:
         raise DataError(f"{source} contains no images.", "Add images (at least one per class).")
-    if len(ds) > limits.max_images:
+    if n > limits.max_images:
         raise DataError(
-            f"{source} has {len(ds):,} images; the limit is {limits.max_images:,}.",
+            f"{source} has {n:,} images; the limit is {limits.max_images:,}.",
             "Use a smaller subset of the data.",
         )
-    if ds.num_classes > limits.max_classes:
+    if k > limits.max_classes:
         raise DataError(
-            f"{source} has {ds.num_classes:,} classes; the limit is {limits.max_classes:,}.",
+            f"{source} has {k:,} classes; the limit is {limits.max_classes:,}.",
             "Merge or drop classes.",
         )
-    if ds.num_classes < 2:
+    if k < 2:
         raise DataError(
-            f"{source} has only one class ({ds.class_names[0]!r}); classification needs at least two.",
+            f"{source} has only one class ({class_names[0]!r}); classification needs at least two.",
             "Add images of at least one more class.",
         )
-    counts = ds.class_counts()
-    empty = [ds.class_names[i] for i in np.flatnonzero(counts == 0)]
+    counts = np.bincount(np.asarray(y, dtype=np.int64), minlength=k)
+    empty = [class_names[i] for i in np.flatnonzero(counts == 0)]
     if empty:
         raise DataError(
             f"{source} declares classes with no images: {bullet_list(empty)}.",
             "Add images for those classes or remove them from the class list.",
         )
-    return ds

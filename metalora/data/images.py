@@ -16,7 +16,7 @@ from PIL import Image
 from ..errors import FileFormatError
 from .base import Limits
 
-__all__ = ["IMAGE_EXTENSIONS", "decode_image", "is_image_name"]
+__all__ = ["IMAGE_EXTENSIONS", "decode_image", "is_image_name", "probe_image"]
 
 #: File extensions accepted as images inside archives and folders.
 IMAGE_EXTENSIONS = frozenset(
@@ -50,6 +50,39 @@ def _to_unit_array(im: Image.Image, size: int, gray: bool) -> np.ndarray:
     return out[:, :, None] if gray else out
 
 
+def _open_checked(fp, label: str, limits: Limits) -> Image.Image:
+    """``Image.open`` (header only) and the pixel-count check, before any pixel is decoded."""
+    try:
+        im = Image.open(fp)  # lazy: parses the header only
+    except Image.DecompressionBombError:  # Pillow's own hard cap, far above ours by default
+        raise FileFormatError(
+            f"{label!r} declares an image of more than {2 * (Image.MAX_IMAGE_PIXELS or 0):,} pixels, over the "
+            f"limit of {limits.max_pixels_per_image:,} pixels per image.",
+            "Downscale it (the model works on small images anyway) or remove it.",
+        ) from None
+    width, height = im.size
+    if width < 1 or height < 1:
+        raise FileFormatError(f"{label!r} has an empty ({width}x{height}) image.", "Remove it.")
+    if width * height > limits.max_pixels_per_image:
+        raise FileFormatError(
+            f"{label!r} is {width}x{height} = {width * height:,} pixels, over the limit of "
+            f"{limits.max_pixels_per_image:,} pixels per image.",
+            "Downscale it (the model works on small images anyway) or remove it.",
+        )
+    return im
+
+
+def _unreadable(label: str, err: Exception) -> FileFormatError:
+    return FileFormatError(
+        f"{label!r} is not a readable image ({type(err).__name__}: {err}).",
+        "Remove it, or re-save it as PNG or JPEG.",
+    )
+
+
+def _is_gray(im: Image.Image) -> bool:
+    return im.mode in _GRAY_MODES or (im.mode == "P" and _palette_is_gray(im))
+
+
 def decode_image(data: bytes, label: str, image_size: int, limits: Limits) -> tuple[np.ndarray, bool]:
     """Decode ``data`` and resize it to a square ``image_size``.
 
@@ -75,33 +108,36 @@ def decode_image(data: bytes, label: str, image_size: int, limits: Limits) -> tu
         Whether the source was grayscale.
     """
     try:
-        try:
-            im = Image.open(io.BytesIO(data))  # lazy: parses the header only
-        except Image.DecompressionBombError:  # Pillow's own hard cap, far above ours by default
-            raise FileFormatError(
-                f"{label!r} declares an image of more than {2 * (Image.MAX_IMAGE_PIXELS or 0):,} pixels, over the "
-                f"limit of {limits.max_pixels_per_image:,} pixels per image.",
-                "Downscale it (the model works on small images anyway) or remove it.",
-            ) from None
-        width, height = im.size
-        if width < 1 or height < 1:
-            raise FileFormatError(f"{label!r} has an empty ({width}x{height}) image.", "Remove it.")
-        if width * height > limits.max_pixels_per_image:
-            raise FileFormatError(
-                f"{label!r} is {width}x{height} = {width * height:,} pixels, over the limit of "
-                f"{limits.max_pixels_per_image:,} pixels per image.",
-                "Downscale it (the model works on small images anyway) or remove it.",
-            )
+        im = _open_checked(io.BytesIO(data), label, limits)
         im.load()
-        gray = im.mode in _GRAY_MODES or (im.mode == "P" and _palette_is_gray(im))
+        gray = _is_gray(im)
         return _to_unit_array(im, image_size, gray), gray
     except FileFormatError:
         raise
     except Exception as err:  # UnidentifiedImageError, OSError, DecompressionBomb*, SyntaxError, ...
-        raise FileFormatError(
-            f"{label!r} is not a readable image ({type(err).__name__}: {err}).",
-            "Remove it, or re-save it as PNG or JPEG.",
-        ) from None
+        raise _unreadable(label, err) from None
+
+
+def probe_image(path, label: str, limits: Limits) -> bool:
+    """Whether the image file at ``path`` is grayscale, read from its header (pixels are decoded only
+    for palette images, to look at the palette); the pixel count is checked against ``limits``.
+
+    A streaming reader probes every file once, so a folder with an unreadable or oversized image is
+    refused before training rather than in the middle of an epoch.
+
+    Raises
+    ------
+    FileFormatError
+        The file is not a readable image or has too many pixels.
+    """
+    try:
+        with open(path, "rb") as fh:
+            im = _open_checked(fh, label, limits)
+            return _is_gray(im)
+    except FileFormatError:
+        raise
+    except Exception as err:  # UnidentifiedImageError, OSError, ...
+        raise _unreadable(label, err) from None
 
 
 def _palette_is_gray(im: Image.Image) -> bool:

@@ -7,7 +7,7 @@ import numpy as np
 from ..errors import DataError
 from .base import DataSplits, ImageDataset
 
-__all__ = ["split_dataset", "stratified_partition"]
+__all__ = ["split_dataset", "split_indices", "stratified_partition"]
 
 
 def _check_fraction(value: float, what: str) -> float:
@@ -73,14 +73,18 @@ def stratified_partition(
     return [np.sort(np.concatenate(p)).astype(np.int64) if p else np.zeros(0, np.int64) for p in parts]
 
 
-def split_dataset(
-    ds: ImageDataset, val_fraction: float = 0.15, test_fraction: float = 0.15, seed: int = 0
-) -> DataSplits:
-    """Split ``ds`` into train / val / test, stratified by class and (when present) domain.
+def split_indices(
+    y: np.ndarray,
+    domain: np.ndarray,
+    num_domains: int,
+    val_fraction: float = 0.15,
+    test_fraction: float = 0.15,
+    seed: int = 0,
+    label: str = "The data set",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sorted ``(train, val, test)`` index arrays, stratified by class and domain (see :func:`split_dataset`).
 
-    Stratifying keeps every class (and every class-domain pair) in the same proportion in each
-    split, so validation accuracy is not skewed by an unlucky draw. The split is deterministic
-    for a given ``seed``, and every class with any images keeps at least one in ``train``.
+    Works on the labels alone, so a streaming data set is split without reading a pixel.
 
     Raises
     ------
@@ -95,9 +99,8 @@ def split_dataset(
             f"val_fraction + test_fraction = {vf + tf:.3g} leaves nothing for training.",
             "Keep their sum below 1 (e.g. 0.15 and 0.15).",
         )
-    keys = ds.y.astype(np.int64) * max(ds.num_domains, 1) + ds.domain
+    keys = np.asarray(y).astype(np.int64) * max(int(num_domains), 1) + np.asarray(domain)
     train_idx, val_idx, test_idx = stratified_partition(keys, [vf, tf], seed=seed)
-    label = ds.name or "The data set"
     for part, frac, idx in (
         ("validation", vf, val_idx),
         ("test", tf, test_idx),
@@ -105,12 +108,34 @@ def split_dataset(
     ):
         if frac > 0 and len(idx) == 0:
             raise DataError(
-                f"{label} has only {len(ds)} images, too few to give the {part} split any.",
+                f"{label} has only {len(keys)} images, too few to give the {part} split any.",
                 "Add more images, or set that split's fraction to 0.",
             )
+    return train_idx, val_idx, test_idx
+
+
+def split_dataset(
+    ds: ImageDataset, val_fraction: float = 0.15, test_fraction: float = 0.15, seed: int = 0
+) -> DataSplits:
+    """Split ``ds`` into train / val / test, stratified by class and (when present) domain.
+
+    Stratifying keeps every class (and every class-domain pair) in the same proportion in each
+    split, so validation accuracy is not skewed by an unlucky draw. The split is deterministic
+    for a given ``seed``, and every class with any images keeps at least one in ``train``.
+    :func:`metalora.data.streaming.split_streaming` gives the same indices for a streaming data set.
+
+    Raises
+    ------
+    DataError
+        If a fraction is outside ``[0, 1)``, the fractions sum to 1 or more, or the data set is
+        too small to give every requested split at least one image.
+    """
+    parts = split_indices(
+        ds.y, ds.domain, ds.num_domains, val_fraction, test_fraction, seed, ds.name or "The data set"
+    )
     prefix = f"{ds.name}/" if ds.name else ""
     out = []
-    for idx, tag in ((train_idx, "train"), (val_idx, "val"), (test_idx, "test")):
+    for idx, tag in zip(parts, ("train", "val", "test"), strict=True):
         sub = ds.subset(idx)
         sub.name = prefix + tag
         out.append(sub)

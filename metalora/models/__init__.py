@@ -1,5 +1,5 @@
-"""Small backbones (ResNet, MLP-Mixer), the registry of architectures, safe checkpoints, and resolving a
-model name to a fresh base."""
+"""Small backbones (ResNet, MLP-Mixer, Vision Transformer), the registry of architectures, safe
+checkpoints, and resolving a model name to a fresh base."""
 
 from .architectures import ArchSpec, build_model, get_architecture, list_architectures, register_architecture
 from .checkpoint import (
@@ -16,6 +16,7 @@ from .mixer import MlpMixer
 from .normalize import Normalize
 from .resnet import ResNet
 from .resolve import check_compatible, resolve_model
+from .vit import VisionTransformer
 from .zoo import ZooClassifier, build_zoo_model
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "MlpMixer",
     "Normalize",
     "ResNet",
+    "VisionTransformer",
     "ZooClassifier",
     "build_model",
     "build_zoo_model",

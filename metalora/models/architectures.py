@@ -17,6 +17,7 @@ from torch import nn
 from ..errors import ConfigError, bullet_list, lookup
 from .mixer import MlpMixer
 from .resnet import ResNet
+from .vit import VisionTransformer
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,26 @@ register_architecture(
             std=0.5,
         ),
         "MLP-Mixer, 4x4 patches, 4 blocks of width 64, ~100k parameters.",
+        head="head",
+    )
+)
+register_architecture(
+    ArchSpec(
+        "vit-mini",
+        VisionTransformer,
+        dict(
+            in_channels=3,
+            image_size=32,
+            patch_size=4,
+            dim=64,
+            depth=4,
+            heads=4,
+            mlp_hidden=128,
+            num_classes=10,
+            mean=0.5,
+            std=0.5,
+        ),
+        "Vision Transformer, 4x4 patches, 4 blocks of width 64 with 4 heads, ~140k parameters.",
         head="head",
     )
 )

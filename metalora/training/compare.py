@@ -15,6 +15,7 @@ import numpy as np
 from torch import nn
 
 from ..data import DataSplits
+from ..data.data_source import StreamSpec
 from ..data.spec import DataSpec
 from ..errors import ConfigError, TrainingError, bullet_list
 from ..methods import DEFAULT_RANK, method_ids
@@ -57,7 +58,7 @@ def with_seed(config: TrainConfig, seed: int) -> TrainConfig:
 
 def compare(
     model: str | nn.Module,
-    data: DataSpec | DataSplits,
+    data: DataSpec | StreamSpec | DataSplits,
     methods: Sequence[str],
     seeds: int | Sequence[int] = 3,
     train_config: TrainConfig | None = None,
@@ -86,7 +87,7 @@ def compare(
     if not seed_list:
         raise ConfigError(f"seeds={seeds!r} gives no seed.", "Use e.g. seeds=3 or seeds=[0, 1, 2].")
     config = train_config or TrainConfig()
-    splits = data.load() if isinstance(data, DataSpec) else data
+    splits = data.load() if isinstance(data, DataSpec | StreamSpec) else data
     options = dict(run_kwargs.pop("model_options", None) or {})
     base, name = resolve_model(model, splits, **options)
     counts: dict[str, int] = {}

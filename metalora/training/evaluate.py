@@ -2,6 +2,11 @@
 of the data and the model's output that training shares.
 
 Kept apart from the training loop (:mod:`.loop`) so both read top to bottom.
+
+A data set held in memory (:class:`~metalora.data.ImageDataset`) is checked whole before use and indexed
+directly; a streaming one (:class:`~metalora.data.StreamingDataset`) has its labels checked up front and
+its pixels batch by batch (:func:`check_batch`) as a :class:`~torch.utils.data.DataLoader` reads them
+(:func:`~metalora.data.iterate_batches`), in the same batches and shards as the in-memory path.
 """
 
 from __future__ import annotations
@@ -14,15 +19,25 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..data.loader import iterate_batches
+from ..data.streaming import is_streaming
 from ..device import model_device, pick_device
-from ..errors import DataError, ModelError, TrainingError
+from ..errors import DataError, MetaLoRAError, ModelError, TrainingError
 from . import distributed
 from .records import EvalResult
 
 if TYPE_CHECKING:  # pragma: no cover - only for type hints
     from ..data import ImageDataset
 
-__all__ = ["check_logits", "chunks", "evaluate", "peak_memory_bytes", "tensors"]
+__all__ = [
+    "check_batch",
+    "check_labels",
+    "check_logits",
+    "chunks",
+    "evaluate",
+    "peak_memory_bytes",
+    "tensors",
+]
 
 
 def peak_memory_bytes(device: torch.device) -> int:
@@ -63,12 +78,53 @@ def tensors(ds: ImageDataset, split: str) -> tuple[torch.Tensor, torch.Tensor, t
     return x, y, dom
 
 
+def check_labels(ds, split: str) -> torch.Tensor:
+    """The class labels of a (streaming) data set as an int64 tensor, after the checks :func:`tensors`
+    makes of them; the pixels are checked batch by batch (:func:`check_batch`)."""
+    y = torch.as_tensor(np.asarray(ds.y), dtype=torch.int64)  # (N,)
+    if y.dim() != 1 or len(np.asarray(ds.domain)) != len(y):
+        raise DataError(
+            f"The {split} split has {tuple(y.shape)} class labels and {len(np.asarray(ds.domain))} domain labels.",
+            "Give one class label and one domain label per image.",
+        )
+    if len(y) and (int(y.min()) < 0 or int(y.max()) >= len(ds.class_names)):
+        raise DataError(
+            f"The {split} split has class labels outside 0..{len(ds.class_names) - 1}.",
+            "Every label must index class_names.",
+        )
+    return y
+
+
+def check_batch(x: torch.Tensor, y: torch.Tensor, num_classes: int, split: str, index) -> None:
+    """Refuse a streamed batch with NaN or infinite pixels (:class:`TrainingError`) or labels outside
+    ``0..num_classes-1`` (:class:`DataError`); ``index`` holds the batch's indices in the split."""
+    if x.dim() != 4 or y.shape != (x.shape[0],):
+        raise DataError(
+            f"The {split} split gave a batch of images {tuple(x.shape)} and labels {tuple(y.shape)}.",
+            "Images must be (C, H, W) with one class label each.",
+        )
+    finite = torch.isfinite(x).flatten(1).all(dim=1)  # (B,)
+    if not bool(finite.all()):
+        bad = [int(index[i]) for i in torch.nonzero(~finite).flatten()]
+        raise TrainingError(
+            f"The {split} split contains {len(bad)} image(s) with NaN or infinite pixels in one batch "
+            f"(first at index {bad[0]}).",
+            "Remove or repair those images before training.",
+        )
+    if len(y) and (int(y.min()) < 0 or int(y.max()) >= num_classes):
+        raise DataError(
+            f"The {split} split has class labels outside 0..{num_classes - 1}.",
+            "Every label must index class_names.",
+        )
+
+
 def chunks(order: torch.Tensor, batch_size: int) -> list[torch.Tensor]:
     """``order`` (indices) cut into batches; a trailing batch of one joins the previous one so batch
     norm never sees a single sample."""
     chunks = list(order.split(batch_size))
     if len(chunks) > 1 and len(chunks[-1]) == 1:
-        chunks[-2] = torch.cat([chunks[-2], chunks.pop()])
+        last = chunks.pop()  # popped first: ``chunks[-2] = cat([chunks[-2], chunks.pop()])`` would write
+        chunks[-1] = torch.cat([chunks[-1], last])  # the wrong slot (or none) once the list had shrunk
     return chunks
 
 
@@ -88,6 +144,7 @@ def evaluate(
     *,
     batch_size: int = 256,
     device: str | torch.device | None = None,
+    num_workers: int | None = None,
 ) -> EvalResult:
     """Accuracy and mean cross-entropy of ``model`` on ``dataset``, overall and per domain/class.
 
@@ -98,10 +155,20 @@ def evaluate(
     In an initialised process group every process must call it: each evaluates every ``world``-th image
     and the counts and summed losses are added up over the processes, so all ranks return the same result.
     Running out of memory on one process raises ``torch.cuda.OutOfMemoryError`` on every process.
+
+    A :class:`~metalora.data.StreamingDataset` is read in the same batches through a DataLoader with
+    ``num_workers`` workers (``None``: :func:`~metalora.data.default_num_workers`), without augmentation,
+    into pinned memory on CUDA; its pixels are checked batch by batch (:func:`check_batch`).
     """
     dev = model_device(model, fallback="auto") if device is None else pick_device(device)
     model.to(dev)  # a no-op when it is already there
-    x, y, dom = tensors(dataset, getattr(dataset, "name", "") or "evaluation")
+    split = getattr(dataset, "name", "") or "evaluation"
+    streaming = is_streaming(dataset)
+    if streaming:
+        dataset = dataset.with_augment(None)
+        y, dom = check_labels(dataset, split), torch.as_tensor(np.asarray(dataset.domain), dtype=torch.int64)
+    else:
+        x, y, dom = tensors(dataset, split)
     n, n_cls, n_dom = len(y), len(dataset.class_names), len(dataset.domain_names)
     if n == 0:
         return EvalResult(float("nan"), float("nan"), {}, {}, 0)
@@ -111,9 +178,17 @@ def evaluate(
     loss_sum, error = 0.0, None
     was_training = model.training
     model.eval()
+    shard = chunks(torch.arange(proc, n, world), max(1, int(batch_size)))  # this process's batches
+    if streaming:
+        read = iterate_batches(dataset, shard, num_workers=num_workers, pin_memory=dev.type == "cuda")
+        batches = ((idx, xb) for idx, (xb, _, _) in zip(shard, read, strict=True))
+    else:
+        batches = ((idx, x[idx]) for idx in shard)
     try:
-        for idx in chunks(torch.arange(proc, n, world), max(1, int(batch_size))):  # this process's shard
-            logits = model(x[idx].to(dev, non_blocking=True)).float()  # (B, K)
+        for idx, xb in batches:
+            if streaming:
+                check_batch(xb, y[idx], n_cls, split, idx)
+            logits = model(xb.to(dev, non_blocking=True)).float()  # (B, K)
             check_logits(logits, n_cls)
             loss_sum += F.cross_entropy(logits, y[idx].to(dev), reduction="sum").item()
             ok = (logits.argmax(dim=1).cpu() == y[idx]).double()  # (B,)
@@ -121,16 +196,20 @@ def evaluate(
             cnt_d += torch.bincount(dom[idx], minlength=n_dom).double()
             hits_c.index_add_(0, y[idx], ok)
             cnt_c += torch.bincount(y[idx], minlength=n_cls).double()
-    except torch.cuda.OutOfMemoryError as err:
+    except (torch.cuda.OutOfMemoryError, MetaLoRAError) as err:  # a MetaLoRAError: a streamed batch failed
         error = err  # raised after the all-reduce below, so that no other process is left waiting in it
     finally:
         model.train(was_training)
-    packed = torch.cat([hits_d, cnt_d, hits_c, cnt_c, torch.tensor([loss_sum, float(error is not None)])])
-    hits_d, cnt_d, hits_c, cnt_c, tail = distributed.all_reduce(packed).split([n_dom, n_dom, n_cls, n_cls, 2])
+    oom = isinstance(error, torch.cuda.OutOfMemoryError)
+    flags = [loss_sum, float(oom), float(error is not None and not oom)]
+    packed = torch.cat([hits_d, cnt_d, hits_c, cnt_c, torch.tensor(flags)])
+    hits_d, cnt_d, hits_c, cnt_c, tail = distributed.all_reduce(packed).split([n_dom, n_dom, n_cls, n_cls, 3])
     if error is not None:
         raise error
     if tail[1] > 0:
         raise torch.cuda.OutOfMemoryError("Another process ran out of memory while evaluating.")
+    if tail[2] > 0:
+        raise DataError(f"Another process could not read its part of the {split} split.", "See its error.")
 
     def per(hits: torch.Tensor, cnt: torch.Tensor, names: list[str]) -> dict[str, float]:
         return {names[i]: float(hits[i] / cnt[i]) for i in range(len(names)) if cnt[i] > 0}

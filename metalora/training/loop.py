@@ -11,6 +11,12 @@ same :func:`fit` and :func:`evaluate` run on every process: every process draws 
 trains on its share of each global batch, DDP averages the gradients, evaluation metrics are computed
 on a shard per process and summed, and a cancel request, a non-finite loss or running out of memory in a
 forward pass in any process stops every process at the same step, so no process is left waiting.
+
+The splits may be held in memory (:class:`~metalora.data.ImageDataset`: indexed directly, as always) or
+streamed (:class:`~metalora.data.StreamingDataset`: read through a DataLoader with
+``TrainConfig.num_workers`` workers, pinned memory on CUDA). Both draw the same batches from the same seeded
+generator, so the same pixels give the same run either way; a streamed batch is checked for NaN pixels and
+labels as it arrives, and a failed read stops every process at the same step too.
 """
 
 from __future__ import annotations
@@ -26,10 +32,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..data.loader import iterate_batches
+from ..data.streaming import is_streaming
 from ..device import pick_device, seed_everything
-from ..errors import CancelledError, DataError, ModelError, TrainingError
+from ..errors import CancelledError, DataError, MetaLoRAError, ModelError, TrainingError
 from . import distributed
-from .evaluate import check_logits, chunks, evaluate, peak_memory_bytes, tensors
+from .evaluate import check_batch, check_labels, check_logits, chunks, evaluate, peak_memory_bytes, tensors
 from .records import EvalResult, FitResult, Progress, TrainConfig
 
 if TYPE_CHECKING:  # pragma: no cover - only for type hints
@@ -143,8 +151,8 @@ def fit(
     model
         Any classifier mapping ``(B, C, H, W)`` images in ``[0, 1]`` to ``(B, K)`` logits.
     splits
-        Has ``train``, ``val`` and ``test`` :class:`~metalora.data.ImageDataset` (``test`` may be
-        ``None`` or empty).
+        Has ``train``, ``val`` and ``test`` :class:`~metalora.data.ImageDataset` or
+        :class:`~metalora.data.StreamingDataset` (``test`` may be ``None`` or empty).
     config
         :class:`TrainConfig`; the defaults when ``None``.
     callback
@@ -189,13 +197,20 @@ def fit(
             "The model has no trainable parameters (none has requires_grad=True).",
             "Unfreeze some layers or add adapters before training.",
         )
-    x_tr, y_tr, _ = tensors(splits.train, "training")  # (N, C, H, W), (N,)
+    streaming = is_streaming(splits.train)
+    if streaming:  # labels now, pixels batch by batch
+        x_tr, y_tr = None, check_labels(splits.train, "training")  # (N,)
+    else:
+        x_tr, y_tr, _ = tensors(splits.train, "training")  # (N, C, H, W), (N,)
     n = len(y_tr)
     if n < 2 * world:
         raise DataError(f"The training split has {n} image(s).", f"Train on at least {2 * world} images.")
     if splits.val is None or len(splits.val) == 0:
         raise DataError("The validation split is empty.", "Keep some images for validation.")
-    tensors(splits.val, "validation")  # fail fast on bad validation data, before any training
+    if is_streaming(splits.val):
+        check_labels(splits.val, "validation")
+    else:
+        tensors(splits.val, "validation")  # fail fast on bad validation data, before any training
     n_cls = len(splits.train.class_names)
 
     generator = seed_everything(int(config.seed))  # the only source of shuffling: the same on every process
@@ -209,6 +224,24 @@ def fit(
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _cosine(total, int(config.warmup_frac * total)))
     every = config.progress_every or max(1, steps // 10)
     report = callback if proc == 0 else None
+    eval_kw = dict(batch_size=config.batch_size, num_workers=config.num_workers) if streaming else {}
+
+    def batches(epoch: int, order: torch.Tensor):
+        """``(indices, x, y)`` of this process's share of each global batch of the epoch."""
+        shares = [
+            idx[proc::world] if len(idx) >= world else idx[-1:] for idx in chunks(order, config.batch_size)
+        ]
+        if not streaming:
+            return ((mine, x_tr[mine], y_tr[mine]) for mine in shares)
+        read = iterate_batches(
+            splits.train,
+            shares,
+            num_workers=config.num_workers,
+            pin_memory=device.type == "cuda",
+            epoch=epoch,
+            seed=config.seed,
+        )
+        return ((mine, xb, yb) for mine, (xb, yb, _) in zip(shares, read, strict=True))
 
     best, best_key, best_epoch, best_val = _snapshot(model, params), None, 0, None
     history: list[dict[str, float]] = []
@@ -230,27 +263,43 @@ def fit(
             net.train()  # through the model's own train() in case it overrides it
             meter.new_epoch()
             order = torch.randperm(n, generator=generator)  # (N,)
-            for step, idx in enumerate(chunks(order, config.batch_size), start=1):
+            epoch_batches = batches(epoch, order)
+            for step in range(1, steps + 1):
                 where = f"at epoch {epoch}, step {step} (batch size {config.batch_size})"
-                mine = (
-                    idx[proc::world] if len(idx) >= world else idx[-1:]
-                )  # this process's share of the batch
-                xb, yb = x_tr[mine].to(device, non_blocking=True), y_tr[mine].to(device, non_blocking=True)
+                bad = None  # a streamed batch that could not be read or failed its checks
                 try:
-                    with _autocast(device, config.bf16):
-                        logits = net(xb)  # (b, K)
-                    logits = logits.float()
-                    if epoch == 1 and step == 1:
-                        check_logits(logits, n_cls)
-                    loss = F.cross_entropy(logits, yb)
-                    flags = [float(loss.item()), 0.0]  # [loss, out of memory]
-                except torch.cuda.OutOfMemoryError:
-                    flags = [math.nan, 1.0]  # shared below so that every process stops here
+                    mine, xb, yb = next(epoch_batches)
+                    if streaming:
+                        check_batch(xb, yb, n_cls, "training", mine)
+                except MetaLoRAError as err:
+                    bad = err
+                if bad is None:
+                    xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
+                    try:
+                        with _autocast(device, config.bf16):
+                            logits = net(xb)  # (b, K)
+                        logits = logits.float()
+                        if epoch == 1 and step == 1:
+                            check_logits(logits, n_cls)
+                        loss = F.cross_entropy(logits, yb)
+                        flags = [float(loss.item()), 0.0]  # [loss, out of memory]
+                    except torch.cuda.OutOfMemoryError:
+                        flags = [math.nan, 1.0]  # shared below so that every process stops here
+                else:
+                    flags = [math.nan, 0.0]
                 flags.append(float(cancel_event is not None and cancel_event.is_set()))
-                loss_sum, ooms, cancels = distributed.all_reduce(flags).tolist()  # agree before backward
+                flags.append(float(bad is not None))
+                # [loss, out of memory, cancel, bad batch], agreed by every process before backward
+                loss_sum, ooms, cancels, bads = distributed.all_reduce(flags).tolist()
                 if cancels:
                     msg = f"Training was cancelled at epoch {epoch}, step {step}."
                     raise stop(CancelledError(msg, f"The model keeps {kept()}."))
+                if bads:
+                    raise stop(
+                        bad
+                        if bad is not None
+                        else DataError(f"Another process could not read its batch {where}.", "See its error.")
+                    )
                 if ooms:
                     raise torch.cuda.OutOfMemoryError(f"out of memory in a forward pass {where}")
                 loss_value = loss_sum / world  # the mean over ranks
@@ -273,7 +322,7 @@ def fit(
                     report(meter.progress(epoch, step, val_acc))
 
             where = f"while evaluating epoch {epoch} on the validation split"
-            val_res = evaluate(model, splits.val, device=device)  # restores train mode afterwards
+            val_res = evaluate(model, splits.val, device=device, **eval_kw)  # restores train mode afterwards
             val_acc = val_res.accuracy
             key = (val_res.accuracy, -val_res.loss if math.isfinite(val_res.loss) else -math.inf)
             if best_key is None or key > best_key:
@@ -301,7 +350,7 @@ def fit(
         test = None
         if getattr(splits, "test", None) is not None and len(splits.test) > 0:
             where = f"while evaluating the best epoch ({best_epoch}) on the test split"
-            test = evaluate(model, splits.test, device=device)
+            test = evaluate(model, splits.test, device=device, **eval_kw)
     except torch.cuda.OutOfMemoryError:
         oom = True  # handled below, outside the except block, so its traceback's tensors can be freed
     else:

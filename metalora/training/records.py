@@ -40,6 +40,11 @@ class TrainConfig:
         Fraction of the steps with a linear warm-up before the cosine decay (0 = none).
     progress_every
         Report :class:`Progress` every this many steps (``None``: about 10 times per epoch).
+    num_workers
+        DataLoader worker processes that read a streaming data set
+        (:class:`~metalora.data.StreamingDataset`); ``None`` picks
+        :func:`~metalora.data.default_num_workers` (0 on a machine of up to 2 CPUs, else
+        ``min(4, CPUs - 1)``). Data held in memory is indexed directly and ignores it.
     """
 
     epochs: int = 5
@@ -52,6 +57,7 @@ class TrainConfig:
     max_grad_norm: float | None = None
     warmup_frac: float = 0.0
     progress_every: int | None = None
+    num_workers: int | None = None
 
     def __post_init__(self) -> None:
         def bad(name: str, why: str, hint: str) -> ConfigError:
@@ -86,6 +92,10 @@ class TrainConfig:
             raise bad("warmup_frac", "must be in [0, 1)", "E.g. warmup_frac=0.05, or 0 for no warm-up.")
         if self.progress_every is not None and (not is_int(self.progress_every) or self.progress_every < 1):
             raise bad("progress_every", "must be None or a whole number >= 1", "E.g. progress_every=10.")
+        if self.num_workers is not None and (not is_int(self.num_workers) or not 0 <= self.num_workers <= 64):
+            raise bad(
+                "num_workers", "must be None or a whole number from 0 to 64", "E.g. num_workers=4, or None."
+            )
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict (for model cards and logs)."""

@@ -22,6 +22,7 @@ from torch import nn
 
 from .._version import library_versions
 from ..data import DataSplits
+from ..data.data_source import StreamSpec
 from ..data.spec import DataSpec
 from ..device import pick_device
 from ..errors import ModelError, TrainingError
@@ -63,7 +64,7 @@ class RunResult:
     adapter_path: str | None = None
     error: str | None = None
     id: int | None = None
-    data: DataSpec | None = None
+    data: DataSpec | StreamSpec | None = None
     model: nn.Module | None = field(default=None, repr=False)
 
     @property
@@ -110,7 +111,11 @@ class RunResult:
         """A run as the registry holds it (``model`` is None: rebuild it from ``adapter_path``)."""
         config = dict(row.get("config") or {})
         data = config.get("data") or {}
-        spec = DataSpec.from_dict(data) if data.get("name") and "domains" in data else None
+        spec: DataSpec | StreamSpec | None = None
+        if data.get("source"):
+            spec = StreamSpec.from_dict(data)
+        elif data.get("name") and "domains" in data:
+            spec = DataSpec.from_dict(data)
 
         def num(key: str, kind=float, default=0):
             v = row.get(key)
@@ -159,7 +164,7 @@ def _probe(base: nn.Module, splits: DataSplits, device: torch.device) -> tuple[i
 
 def train_run(
     model: str | nn.Module,
-    data: DataSpec | DataSplits,
+    data: DataSpec | StreamSpec | DataSplits,
     method: str,
     train_config: TrainConfig | None = None,
     *,
@@ -215,7 +220,7 @@ def train_run(
     info = distributed.from_env()
     device = distributed.setup(info, config.device) if info else pick_device(config.device)
     main = info is None or info.is_main
-    spec = data if isinstance(data, DataSpec) else None
+    spec = data if isinstance(data, DataSpec | StreamSpec) else None
     splits = spec.load() if spec is not None else data
     options = dict(model_options or {})
     base, name = resolve_model(model, splits, **options)
