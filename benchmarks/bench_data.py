@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 TARGET_RATIO = 1.3
 CLASSES = 10
@@ -191,6 +191,7 @@ def main(argv=None) -> int:
         "--in-memory", action="store_true", help="for contrast: load the folders in memory (the old way)"
     )
     p.add_argument("--keep", default=None, help="build the folders here and keep them")
+    p.add_argument("--write-results", type=Path, help="markdown file whose bench_data block is replaced")
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
@@ -206,8 +207,18 @@ def main(argv=None) -> int:
             f"built {args.n} + {10 * args.n} PNGs of {args.source_size} px in {time.perf_counter() - t0:.1f} s"
         )
         small, large = (measure(f, args) for f in folders)
-        for line in report(small, large):
+        lines = report(small, large)
+        for line in lines:
             print(line, flush=True)
+        if args.write_results:
+            from bench_common import write_block
+
+            head = (
+                f"Streaming a folder of PNGs ({args.source_size} px, resized to {args.image_size}) through one "
+                f"epoch of resnet-mini with a MetaLoRA-TR adapter, batch {args.batch_size}, each size in a fresh "
+                "process; from `python benchmarks/bench_data.py --write-results docs/results.md`:"
+            )
+            write_block(args.write_results, "bench_data", "\n".join([head, "", "```", *lines, "```"]))
     finally:
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)
