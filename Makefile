@@ -53,13 +53,15 @@ lint: $(VENV)/.dev
 bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/bench_layers.py --write-readme
 
-# Every measured number of docs/results.md and the README (about 1.5 hours on 2 CPU cores; resumable).
+# Every measured number of docs/results.md and the README (about 2 hours on 2 CPU cores; the grid resumes).
 results: $(VENV)/.dev
 	$(BIN)/python benchmarks/bench_methods.py --write-readme
 	$(BIN)/python benchmarks/bench_layers.py --write-readme --write-results docs/results.md
 	$(BIN)/python benchmarks/bench_layers.py --rank 4 --write-results docs/results.md
 	$(BIN)/python benchmarks/bench_layers.py --contractions --write-results docs/results.md
 	$(BIN)/python benchmarks/bench_training.py --per-layer --write-results docs/results.md
+	$(BIN)/python benchmarks/bench_zoo.py --write-results docs/results.md
+	$(BIN)/python benchmarks/bench_data.py --write-results docs/results.md
 
 sample-models: $(VENV)/.runtime
 	$(BIN)/python -m metalora.sample_models
