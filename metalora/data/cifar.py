@@ -53,6 +53,25 @@ def _class_names(folder: Path, names_file: str, which: str, k: int) -> list[str]
     return list(CIFAR10_CLASSES) if which == "cifar10" else [f"class_{i}" for i in range(k)]
 
 
+def check_record_files(present: list[Path], record: int, limits, which: str, folder: Path) -> list[int]:
+    """Sizes of the batch files, after checking each holds whole records and all fit the limit."""
+    sizes, total = [], 0
+    for path in present:
+        size = path.stat().st_size
+        total += size
+        if total > limits.max_uncompressed_bytes:
+            raise FileFormatError(
+                f"The {which} files in {str(folder)!r} are too large.", "Use fewer batch files."
+            )
+        if size == 0 or size % record:
+            raise FileFormatError(
+                f"{path.name!r} is {size:,} bytes, not a whole number of {record:,}-byte {which} records.",
+                f"The file is truncated or not {which} binary data; download and unpack it again.",
+            )
+        sizes.append(size)
+    return sizes
+
+
 def load_cifar_binary(
     directory, *, which: str = "cifar10", split: str = "train", limits: Limits | None = None
 ) -> ImageDataset:
@@ -94,19 +113,8 @@ def load_cifar_binary(
         )
     record = label_bytes + _PIXELS
     blocks = []
-    total = 0
+    check_record_files(present, record, limits, which, folder)
     for path in present:
-        size = path.stat().st_size
-        total += size
-        if total > limits.max_uncompressed_bytes:
-            raise FileFormatError(
-                f"The {which} files in {str(folder)!r} are too large.", "Use fewer batch files."
-            )
-        if size == 0 or size % record:
-            raise FileFormatError(
-                f"{path.name!r} is {size:,} bytes, not a whole number of {record:,}-byte {which} records.",
-                f"The file is truncated or not {which} binary data; download and unpack it again.",
-            )
         try:
             raw = np.frombuffer(path.read_bytes(), dtype=np.uint8).reshape(-1, record)  # (n, record)
         except OSError as err:

@@ -35,6 +35,7 @@ from .arrays import DEFAULT_DOMAIN
 from .base import Limits, check_label_counts
 from .cifar import _SPEC as _CIFAR_SPEC
 from .cifar import _class_names as _cifar_class_names
+from .cifar import check_record_files
 from .images import decode_image, probe_image
 from .streaming import StreamingDataset, resize_chw
 
@@ -212,19 +213,8 @@ def open_cifar(
             f"Unpack the {which} *binary* version into that folder (the Python/pickle version is not supported).",
         )
     record = label_bytes + 3072
-    counts, labels, total = [], [], 0
-    for path in present:
-        nbytes = path.stat().st_size
-        total += nbytes
-        if total > limits.max_uncompressed_bytes:
-            raise FileFormatError(
-                f"The {which} files in {str(folder)!r} are too large.", "Use fewer batch files."
-            )
-        if nbytes == 0 or nbytes % record:
-            raise FileFormatError(
-                f"{path.name!r} is {nbytes:,} bytes, not a whole number of {record:,}-byte {which} records.",
-                f"The file is truncated or not {which} binary data; download and unpack it again.",
-            )
+    counts, labels = [], []
+    for path, nbytes in zip(present, check_record_files(present, record, limits, which, folder), strict=True):
         lab = np.empty(nbytes // record, np.int64)
         with open(path, "rb") as fh:  # label bytes only, a block of records at a time
             for start in range(0, len(lab), 4096):

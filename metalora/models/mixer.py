@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ..errors import ConfigError, ModelError
-from .normalize import Normalize, check_input
+from ..errors import ModelError
+from .normalize import Normalize, check_input, check_patch_model
 
 
 class MlpBlock(nn.Module):
@@ -84,23 +84,16 @@ class MlpMixer(nn.Module):
         std: float | Sequence[float] = 0.5,
     ):
         super().__init__()
-        for field, value, low in [
-            ("in_channels", in_channels, 1),
-            ("image_size", image_size, 1),
-            ("patch_size", patch_size, 1),
-            ("dim", dim, 1),
-            ("depth", depth, 1),
-            ("token_hidden", token_hidden, 1),
-            ("channel_hidden", channel_hidden, 1),
-            ("num_classes", num_classes, 2),
-        ]:
-            if int(value) < low:
-                raise ConfigError(f"{field}={value} must be >= {low}.", "Pick a positive size.")
-        if image_size % patch_size:
-            raise ConfigError(
-                f"image_size={image_size} is not divisible by patch_size={patch_size}.",
-                "Choose a patch_size that divides the image size (e.g. 4 for 32x32 images).",
-            )
+        check_patch_model(
+            image_size,
+            patch_size,
+            in_channels=in_channels,
+            dim=dim,
+            depth=depth,
+            token_hidden=token_hidden,
+            channel_hidden=channel_hidden,
+            num_classes=num_classes,
+        )
         self.in_channels = int(in_channels)
         self.image_size = int(image_size)
         self.patch_size = int(patch_size)

@@ -69,3 +69,17 @@ def check_input(x: torch.Tensor, channels: int, model_name: str) -> None:
             f"Give a batch of {channels}-channel images in [0, 1], or build the model with "
             f"in_channels={x.shape[1] if x.dim() == 4 else '<channels of your data>'}.",
         )
+
+
+def check_patch_model(image_size: int, patch_size: int, **sizes: int) -> None:
+    """The constructor checks every patch-token model shares: each size positive (``num_classes`` at least
+    2), and the image divisible into patches; :class:`~metalora.errors.ConfigError` names the field."""
+    for field, value in {"image_size": image_size, "patch_size": patch_size, **sizes}.items():
+        low = 2 if field == "num_classes" else 1
+        if int(value) < low:
+            raise ConfigError(f"{field}={value} must be >= {low}.", "Pick a positive size.")
+    if image_size % patch_size:
+        raise ConfigError(
+            f"image_size={image_size} is not divisible by patch_size={patch_size}.",
+            "Choose a patch_size that divides the image size (e.g. 4 for 32x32 images).",
+        )

@@ -24,7 +24,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..errors import ConfigError, ModelError
-from .normalize import Normalize, check_input
+from .normalize import Normalize, check_input, check_patch_model
 
 
 class Attention(nn.Module):
@@ -117,23 +117,16 @@ class VisionTransformer(nn.Module):
         std: float | Sequence[float] = 0.5,
     ):
         super().__init__()
-        for field, value, low in [
-            ("in_channels", in_channels, 1),
-            ("image_size", image_size, 1),
-            ("patch_size", patch_size, 1),
-            ("dim", dim, 1),
-            ("depth", depth, 1),
-            ("heads", heads, 1),
-            ("mlp_hidden", mlp_hidden, 1),
-            ("num_classes", num_classes, 2),
-        ]:
-            if int(value) < low:
-                raise ConfigError(f"{field}={value} must be >= {low}.", "Pick a positive size.")
-        if image_size % patch_size:
-            raise ConfigError(
-                f"image_size={image_size} is not divisible by patch_size={patch_size}.",
-                "Choose a patch_size that divides the image size (e.g. 4 for 32x32 images).",
-            )
+        check_patch_model(
+            image_size,
+            patch_size,
+            in_channels=in_channels,
+            dim=dim,
+            depth=depth,
+            heads=heads,
+            mlp_hidden=mlp_hidden,
+            num_classes=num_classes,
+        )
         if dim % heads:
             raise ConfigError(
                 f"dim={dim} is not divisible by heads={heads}.",
