@@ -360,3 +360,13 @@ def test_streaming_fit_under_torchrun_shards_like_the_in_memory_path(tmp_path):
     got = json.loads((tmp_path / "out.json").read_text())
     assert got["stream"] == got["memory"]  # the same shares of the same batches, whether streamed or not
     assert got["stream"][3] == "cpu x2 (gloo)" and got["stream"][2] > 0
+
+
+def test_a_preview_of_a_streamed_folder_reads_only_the_images_it_shows(tmp_path):
+    from metalora.data import load_imagefolder, preview_grid
+
+    _folder(tmp_path / "pics", per_class=6)
+    streamed = open_folder(tmp_path / "pics", image_size=8)
+    sheet, rows, cols = preview_grid(streamed, per_cell=2)
+    expected, rows_mem, cols_mem = preview_grid(load_imagefolder(tmp_path / "pics", image_size=8), per_cell=2)
+    assert np.array_equal(sheet, expected) and (rows, cols) == (rows_mem, cols_mem)

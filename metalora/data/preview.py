@@ -54,7 +54,6 @@ def preview_grid(
     cell_h = h + 2 * _PAD
     cell_w = per_cell * (w + _GAP) - _GAP + 2 * _PAD
     sheet = np.full((n_dom * cell_h, n_cls * cell_w, 3), _FRAME, dtype=np.uint8)
-    rgb = ds.x if ds.channels == 3 else np.repeat(ds.x, 3, axis=1)  # (N, 3, H, W)
     for r in range(n_dom):
         for c in range(n_cls):
             idx = np.flatnonzero((ds.domain == r) & (ds.y == c))[:per_cell]
@@ -62,7 +61,9 @@ def preview_grid(
             for j in range(per_cell):
                 left = c * cell_w + _PAD + j * (w + _GAP)
                 if j < len(idx):
-                    tile = np.round(rgb[idx[j]].transpose(1, 2, 0) * 255.0).astype(np.uint8)  # (H, W, 3)
+                    image = np.asarray(ds.x[int(idx[j])])  # (C, H, W): one image read (streamed sets too)
+                    rgb = image if ds.channels == 3 else np.repeat(image, 3, axis=0)  # (3, H, W)
+                    tile = np.round(rgb.transpose(1, 2, 0) * 255.0).astype(np.uint8)  # (H, W, 3)
                 else:
                     tile = _EMPTY
                 sheet[top : top + h, left : left + w] = tile
