@@ -167,3 +167,52 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path):
     for w in (1, 2, 3):
         seeds = [r["seed"] for r in runs if r["method"] == f"w{w}"]
         assert seeds == [w * 100_000 + i for i in range(n)]  # every write, in each writer's order
+
+
+def _run_with_folder(reg: RunRegistry, created: str, size: int) -> int:
+    folder = reg.runs_dir / f"run-{created}"
+    folder.mkdir()
+    (folder / "adapter_model.safetensors").write_bytes(b"x" * size)
+    return reg.add(record(created=created, adapter_path=str(folder)))
+
+
+def test_disk_usage_and_prune_by_age_and_count(tmp_path):
+    reg = RunRegistry(tmp_path)
+    old = _run_with_folder(reg, "2020-01-01T00:00:00+00:00", 5000)
+    mid = _run_with_folder(reg, "2026-01-01T00:00:00+00:00", 3000)
+    new = _run_with_folder(reg, "2999-01-01T00:00:00+00:00", 1000)  # "newest": created in the future
+    use = reg.disk_usage()
+    assert use["runs"] == 9000 and use["registry"] > 0 and use["total"] == use["runs"] + use["registry"]
+    with pytest.raises(MetaLoRAError, match="which runs"):
+        reg.prune_candidates()
+    assert [r["id"] for r in reg.prune_candidates(keep_last=2)] == [old]
+    assert {r["id"] for r in reg.prune_candidates(older_than_days=365 * 3)} == {old}
+    assert reg.count() == 3  # candidates only list
+    gone = reg.prune(older_than_days=0, keep_last=2)  # either rule: every past run goes
+    assert {r["id"] for r in gone} == {old, mid} and [r["id"] for r in reg.list()] == [new]
+    assert reg.disk_usage()["runs"] == 1000 and not (reg.runs_dir / "run-2020-01-01T00:00:00+00:00").exists()
+
+
+def test_runs_du_and_prune_from_the_command_line_ask_first(tmp_path):
+    import subprocess
+
+    reg = RunRegistry(tmp_path)
+    _run_with_folder(reg, "2020-01-01T00:00:00+00:00", 2**20)
+    _run_with_folder(reg, "2999-01-01T00:00:00+00:00", 10)
+    cli = [sys.executable, "-m", "metalora", "runs"]
+    du = subprocess.run([*cli, "du", "--home", str(tmp_path)], capture_output=True, text=True, check=True)
+    assert "2 run(s)" in du.stdout and "run folders 1.0 MiB" in du.stdout
+    asked = subprocess.run(
+        [*cli, "prune", "--keep-last", "1", "--home", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    assert asked.returncode == 1 and "pass --yes" in asked.stdout and reg.count() == 2  # nothing deleted
+    done = subprocess.run(
+        [*cli, "prune", "--keep-last", "1", "--yes", "--home", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "deleted 1 run(s), freed 1.0 MiB" in done.stdout and reg.count() == 1

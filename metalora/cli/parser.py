@@ -145,7 +145,7 @@ def _command(parent, name: str, summary: str, description: str) -> argparse.Argu
 def _add_runs_commands(sub) -> None:
     """``runs list | show | export | delete``."""
     rsub = _command(
-        sub, "runs", "list, show, export or delete recorded runs", "The run registry."
+        sub, "runs", "list, show, export, delete or prune recorded runs", "The run registry."
     ).add_subparsers(dest="runs_command", required=True, metavar="ACTION", help="what to do with the runs")
     p = _command(rsub, "list", "list runs, newest first", "List recorded runs, newest first.")
     for name in ("method", "model", "dataset", "status"):
@@ -167,6 +167,18 @@ def _add_runs_commands(sub) -> None:
         "Delete runs: rows and run folders (inside the data folder only).",
     )
     p.add_argument("ids", type=int, nargs="+", help="run ids")
+    _add(p, None, COMMON_OPTIONS)
+    p = _command(rsub, "du", "space used by the registry and run folders", "Show the disk space runs use.")
+    _add(p, None, COMMON_OPTIONS)
+    p = _command(
+        rsub,
+        "prune",
+        "delete old runs (older than, keep the last N)",
+        "Delete runs older than --older-than days and/or all but the newest --keep-last; asks first.",
+    )
+    p.add_argument("--older-than", type=float, metavar="DAYS", help="delete runs created more than DAYS ago")
+    p.add_argument("--keep-last", type=int, metavar="N", help="keep only the newest N runs")
+    p.add_argument("--yes", action="store_true", help="delete without asking")
     _add(p, None, COMMON_OPTIONS)
 
 

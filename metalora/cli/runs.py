@@ -1,4 +1,4 @@
-"""``metalora runs list | show | export | delete``: the run registry from the command line."""
+"""``metalora runs list | show | export | delete | du | prune``: the run registry from the command line."""
 
 from __future__ import annotations
 
@@ -50,4 +50,41 @@ def cmd_runs(args, out) -> int:
             r = reg.delete(run_id)
             saved = f" and {r['adapter_path']}" if r.get("adapter_path") else ""
             out.write(f"deleted run {run_id}{saved}\n")
+    elif action == "du":
+        use = reg.disk_usage()
+        out.write(json.dumps(use) + "\n" if args.json else _usage_text(use, reg) + "\n")
+    elif action == "prune":
+        return _prune(reg, args, out)
+    return 0
+
+
+def _mib(n: int) -> str:
+    return f"{n / 2**20:.1f} MiB"
+
+
+def _usage_text(use: dict, reg) -> str:
+    return (
+        f"{reg.count()} run(s) in {reg.home}: run folders {_mib(use['runs'])}, "
+        f"registry {_mib(use['registry'])}, total {_mib(use['total'])}"
+    )
+
+
+def _prune(reg, args, out) -> int:
+    """List what would go, ask (unless --yes), then delete."""
+    doomed = reg.prune_candidates(older_than_days=args.older_than, keep_last=args.keep_last)
+    if not doomed:
+        out.write("nothing to clean up\n")
+        return 0
+    out.write(f"{len(doomed)} run(s) would be deleted: {', '.join(str(r['id']) for r in doomed)}\n")
+    if not args.yes:
+        if not sys.stdin.isatty():
+            out.write("not deleted: pass --yes to delete without a terminal to confirm in\n")
+            return 1
+        if input("delete them? [y/N] ").strip().lower() not in ("y", "yes"):
+            out.write("not deleted\n")
+            return 1
+    before = reg.disk_usage()["total"]
+    gone = reg.prune(older_than_days=args.older_than, keep_last=args.keep_last)
+    freed = before - reg.disk_usage()["total"]
+    out.write(f"deleted {len(gone)} run(s), freed {_mib(max(freed, 0))}\n")
     return 0

@@ -254,6 +254,48 @@ class RunRegistry:
             shutil.rmtree(trash, ignore_errors=True)
         return record
 
+    def disk_usage(self) -> dict[str, int]:
+        """Bytes on disk: ``{"registry": the SQLite file and its journal, "runs": every run folder, "total"}``."""
+        registry = sum(
+            p.stat().st_size
+            for p in (self.db_path, Path(f"{self.db_path}-wal"), Path(f"{self.db_path}-shm"))
+            if p.is_file()
+        )
+        runs = sum(p.stat().st_size for p in self.runs_dir.rglob("*") if p.is_file() and not p.is_symlink())
+        return {"registry": registry, "runs": runs, "total": registry + runs}
+
+    def prune_candidates(
+        self, *, older_than_days: float | None = None, keep_last: int | None = None
+    ) -> list[dict]:
+        """The runs :meth:`prune` would delete (newest first): those created more than ``older_than_days``
+        ago, and/or all but the newest ``keep_last``; a run matching either rule goes. Nothing is deleted."""
+        if older_than_days is None and keep_last is None:
+            raise ConfigError(
+                "Say which runs to clean up.", "Give older_than_days=..., keep_last=..., or both."
+            )
+        if keep_last is not None and (not isinstance(keep_last, int) or keep_last < 0):
+            raise ConfigError(f"keep_last={keep_last!r} must be a whole number >= 0.")
+        if older_than_days is not None and not older_than_days >= 0:
+            raise ConfigError(f"older_than_days={older_than_days!r} must be >= 0.")
+        runs = self.list(newest_first=True)
+        now = datetime.now(timezone.utc)
+        doomed = []
+        for i, run in enumerate(runs):
+            too_many = keep_last is not None and i >= keep_last
+            age_days = (now - datetime.fromisoformat(run["created"])).total_seconds() / 86400
+            too_old = older_than_days is not None and age_days > older_than_days
+            if too_many or too_old:
+                doomed.append(run)
+        return doomed
+
+    def prune(self, *, older_than_days: float | None = None, keep_last: int | None = None) -> list[dict]:
+        """Delete what :meth:`prune_candidates` lists (rows and folders, as :meth:`delete`); return them."""
+        doomed = self.prune_candidates(older_than_days=older_than_days, keep_last=keep_last)
+        for run in doomed:
+            with contextlib.suppress(RunNotFoundError):  # deleted meanwhile by another process
+                self.delete(run["id"])
+        return doomed
+
     def owned_folder(self, path: str | os.PathLike | None) -> Path | None:
         """``path`` resolved, if it lies strictly inside this registry's data folder; else ``None``."""
         if not path:
