@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import platform
 import re
 import subprocess
@@ -130,3 +131,21 @@ def test_bench_layers_keeps_other_tables_out_of_the_readme(extra):
         timeout=120,
     )
     assert proc.returncode == 2 and "the README holds the rank-8 layer table only" in proc.stderr
+
+
+def test_bench_zoo_quick_writes_its_table(tmp_path):
+    from metalora.models.zoo import zoo_available
+
+    if not zoo_available("torchvision"):
+        if os.environ.get("CI"):
+            pytest.fail("torchvision is missing in CI: make test installs the zoo extra.")
+        pytest.skip("torchvision is not installed: `make test` installs it (pip install -e .[zoo]).")
+    out = tmp_path / "results.md"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_zoo.py"), "--quick", "--write-results", str(out)],
+        capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    text = out.read_text()
+    assert "<!-- bench_zoo:start -->" in text and "| torchvision:resnet18 | 2 | PEFT LoRA |" in text
+    assert "| torchvision:resnet18 | 2 | MetaLoRA (Tensor Ring) |" in text
