@@ -53,5 +53,6 @@ def start_demo() -> bool:
         data=data_choice.source,
         model_label=model_choice.label,
         data_label=data_choice.label,
+        model_ref=model_choice.ref,
     )
     return session.start_job(job)

@@ -62,6 +62,7 @@ class TrainingJob:
     data: DataSplits | DataSpec
     model_label: str
     data_label: str
+    model_ref: str | None = None  # the name recorded (see app.session_runs.train_one)
     status: str = WAITING
     task_index: int = 0
     fraction: float = 0.0  # progress of the current task in [0, 1]
@@ -159,6 +160,7 @@ class TrainingJob:
                 task,
                 model_label=self.model_label,
                 data_label=self.data_label,
+                model_ref=self.model_ref,
                 registry=registry,
                 callback=self._progress,
                 cancel_event=self.cancel_event,

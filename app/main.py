@@ -1,4 +1,5 @@
-"""Router of the dashboard: page config, language, meeting mode, navigation over ../pages/.
+"""Router of the dashboard: page config, language, meeting mode, this session's runs, navigation over
+../pages/.
 
 Run with ``streamlit run app/main.py`` (the README's command does it on 127.0.0.1).
 """
@@ -15,7 +16,7 @@ if ROOT not in sys.path:  # once: the router reruns on every interaction
 
 import streamlit as st  # noqa: E402
 
-from app import nav, progress, ui  # noqa: E402
+from app import nav, progress, session, ui  # noqa: E402
 from app.strings import LANGUAGES, t  # noqa: E402
 
 st.set_page_config(page_title="MetaLoRA Studio", page_icon="🧩", layout="wide")
@@ -29,6 +30,9 @@ def default_language() -> str:
 
 if "lang" not in st.session_state:
     st.session_state.lang = default_language()
+if session.ALL_RUNS in st.session_state:  # the toggle's value holds on pages that do not draw it
+    st.session_state[session.ALL_RUNS] = st.session_state[session.ALL_RUNS]
+session.sync_url()  # this session's run ids in the address: a reload still knows them
 
 with st.sidebar:
     st.selectbox(t("language", st.session_state.lang), list(LANGUAGES), format_func=LANGUAGES.get, key="lang")

@@ -1,7 +1,16 @@
-"""What one user's session holds: the chosen model and data, the training job, the finished runs.
+"""What one user's session holds: the chosen model and data, the training job, which runs are its own.
 
 Everything a user trains or uploads lives in ``st.session_state`` (never in a shared cache). Pages
 read it through these helpers so the keys are spelled in one place.
+
+The run registry is the truth about runs: :func:`runs` lists them from it, this session's by default
+and every recorded run when the user asks for them ("All recorded runs"). A session's own runs are
+remembered by their registry ids, also in the page's address (``?runs=3,4``), so a reload of the tab or a
+new connection after a server restart still calls them "this session". The address was chosen over a
+cookie or the browser's storage because Streamlit reads it before the first page is drawn and it needs no
+component; it names only run ids, which every user can see under "All recorded runs" anyway. The
+:class:`~app.session_runs.RunRecord` of each run listed is kept in the session (:data:`CACHE`), so a run
+rebuilt from its folder is rebuilt once per session.
 """
 
 from __future__ import annotations
@@ -20,12 +29,18 @@ if TYPE_CHECKING:  # imported lazily: torch loads only when a page needs it
     from metalora.data import DataSpec, DataSplits
     from metalora.training.run_registry import RunRegistry
 
-JOB, RUNS, MODEL, DATA = "job", "runs", "model_choice", "data_choice"
+JOB, MODEL, DATA = "job", "model_choice", "data_choice"
+#: This session's run ids, oldest first; the runs listed so far, by id; the "All recorded runs" toggle.
+RUN_IDS, CACHE, ALL_RUNS = "session_run_ids", "run_cache", "all_runs"
+#: The query parameter that keeps this session's run ids over a reload.
+URL_PARAM = "runs"
 
 #: The columns of the run-registry table on the Runs page (each has its ``col_`` string).
 REGISTRY_COLUMNS = (
     "run", "created", "model", "data", "method", "rank", "seed", "test_acc", "trainable_params", "status",
 )  # fmt: skip
+#: The registry columns a projector shows (meeting mode).
+MEETING_REGISTRY_COLUMNS = ("run", "created", "data", "method", "rank", "test_acc", "status")
 
 
 @dataclass(eq=False)
@@ -36,6 +51,11 @@ class ModelChoice:
     sample: str | None = None
     uploaded: nn.Module | None = None
     card: dict | None = None
+
+    @property
+    def ref(self) -> str:
+        """The name recorded with a run: ``"sample:NAME"`` (rebuildable), else ``"upload:LABEL"``."""
+        return f"sample:{self.sample}" if self.sample is not None else f"upload:{self.label}"
 
     def frozen(self) -> nn.Module:
         """The base model, shared and frozen: look at it, or hand it to training (which trains a copy)."""
@@ -85,19 +105,84 @@ def job() -> TrainingJob | None:
     return st.session_state.get(JOB)
 
 
-def runs() -> list[RunRecord]:
-    """The finished runs of this session, oldest first (takes in a finished job's runs first)."""
+def session_ids() -> list[int]:
+    """Registry ids of this session's runs, oldest first (read from the page's address after a reload)."""
+    if RUN_IDS not in st.session_state:
+        st.session_state[RUN_IDS] = parse_ids(st.query_params.get(URL_PARAM, ""))
+    return st.session_state[RUN_IDS]
+
+
+def parse_ids(text: str) -> list[int]:
+    """``"3,4"`` -> ``[3, 4]``; anything that is not a positive whole number is left out."""
+    ids = [int(p) for p in str(text).split(",") if p.strip().isdigit() and int(p) > 0]
+    return list(dict.fromkeys(ids))
+
+
+def sync_url() -> None:
+    """Write this session's run ids into the page's address (a page switch may have dropped them)."""
+    value = ",".join(str(i) for i in session_ids())
+    if st.query_params.get(URL_PARAM, "") != value:
+        if value:
+            st.query_params[URL_PARAM] = value
+        else:
+            del st.query_params[URL_PARAM]
+
+
+def cache() -> dict[int, RunRecord]:
+    """The runs this session has listed or trained, by id (a rebuilt run keeps its model here)."""
+    return st.session_state.setdefault(CACHE, {})
+
+
+def show_all() -> bool:
+    """True when the user asked for every recorded run, not only this session's."""
+    return bool(st.session_state.get(ALL_RUNS, False))
+
+
+def registry() -> RunRegistry:
+    from metalora.training.run_registry import RunRegistry
+
+    return RunRegistry()
+
+
+def listed(all_runs: bool | None = None) -> list[RunRecord]:
+    """The runs in view, oldest first, failed ones included: this session's, or every recorded run.
+
+    Read from the registry on every call (so a run recorded by another session or the command line, or
+    deleted elsewhere, shows at once); a run already held in the session is reused, not read again.
+    """
+    from app.recorded import from_row
+
     collect()
-    return st.session_state.setdefault(RUNS, [])
+    everything = show_all() if all_runs is None else all_runs
+    mine = set(session_ids())
+    held = cache()
+    out = []
+    for row in registry().list(newest_first=False):
+        run_id = int(row["id"])
+        if everything or run_id in mine:
+            if run_id not in held:
+                held[run_id] = from_row(row)
+            out.append(held[run_id])
+    return out
+
+
+def runs(all_runs: bool | None = None) -> list[RunRecord]:
+    """The finished (completed) runs in view, oldest first: the ones a view can show."""
+    return [r for r in listed(all_runs) if r.completed]
 
 
 def collect() -> bool:
-    """Move the runs of a finished job into the session, once; True if that happened now."""
+    """Take in the runs of a finished job once (this session's from now on); True if that happened now."""
     current = st.session_state.get(JOB)
     if current is None or current.active or current.collected:
         return False
     current.collected = True
-    st.session_state.setdefault(RUNS, []).extend(current.records)
+    ids = session_ids()
+    for record in current.records:
+        cache()[record.id] = record
+        if record.id not in ids:
+            ids.append(record.id)
+    sync_url()
     return True
 
 
@@ -112,27 +197,30 @@ def start_job(new: TrainingJob) -> bool:
 
 
 def delete_run(run_id: int) -> None:
-    """Forget a run in this session and delete it from the run registry (row and folder)."""
-    from metalora.training.run_registry import RunNotFoundError, RunRegistry
+    """Delete a run for good: its registry row and its folder; forget it in this session."""
+    from metalora.training.run_registry import RunNotFoundError
 
-    st.session_state[RUNS] = [r for r in runs() if r.id != run_id]
-    with contextlib.suppress(RunNotFoundError):  # never recorded, or already deleted elsewhere
-        RunRegistry().delete(run_id)
+    cache().pop(run_id, None)
+    st.session_state[RUN_IDS] = [i for i in session_ids() if i != run_id]
+    sync_url()
+    with contextlib.suppress(RunNotFoundError):  # already deleted elsewhere
+        registry().delete(run_id)
 
 
-def scaling_runs() -> list[RunRecord]:
+def scaling_runs(all_runs: bool | None = None) -> list[RunRecord]:
     """Runs whose method has a core (CP / TR / MetaLoRA): LoRA has no scaling factors to look at."""
-    return [r for r in runs() if r.has_scaling]
+    return [r for r in runs(all_runs) if r.has_scaling]
 
 
-def adapter_runs() -> list[RunRecord]:
+def adapter_runs(all_runs: bool | None = None) -> list[RunRecord]:
     """Runs with low-rank adapters (every method but the head-only and full baselines)."""
-    return [r for r in runs() if r.has_adapters]
+    return [r for r in runs(all_runs) if r.has_adapters]
 
 
 def registry_rows(registry: RunRegistry, lang: str, limit: int = 200) -> list[dict]:
     """The newest ``limit`` runs of the run registry (also those from the command line) as table rows
     with :data:`REGISTRY_COLUMNS`, the method named in ``lang`` and the accuracy in percent."""
+    from app.strings import t
     from metalora.methods import method_label
 
     return [
@@ -146,7 +234,7 @@ def registry_rows(registry: RunRegistry, lang: str, limit: int = 200) -> list[di
             "seed": r.get("seed"),
             "test_acc": None if r.get("accuracy") is None else round(100 * float(r["accuracy"]), 1),
             "trainable_params": r.get("trainable_params"),
-            "status": r.get("status"),
+            "status": t("status_completed" if r.get("status") == "completed" else "status_failed", lang),
         }
         for r in registry.list(limit=limit)
     ]

@@ -1,14 +1,20 @@
-"""The runs of this session and the one function that trains one run.
+"""A run as the dashboard holds it, and the one function that trains one run.
 
 :func:`train_one` is the single place the dashboard turns (base model, data, settings) into a
 trained run: it calls :func:`metalora.training.run.train_run`, which measures the run, saves
 what it trained into a run folder and records it in the SQLite run registry. A :class:`RunRecord`
 keeps the trained model in the user's session (never in a shared cache) with what the views need;
 its analyses are asked for through :func:`app.views.analysis`.
+
+A run read back from the registry (another session's, or this one's after a reload or a server restart)
+is a :class:`RunRecord` without its model and data: the first look at :attr:`RunRecord.model` or
+:attr:`RunRecord.splits` rebuilds them from the run's folder (:func:`app.recorded.rebuild`), once, and the
+session keeps the result. Tables and pickers read only the recorded facts and never rebuild.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -33,8 +39,25 @@ __all__ = ["ROW_COLUMNS", "RunRecord", "TrainTask", "train_one"]
 #: The columns of :meth:`RunRecord.row` (each has its ``col_`` string).
 ROW_COLUMNS = (
     "run", "method", "rank", "seed", "epochs", "model", "data", "test_acc", "trainable_params", "flops",
-    "train_time_s", "device",
+    "train_time_s", "device", "status",
 )  # fmt: skip
+#: The columns of the Accuracy & cost page (its runs are all completed, on one data set).
+ACCURACY_COLUMNS = (
+    "run",
+    "method",
+    "rank",
+    "seed",
+    "data",
+    "test_acc",
+    "trainable_params",
+    "flops",
+    "train_time_s",
+)
+#: The columns a projector shows (meeting mode): the table then fits the page.
+MEETING_COLUMNS = ("run", "method", "rank", "seed", "test_acc", "status")
+MEETING_ACCURACY_COLUMNS = ("run", "method", "rank", "seed", "test_acc", "trainable_params")
+#: The prefixes of recorded model names the dashboard gives runs whose base model it cannot rebuild.
+UNREBUILDABLE = ("upload:", "module:")
 
 
 @dataclass
@@ -61,7 +84,7 @@ class RunRecord:
     id: int
     task: TrainTask
     result: RunResult
-    splits: DataSplits
+    loaded_splits: DataSplits | None  # None: not in memory yet (rebuilt from its folder on first use)
     model_label: str
     data_label: str
     created: float = field(default_factory=time.time)
@@ -69,11 +92,45 @@ class RunRecord:
 
     @property
     def model(self) -> nn.Module:
+        """The trained model; a recorded run's is rebuilt from its folder on first use (a plain
+        :class:`~metalora.errors.MetaLoRAError` when it cannot be)."""
+        if self.result.model is None:
+            self._rebuild()
         return self.result.model
+
+    @property
+    def splits(self) -> DataSplits:
+        """The data the run was trained and tested on (rebuilt like :attr:`model`)."""
+        if self.loaded_splits is None:
+            self._rebuild()
+        return self.loaded_splits
+
+    @property
+    def loaded(self) -> bool:
+        """True when the model and the data are in memory (trained here, or already rebuilt)."""
+        return self.result.model is not None and self.loaded_splits is not None
+
+    @property
+    def completed(self) -> bool:
+        """A run that finished training; failed runs are listed, never analysed."""
+        return self.result.status == "completed"
+
+    def _rebuild(self) -> None:
+        from app.recorded import rebuild  # Streamlit's shared caches: only when a run is rebuilt
+
+        rebuild(self)
 
     @property
     def method(self) -> str:
         return self.task.method
+
+    @property
+    def data_key(self) -> str:
+        """What identifies the run's data set: runs with the same key were trained on the same data."""
+        spec = self.result.data
+        if spec is None:
+            return f"upload:{self.result.dataset}"
+        return json.dumps(spec.to_dict(), sort_keys=True)
 
     def name(self, lang: str) -> str:
         """``"#12 MetaLoRA (Tensor Ring) · rank 4 · repeat #0"`` in ``lang``."""
@@ -99,11 +156,12 @@ class RunRecord:
             "epochs": self.task.train.epochs,
             "model": self.model_label,
             "data": self.data_label,
-            "test_acc": round(100 * r.accuracy, 1),
+            "test_acc": round(100 * r.accuracy, 1) if self.completed else None,
             "trainable_params": r.trainable_params,
             "flops": r.flops,
             "train_time_s": round(r.train_time_s, 2),
             "device": r.device,
+            "status": t("status_completed" if self.completed else "status_failed", lang),
         }
 
 
@@ -114,11 +172,16 @@ def train_one(
     *,
     model_label: str,
     data_label: str,
+    model_ref: str | None = None,
     registry: RunRegistry | None = None,
     callback: Callable[[Progress], None] | None = None,
     cancel_event: threading.Event | None = None,
 ) -> RunRecord:
-    """Train ``task`` on a copy of ``base`` (the library copies it), record it, return the finished run."""
+    """Train ``task`` on a copy of ``base`` (the library copies it), record it, return the finished run.
+
+    ``model_ref`` is the name recorded for the base model: ``"sample:NAME"`` for a sample model (so the run
+    can be rebuilt from its folder later); without one the model counts as uploaded (``"upload:LABEL"``).
+    """
     splits = data.load() if isinstance(data, DataSpec) else data
     result = train_run(
         base,
@@ -130,14 +193,14 @@ def train_one(
         registry=registry,
         callback=callback,
         cancel_event=cancel_event,
-        model_name=model_label,
+        model_name=model_ref or f"upload:{model_label}",
     )
     result.model.cpu().eval()
     return RunRecord(
         id=int(result.id) if result.id is not None else _local_id(),
         task=task,
         result=result,
-        splits=splits,
+        loaded_splits=splits,
         model_label=model_label,
         data_label=data_label,
     )

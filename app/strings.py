@@ -4,6 +4,9 @@ Lookups go through :func:`metalora.i18n.text`, the one rule of every string tabl
 missing key or language raises ``KeyError``. Texts with ``{name}`` fields are formatted by
 :func:`app.ui.tr`. Add a key here, in both languages, before using it; the tests check that every entry
 has both with the same fields, that every key the code can build exists, and that every key is used.
+
+The file is longer than most (about 400 lines) on purpose: it is one table, and every text of the
+dashboard stays in it so a translator reads both languages side by side in one place.
 """
 
 from __future__ import annotations
@@ -53,6 +56,22 @@ STRINGS: dict[str, dict[str, str]] = {
         ja="この画面には、低ランクアダプター（LoRA、CP、テンソルリング、MetaLoRA）を使った実行が必要です。",
     ),
     "pick_run": S(en="Run", ja="実行"),
+    "all_runs": S(en="All recorded runs", ja="記録されたすべての実行"),
+    "all_runs_help": S(
+        en="Off: the runs of this session. On: every run recorded on this computer — other sessions', "
+        "the command line's, and those from before a restart.",
+        ja="オフ：このセッションの実行。オン：このコンピューターに記録されたすべての実行（他のセッション、"
+        "コマンドライン、再起動前のものを含む）。",
+    ),
+    "need_runs_recorded": S(
+        en="This session has no run yet, but {n} run(s) are recorded. Switch on “All recorded runs” to see them, "
+        "or run the demo on Home.",
+        ja="このセッションにはまだ実行がありませんが、{n} 件の実行が記録されています。"
+        "「記録されたすべての実行」をオンにすると表示されます。ホームでデモを実行することもできます。",
+    ),
+    "rebuilding": S(en="Loading the run from its folder…", ja="実行をフォルダーから読み込み中…"),
+    "status_completed": S(en="completed", ja="完了"),
+    "status_failed": S(en="failed", ja="失敗"),
     # -- home -----------------------------------------------------------------------------------------
     "home_title": S(en="One adapter that adapts to each input", ja="入力ごとに変わる、ひとつのアダプター"),
     "home_what_1": S(
@@ -287,8 +306,8 @@ STRINGS: dict[str, dict[str, str]] = {
         ja="地図上の点を囲む（またはクリックする）と、その画像がここに表示されます。",
     ),
     "caption_runs_table": S(
-        en="Every run of this session: its method, size and accuracy on images it never saw in training.",
-        ja="このセッションのすべての実行：手法、大きさ、学習で見ていない画像での正解率。",
+        en="Every run shown: its method, size and accuracy on images it never saw in training.",
+        ja="表示中のすべての実行：手法、大きさ、学習で見ていない画像での正解率。",
     ),
     "acc_cost_header": S(en="Accuracy against cost", ja="精度とコスト"),
     "cost_axis": S(en="Cost", ja="コスト"),
@@ -310,11 +329,37 @@ STRINGS: dict[str, dict[str, str]] = {
     "col_std": S(en="Spread (std)", ja="ばらつき（標準偏差）"),
     "per_domain_header": S(en="Accuracy per kind of input", ja="入力の種類ごとの精度"),
     "repeat_spread_header": S(en="Mean and spread over repeats", ja="繰り返しによる平均とばらつき"),
+    "no_repeats": S(
+        en="Each setting has been trained once, so there is no spread to show yet: train one again with "
+        "another repeat # (Train page, technical settings) to see how much a result varies by chance.",
+        ja="どの設定もまだ 1 回しか学習していないため、ばらつきはまだ表示できません。"
+        "「学習」ページの技術的な設定で繰り返し # を変えてもう一度学習すると、結果が偶然でどれだけ変わるかがわかります。",
+    ),
+    "mixed_data": S(
+        en="These runs were trained on {n} different data sets, and accuracies on different data cannot be "
+        "compared. The page shows one data set at a time: pick it below.",
+        ja="これらの実行は {n} 種類の異なるデータセットで学習されており、異なるデータでの正解率は比べられません。"
+        "このページでは一度に 1 つのデータセットだけを表示します。下で選んでください。",
+    ),
+    "data_set": S(en="Data set", ja="データセット"),
+    "data_builtin": S(en="{name} · {domains} · {size} px", ja="{name}・{domains}・{size} px"),
+    "data_per_class": S(en="{n} images per class", ja="クラスあたり {n} 枚"),
+    "data_uploaded": S(en="{name} (uploaded)", ja="{name}（アップロード）"),
     # -- runs -----------------------------------------------------------------------------------------
     "download_csv": S(en="Download the table (CSV)", ja="表をダウンロード（CSV）"),
     "one_run_header": S(en="One run", ja="1 つの実行"),
     "download_adapter": S(en="Download the adapter (zip)", ja="アダプターをダウンロード（zip）"),
     "delete_run": S(en="Delete this run", ja="この実行を削除"),
+    "delete_confirm": S(
+        en="Delete {name} for good? Its record and its saved folder are removed; this cannot be undone.",
+        ja="{name} を完全に削除しますか？記録と保存フォルダーが削除され、元に戻せません。",
+    ),
+    "delete_yes": S(en="Yes, delete it", ja="はい、削除します"),
+    "delete_no": S(en="Keep it", ja="残す"),
+    "run_failed": S(
+        en="This run failed during training, so it has nothing to download ({error}).",
+        ja="この実行は学習中に失敗したため、ダウンロードできるものはありません（{error}）。",
+    ),
     "registry_header": S(
         en="Every recorded run (also from the command line)",
         ja="記録されたすべての実行（コマンドラインからのものも含む）",

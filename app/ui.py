@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 
 import streamlit as st
 
@@ -31,6 +31,7 @@ html, body, [data-testid="stAppViewContainer"] { font-size: 20px; }
 [data-testid="stCaptionContainer"] p { font-size: 1.1rem; color: #1B1F24; }
 h1 { font-size: 2.6rem !important; } h2 { font-size: 2.0rem !important; }
 [data-testid="stMetricValue"] { font-size: 2.6rem; }
+[data-testid="stTable"] th, [data-testid="stTable"] td { font-size: 1.0rem; }
 [data-testid="stToolbar"] { display: none; }
 </style>
 """
@@ -76,17 +77,68 @@ def show_caption(caption, **fmt) -> None:
 
 REPORT = "report_figures"
 
+#: The smallest chart text in meeting mode (px): read from the back of a room on a projector.
+MEETING_FONT_PX = 18
+#: Meeting mode's chart title and axis titles (px).
+MEETING_TITLE_PX, MEETING_AXIS_TITLE_PX = 24, 20
+
+
+def projector(fig):
+    """A copy of the Plotly figure ``fig`` whose every text is at least :data:`MEETING_FONT_PX` px:
+    the base font, title, axes (titles, ticks), legend, hover labels, colour bars and annotations.
+
+    A copy, so the figure a builder returned (and the session's report) keeps its own sizes.
+    """
+    import plotly.graph_objects as go
+
+    big = go.Figure(fig)
+    px = MEETING_FONT_PX
+    big.update_layout(
+        font_size=px,
+        title_font_size=MEETING_TITLE_PX,
+        legend_font_size=px,
+        hoverlabel_font_size=px,
+    )
+    axes = {"title_font_size": MEETING_AXIS_TITLE_PX, "tickfont_size": px, "automargin": True}
+    big.update_xaxes(**axes)
+    big.update_yaxes(**axes)
+    # labels written just right of the plot (the heatmap's domain names) would run into a colour bar
+    side_labels = [
+        len(str(a.text or "")) for a in big.layout.annotations if a.xref == "paper" and (a.x or 0) >= 1
+    ]
+    for trace in big.data:
+        if "colorbar" in trace:
+            trace.colorbar.tickfont.size = px
+            trace.colorbar.title.font.size = px
+            trace.colorbar.title.side = "right"  # along the bar: a long title stays inside the chart
+            if side_labels:
+                trace.colorbar.x = 1.03 + 0.012 * max(side_labels)
+                trace.colorbar.xanchor = "left"
+                big.update_layout(margin_r=max(big.layout.margin.r or 0, 120 + 11 * max(side_labels)))
+        if "textfont" in trace:
+            trace.textfont.size = max(trace.textfont.size or 0, px)
+    if big.layout.coloraxis.to_plotly_json():  # a shared colour axis draws its own colour bar
+        big.layout.coloraxis.colorbar.tickfont.size = px
+    for note in big.layout.annotations:
+        note.font.size = max(note.font.size or 0, px)
+    top = big.layout.margin.t
+    if top is not None:  # the larger title and legend on top need more room above the plot
+        big.update_layout(margin_t=int(top * 1.5))
+    return big
+
 
 def chart(figure, caption=None, *, key: str, title_key: str | None = None, **kwargs):
     """Draw a figure with its one-sentence caption; returns what ``st.plotly_chart`` returns.
 
     ``figure`` is a :class:`metalora.figures.Figure` (which brings its caption) or a Plotly figure
-    with ``caption`` given. The figure is also remembered (latest version per ``key``) for the
-    session's HTML report, under the heading ``title_key`` (translated when the report is written).
+    with ``caption`` given. In meeting mode it is drawn with projector-sized text (:func:`projector`).
+    The figure is also remembered (latest version per ``key``) for the session's HTML report, under the
+    heading ``title_key`` (translated when the report is written).
     """
     fig = getattr(figure, "fig", figure)
     caption = getattr(figure, "caption", None) or caption
-    event = st.plotly_chart(fig, key=key, width="stretch", theme=None, **kwargs)
+    shown = projector(fig) if meeting() else fig
+    event = st.plotly_chart(shown, key=key, width="stretch", theme=None, **kwargs)
     show_caption(caption)
     st.session_state.setdefault(REPORT, {})[key] = (title_key, fig, caption)
     return event
@@ -136,14 +188,40 @@ def choice(label_key: str, keys: list[str], prefix: str, *, widget=None, **kwarg
     return keys[labels.index(picked)]
 
 
-def table(rows: list[dict], *, width: str = "stretch", **kwargs) -> None:
+def _cell(value):
+    """A table cell as the projector shows it: whole numbers as such, others to 3 significant digits."""
+    if isinstance(value, float):
+        if value != value:  # NaN: a missing number
+            return "–"
+        return str(int(value)) if value.is_integer() else f"{value:.3g}"
+    return "–" if value is None else value
+
+
+def table(
+    rows: list[dict],
+    *,
+    width: str = "stretch",
+    columns: Sequence[str] | None = None,
+    meeting_columns: Sequence[str] | None = None,
+    **kwargs,
+) -> None:
     """A table whose column headers are the translated ``col_<name>`` of the rows' keys.
 
     Every column needs its ``col_`` entry in :data:`app.strings.STRINGS` (``KeyError`` otherwise): the
-    rows' keys come from the ``*_COLUMNS`` tuples of the app's modules, which the tests check.
+    rows' keys come from the ``*_COLUMNS`` tuples of the app's modules, which the tests check. Only
+    ``columns`` are shown when given. In meeting mode a table with ``meeting_columns`` shows only those, as
+    a static table in the page's large type whose cells wrap, so it always fits the page's width (an
+    interactive grid keeps its small type and scrolls sideways on a projector).
     """
     import pandas as pd
 
     df = pd.DataFrame(rows)
+    projector = meeting() and meeting_columns is not None
+    keep = meeting_columns if projector else columns
+    if keep is not None and not df.empty:
+        df = df[[c for c in keep if c in df.columns]]
     df.columns = [tr(f"col_{c}") for c in df.columns]
-    st.dataframe(df, hide_index=True, width=width, **kwargs)
+    if projector:
+        st.table(df.style.hide(axis="index").format(_cell))
+    else:
+        st.dataframe(df, hide_index=True, width=width, **kwargs)

@@ -55,8 +55,39 @@ def cost_row(run: RunRecord, latency: bool = False) -> dict:
         "per_domain": r.per_domain,
     }
     if latency:
-        row["latency_s"] = analysis(run).latency_s()  # per batch
+        from metalora.errors import MetaLoRAError
+
+        try:
+            row["latency_s"] = analysis(run).latency_s()  # per batch
+        except MetaLoRAError:  # a run that cannot be rebuilt (uploaded model or data): no point drawn
+            row["latency_s"] = float("nan")
     return row
+
+
+def by_data(runs: Sequence[RunRecord]) -> dict[str, list[RunRecord]]:
+    """The runs grouped by the data set they were trained on (:attr:`RunRecord.data_key`), in order."""
+    groups: dict[str, list[RunRecord]] = {}
+    for run in runs:
+        groups.setdefault(run.data_key, []).append(run)
+    return groups
+
+
+def data_description(run: RunRecord, lang: str) -> str:
+    """The run's data set in full, to tell data sets apart: ``"digits · clean, inverted · 32 px"``."""
+    from app.strings import t
+
+    spec = run.result.data
+    if spec is None:
+        return t("data_uploaded", lang, name=run.result.dataset)
+    text = t("data_builtin", lang, name=spec.name, domains=", ".join(spec.domains), size=spec.image_size)
+    if spec.samples_per_class:
+        text += " · " + t("data_per_class", lang, n=spec.samples_per_class)
+    return text
+
+
+def has_repeats(spread: Sequence[dict]) -> bool:
+    """True when some setting of :func:`repeat_spread` has two or more runs (so a spread exists)."""
+    return any(int(g.get("n") or 0) >= 2 for g in spread)
 
 
 def domain_summary(rows: Sequence[dict]) -> list[dict]:

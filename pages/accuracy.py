@@ -1,4 +1,9 @@
-"""Accuracy & cost: how accurate each run is, what it costs, and how much it varies over repeats."""
+"""Accuracy & cost: how accurate each run is, what it costs, and how much it varies over repeats.
+
+Accuracies of runs trained on different data sets cannot be compared, so the page shows one data set at
+a time: when the runs in view differ in data, a warning says so and a selector picks the data set.
+The spread over repeats is drawn only when some setting has been trained at least twice.
+"""
 
 from __future__ import annotations
 
@@ -7,32 +12,50 @@ import streamlit as st
 import metalora.figures as mf
 from app import views
 from app.picker import require_runs
+from app.session_runs import ACCURACY_COLUMNS, MEETING_ACCURACY_COLUMNS
 from app.ui import chart, choice, guard, lang, page_title, show_caption, table, tr
 
 page_title("page_accuracy")
 runs = require_runs()
 
 with guard():
-    table([r.row(lang()) for r in runs])
+    groups = views.by_data(runs)
+    if len(groups) > 1:
+        st.warning(tr("mixed_data", n=len(groups)), icon=":material/warning:")
+        keys = list(groups)
+        newest = max(runs, key=lambda r: r.id).data_key  # the data set of the newest run comes first
+        names = {k: views.data_description(groups[k][0], lang()) for k in keys}
+        picked = st.selectbox(
+            tr("data_set"), keys, index=keys.index(newest), format_func=names.__getitem__, key="acc_data"
+        )
+        runs = groups[picked]
+
+    rows = [r.row(lang()) for r in runs]
+    table(rows, columns=ACCURACY_COLUMNS, meeting_columns=MEETING_ACCURACY_COLUMNS)
     show_caption("caption_runs_table")
 
     st.subheader(tr("acc_cost_header"))
     cost = choice("cost_axis", list(views.COSTS), "cost_", horizontal=True)
     with st.spinner(tr("computing")):
-        rows = [views.cost_row(r, latency=cost == "latency_s") for r in runs]
-    chart(mf.accuracy_vs_cost(rows, cost, lang=lang()), key="acc_cost", title_key="acc_cost_header")
+        costs = [views.cost_row(r, latency=cost == "latency_s") for r in runs]
+    chart(mf.accuracy_vs_cost(costs, cost, lang=lang()), key="acc_cost", title_key="acc_cost_header")
 
     st.subheader(tr("per_domain_header"))
     chart(
-        mf.domain_accuracy(views.domain_summary(rows), lang=lang()),
+        mf.domain_accuracy(views.domain_summary(costs), lang=lang()),
         key="per_domain",
         title_key="per_domain_header",
     )
 
     st.subheader(tr("repeat_spread_header"))
-    spread = views.repeat_spread(rows)
-    chart(
-        mf.accuracy_vs_cost(spread, cost, lang=lang()), key="repeat_spread", title_key="repeat_spread_header"
-    )
-    table(views.spread_table(spread, lang()))
-    show_caption("caption_repeat_spread")
+    spread = views.repeat_spread(costs)
+    if views.has_repeats(spread):
+        chart(
+            mf.accuracy_vs_cost(spread, cost, lang=lang()),
+            key="repeat_spread",
+            title_key="repeat_spread_header",
+        )
+        table(views.spread_table(spread, lang()), meeting_columns=views.SPREAD_COLUMNS)
+        show_caption("caption_repeat_spread")
+    else:
+        st.markdown(tr("no_repeats"))

@@ -8,7 +8,7 @@ import streamlit as st
 
 import metalora.figures as mf
 from app import views
-from app.picker import analysis_page, image_of
+from app.picker import analysis_page, image_of, selected_rows
 from app.ui import chart, choice, guard, lang, show_caption, tr
 
 run = analysis_page("page_clusters", "clusters_intro", "scaling")
@@ -24,20 +24,16 @@ with guard():
     show_caption("reading_good" if nmi >= 0.5 else "reading_weak")
 
     color_by = choice("color_by", ["cluster", "domain", "class"], "by_", horizontal=True)
+    figure = mf.cluster_map(result, table, color_by, lang=lang())
+    figure.fig.update_layout(dragmode="lasso")  # "draw a loop around dots" is what dragging does
     event = chart(
-        mf.cluster_map(result, table, color_by, lang=lang()),
+        figure,
         key="cluster_map",
         title_key="page_clusters",
         on_select="rerun",
         selection_mode=("points", "box", "lasso"),
     )
-    points = event.get("selection", {}).get("points", []) if event else []
-    rows = []
-    for p in points:  # customdata = [index in the data set, row in the table]; may arrive as {"0":, "1":}
-        data = p.get("customdata")
-        data = list(data.values()) if isinstance(data, dict) else data
-        if isinstance(data, list | tuple) and len(data) >= 2:
-            rows.append(int(data[1]))
+    rows = selected_rows(event)
     st.subheader(tr("selected_inputs", n=len(rows)))
     if not rows:
         st.caption(tr("select_hint"))

@@ -1,4 +1,9 @@
-"""Runs: the session's runs — delete one, download its adapter, export the table and an HTML report."""
+"""Runs: this session's runs (or every recorded one) — download an adapter, delete a run (after a
+confirmation), export the table, the whole registry and an HTML report.
+
+Failed runs are listed with their status; they have nothing to download. The registry's own table is
+always there, also in a session that has trained nothing.
+"""
 
 from __future__ import annotations
 
@@ -8,52 +13,73 @@ from pathlib import Path
 import streamlit as st
 
 from app import downloads, session
-from app.picker import require_runs, select_run
+from app.picker import no_runs_hint, scope_toggle, select_run
+from app.session_runs import MEETING_COLUMNS
 from app.ui import REPORT, caption_text, guard, lang, page_title, show_caption, table, tr
-from metalora.training.run_registry import RunRegistry
+
+#: The session key of the run waiting for the user to confirm its deletion.
+CONFIRM = "delete_pending"
 
 page_title("page_runs")
-all_runs = require_runs()
-
+scope_toggle()
+all_runs = session.listed()
 rows = [r.row(lang()) for r in all_runs]
-table(rows)
-show_caption("caption_runs_table")
-st.download_button(
-    tr("download_csv"),
-    downloads.table_csv(rows),
-    "metalora-runs.csv",
-    "text/csv",
-    key="csv",
-    on_click="ignore",
-)
 
-st.subheader(tr("one_run_header"))
-run = select_run(tr("pick_run"), all_runs, key="runs_pick")
-c1, c2 = st.columns(2)
-with guard():
-    card = {**run.row("en"), "config": run.result.config, "metrics": run.result.metrics}
-    folder = run.result.adapter_path
-    make_zip = (
-        functools.partial(downloads.folder_zip, folder, card)
-        if folder and Path(folder).is_dir()
-        else functools.partial(downloads.adapter_zip, run.model, card)
-    )
-    c1.download_button(
-        tr("download_adapter"),
-        make_zip,
-        f"metalora-run-{run.id}-{run.method}.zip",
-        "application/zip",
-        key="adapter_zip",
+if not all_runs:
+    no_runs_hint()
+else:
+    table(rows, meeting_columns=MEETING_COLUMNS)
+    show_caption("caption_runs_table")
+    st.download_button(
+        tr("download_csv"),
+        downloads.table_csv(rows),
+        "metalora-runs.csv",
+        "text/csv",
+        key="csv",
         on_click="ignore",
     )
-if c2.button(tr("delete_run"), key="delete_run"):
-    session.delete_run(run.id)
-    st.rerun()
+
+    st.subheader(tr("one_run_header"))
+    run = select_run(tr("pick_run"), all_runs, key="runs_pick")
+    with guard():
+        folder = run.result.adapter_path
+        if not run.completed:
+            st.caption(tr("run_failed", error=run.result.error or "–"))
+        elif (folder and Path(folder).is_dir()) or run.loaded:
+            card = {**run.row("en"), "config": run.result.config, "metrics": run.result.metrics}
+            make_zip = (
+                functools.partial(downloads.folder_zip, folder, card)
+                if folder and Path(folder).is_dir()
+                else functools.partial(downloads.adapter_zip, run.model, card)
+            )
+            st.download_button(
+                tr("download_adapter"),
+                make_zip,
+                f"metalora-run-{run.id}-{run.method}.zip",
+                "application/zip",
+                key="adapter_zip",
+                on_click="ignore",
+            )
+    if st.session_state.get(CONFIRM) != run.id:
+        if st.button(tr("delete_run"), key="delete_run", icon=":material/delete:"):
+            st.session_state[CONFIRM] = run.id  # ask first: deleting cannot be undone
+            st.rerun()
+    else:
+        st.warning(tr("delete_confirm", name=run.name(lang())), icon=":material/warning:")
+        yes, no = st.columns(2)
+        if yes.button(tr("delete_yes"), key="delete_yes", type="primary", width="stretch"):
+            st.session_state.pop(CONFIRM, None)
+            with guard():
+                session.delete_run(run.id)
+            st.rerun()
+        if no.button(tr("delete_no"), key="delete_no", width="stretch"):
+            st.session_state.pop(CONFIRM, None)
+            st.rerun()
 
 with st.expander(tr("registry_header")), guard():
-    registry = RunRegistry()
+    registry = session.registry()
     st.caption(tr("registry_explain", n=registry.count(), path=str(registry.db_path)))
-    table(session.registry_rows(registry, lang()))
+    table(session.registry_rows(registry, lang()), meeting_columns=session.MEETING_REGISTRY_COLUMNS)
     st.download_button(
         tr("download_registry_csv"),
         registry.to_csv_string,

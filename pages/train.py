@@ -59,6 +59,7 @@ if submitted:
             data=data.source,
             model_label=model.label,
             data_label=data.label,
+            model_ref=model.ref,
         )
         if session.start_job(new):
             st.rerun()

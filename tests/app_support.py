@@ -141,3 +141,20 @@ def wait_idle(page, timeout_ms: int = 60_000, settle_ms: int = 250) -> None:
     """Wait until the app is connected and no script run is in progress."""
     page.wait_for_timeout(settle_ms)  # let a just-triggered rerun start
     page.wait_for_selector(IDLE, timeout=timeout_ms)
+
+
+def session_runs(at) -> list:
+    """This session's runs (the RunRecords of its run ids, oldest first) in an AppTest session."""
+    from app.session import CACHE, RUN_IDS
+
+    state = at.session_state  # AppTest's session state has no .get()
+    ids, held = (state[RUN_IDS], state[CACHE]) if RUN_IDS in state and CACHE in state else ([], {})
+    return [held[i] for i in ids if i in held]
+
+
+def own_runs(at, runs) -> None:
+    """Make ``runs`` (RunRecords) this AppTest session's own, as a finished job would."""
+    from app.session import CACHE, RUN_IDS
+
+    at.session_state[RUN_IDS] = [r.id for r in runs]
+    at.session_state[CACHE] = {r.id: r for r in runs}

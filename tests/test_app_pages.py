@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.strings import STRINGS
-from tests.app_support import environment, new_app, tiny_env
+from tests.app_support import environment, new_app, own_runs, session_runs, tiny_env
 
 PAGES = ["model_data", "train", "scaling", "ranks", "clusters", "accuracy", "runs"]
 #: What each page shows after the demo: (charts at least, charts at most, tables, download buttons).
@@ -22,7 +22,7 @@ EXPECTED = {
     "scaling": (4, 4, 0, 0),
     "ranks": (2, 3, 0, 0),
     "clusters": (1, 1, 0, 0),
-    "accuracy": (3, 3, 2, 0),
+    "accuracy": (2, 2, 1, 0),  # one run per method: no spread over repeats (a sentence says so)
     "runs": (0, 0, 2, 4),
 }
 
@@ -58,7 +58,8 @@ def test_demo_trains_two_runs_and_guides_to_the_views(demo_app):
     no_errors(at)
     job = at.session_state["job"]
     assert job.status == "done", job.error
-    assert [r.method for r in at.session_state["runs"]] == ["lora", "meta-tr"]
+    assert [r.method for r in session_runs(at)] == ["lora", "meta-tr"]
+    assert at.query_params["runs"] == ",".join(str(r.id) for r in session_runs(at)), "kept over a reload"
     assert at.success[0].value == STRINGS["job_done"]["en"].format(n=2)
     assert len(at.get("page_link")) == 5
 
@@ -91,8 +92,8 @@ def test_pages_in_japanese_and_meeting_mode(demo_app, page):
     assert at.title[0].value == STRINGS[f"page_{page}"]["ja"]
     assert at.info, "meeting mode shows each chart's meaning in a callout"
     assert at.get("plotly_chart"), page
-    if page == "accuracy":  # the runs table: Japanese headers and method names
-        df = at.dataframe[0].value
+    if page == "accuracy":  # the runs table (static in meeting mode): Japanese headers and method names
+        df = at.table[0].value
         assert STRINGS["col_method"]["ja"] in df.columns and STRINGS["col_seed"]["ja"] in df.columns
         assert "MetaLoRA（テンソルリング）" in set(df[STRINGS["col_method"]["ja"]])
     else:
@@ -116,10 +117,13 @@ def test_runs_page_deletes_a_run(tiny_demo):
     wait_for_job(at)
     at.switch_page("../pages/runs.py").run()
     no_errors(at)
-    assert len(at.session_state["runs"]) == 2
-    at.button(key="delete_run").click().run()
+    assert len(session_runs(at)) == 2
+    at.button(key="delete_run").click().run()  # the first click only asks
     no_errors(at)
-    assert len(at.session_state["runs"]) == 1
+    assert len(session_runs(at)) == 2
+    at.button(key="delete_yes").click().run()
+    no_errors(at)
+    assert len(session_runs(at)) == 1
 
 
 def test_views_before_any_run_say_what_to_do(tiny_demo):
@@ -186,10 +190,10 @@ def test_a_crash_in_meeting_mode_is_a_friendly_message(demo_app, monkeypatch):
 @pytest.mark.parametrize("page", ["scaling", "clusters"])
 def test_scaling_views_with_only_lora_runs_say_what_to_do(demo_app, page):
     """A session with runs but none with scaling factors gets the hint (it used to raise KeyError)."""
-    lora = [r for r in demo_app.session_state["runs"] if r.method == "lora"]
+    lora = [r for r in session_runs(demo_app) if r.method == "lora"]
     assert lora
     at = new_app()
-    at.session_state["runs"] = lora
+    own_runs(at, lora)
     at.switch_page(f"../pages/{page}.py").run()
     no_errors(at)
     assert [i.value for i in at.info] == [STRINGS["need_scaling_runs"]["en"]]
@@ -197,9 +201,9 @@ def test_scaling_views_with_only_lora_runs_say_what_to_do(demo_app, page):
 
 
 def test_ranks_view_works_with_only_lora_runs(demo_app):
-    lora = [r for r in demo_app.session_state["runs"] if r.method == "lora"]
+    lora = [r for r in session_runs(demo_app) if r.method == "lora"]
     at = new_app()
-    at.session_state["runs"] = lora
+    own_runs(at, lora)
     at.switch_page("../pages/ranks.py").run()
     no_errors(at)
     assert len(at.get("plotly_chart")) >= 2
@@ -208,7 +212,7 @@ def test_ranks_view_works_with_only_lora_runs(demo_app):
 def test_each_run_keeps_one_analysis_warmed_in_the_training_thread(demo_app):
     from app import views
 
-    runs = {r.method: r for r in demo_app.session_state["runs"]}
+    runs = {r.method: r for r in session_runs(demo_app)}
     meta = runs["meta-tr"]
     assert meta.analysis_memo is not None, "the training thread warms the MetaLoRA run's analysis"
     assert views.analysis(meta) is meta.analysis_memo is views.analysis(meta)
@@ -221,7 +225,7 @@ def test_tables_have_their_declared_columns(demo_app):
     from app.session_runs import ROW_COLUMNS
     from metalora.training.run_registry import RunRegistry
 
-    runs = demo_app.session_state["runs"]
+    runs = session_runs(demo_app)
     assert [list(r.row("ja")) for r in runs] == [list(ROW_COLUMNS)] * len(runs)
     spread = views.spread_table(views.repeat_spread([views.cost_row(r) for r in runs]), "ja")
     assert [list(g) for g in spread] == [list(views.SPREAD_COLUMNS)] * 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.app_support import environment, new_app, tiny_env
+from tests.app_support import environment, new_app, session_runs, tiny_env
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -21,14 +21,19 @@ def test_a_second_session_sees_nothing_of_the_first():
         for page in ("model_data", "train", "scaling", "clusters", "accuracy", "runs"):
             bob.switch_page(f"../pages/{page}.py").run()
             assert not bob.exception, (page, [e.value for e in bob.exception])
-        for key in ("job", "data_choice", "runs"):  # none of Alice's state reached Bob's session
+        for key in (
+            "job",
+            "data_choice",
+            "session_run_ids",
+            "run_cache",
+        ):  # none of Alice's state reached Bob's
             assert key not in bob.session_state or not bob.session_state[key], key
         bob.switch_page("../pages/scaling.py").run()
         assert bob.info, "Bob's views must ask him to train first, not show Alice's run"
     finally:
         assert job.join(120), "Alice's training did not finish in time"
     alice.run()
-    assert len(alice.session_state["runs"]) == 2
+    assert len(session_runs(alice)) == 2
     bob.switch_page("../pages/accuracy.py").run()
     assert "job" not in bob.session_state or not bob.session_state["job"]
     assert bob.info
