@@ -73,6 +73,7 @@ class TrainingJob:
     error_detail: str | None = None
     started: float = field(default_factory=time.time)
     collected: bool = False  # the session has taken the records
+    failed_ids: list[int] = field(default_factory=list)  # registry ids of runs recorded as failed
     cancel_event: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
@@ -137,6 +138,8 @@ class TrainingJob:
             self._finish(CANCELLED)
         except MetaLoRAError as err:
             self.error = str(err)
+            if getattr(err, "run_id", None) is not None:  # recorded as failed: it is this session's too
+                self.failed_ids.append(int(err.run_id))
             self._finish(FAILED)
         except Exception as err:  # a bug: keep the details for the log and for non-meeting mode
             log.exception("Training job failed")

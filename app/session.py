@@ -182,6 +182,7 @@ def collect() -> bool:
         cache()[record.id] = record
         if record.id not in ids:
             ids.append(record.id)
+    ids.extend(i for i in current.failed_ids if i not in ids)  # listed as failed, never analysed
     sync_url()
     return True
 

@@ -25,7 +25,6 @@ with guard():
 
     color_by = choice("color_by", ["cluster", "domain", "class"], "by_", horizontal=True)
     figure = mf.cluster_map(result, table, color_by, lang=lang())
-    figure.fig.update_layout(dragmode="lasso")  # "draw a loop around dots" is what dragging does
     event = chart(
         figure,
         key="cluster_map",

@@ -165,6 +165,7 @@ def test_cluster_figures(results):
         f = F.cluster_map(res, table, colour_by)
         _check(f, "cluster_map")
         assert len(f.fig.data) == n + 1  # one trace per group + the typical inputs
+        assert f.fig.layout.dragmode == "lasso"  # dragging selects inputs, it does not pan
         data = np.concatenate([np.asarray(t.customdata) for t in f.fig.data[:-1]])
         assert sorted(data[:, 0]) == sorted(table.index) and sorted(data[:, 1]) == list(range(len(table)))
         assert "Principal component 1" in f.fig.layout.xaxis.title.text

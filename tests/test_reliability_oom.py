@@ -166,7 +166,9 @@ def test_dashboard_job_shows_the_message_and_the_next_job_runs(splits, oom_on, t
     oom_on(0)
     again = TrainingJob([task], lambda: _net(splits), splits, "oom-net", "digits").start()
     assert again.join(120) and again.status == DONE, again.error  # the device lock was released
-    assert [r["status"] for r in RunRegistry(tmp_path).list(newest_first=False)] == ["failed", "completed"]
+    rows = RunRegistry(tmp_path).list(newest_first=False)
+    assert [r["status"] for r in rows] == ["failed", "completed"]
+    assert job.failed_ids == [rows[0]["id"]]  # the failed run is known to the job (and so to its session)
 
 
 def test_oom_in_the_first_probe_is_not_mistaken_for_a_wrong_model(splits, tmp_path, monkeypatch):

@@ -109,10 +109,11 @@ def test_diverging_run_is_recorded_as_failed_without_files(tmp_path):
     base = small_base()
     with torch.no_grad():
         base.fc.bias[0] = float("nan")  # every logit row gets a NaN: the loss is NaN at step 1
-    with pytest.raises(TrainingError, match="diverged"):
+    with pytest.raises(TrainingError, match="diverged") as err:
         train_run(base, SPEC, "lora", TINY, rank=1, registry=reg)
     (row,) = reg.list()
     assert row["status"] == "failed" and "diverged" in row["error"]
+    assert err.value.run_id == row["id"]  # the caller learns which recorded run failed
     assert row["adapter_path"] is None and row["method"] == "lora"
     assert leftovers(reg) == []
 

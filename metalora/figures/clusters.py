@@ -79,6 +79,7 @@ def cluster_map(
     )
     ari = result.ari.get("domain", float("nan"))
     cap = caption("cluster_map", colour_by=by, ari_domain="n/a" if np.isnan(ari) else f"{ari:.2f}")
+    fig.update_layout(dragmode="lasso")  # dragging draws a loop around dots (selects them), never pans
     return Figure(fig, cap, "cluster_map", {"colour_by": colour_by})
 
 

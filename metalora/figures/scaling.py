@@ -48,7 +48,12 @@ def scaling_heatmap(table: ScalingTable, layer: str, lang: str = "en", max_rows:
             hoverinfo="text",
             colorscale=DIVERGING,
             zmid=float(np.median(z)) if z.size else 0.0,
-            colorbar={"title": {"text": label("colorbar.scaling", lang)}},
+            # right of the domain names (annotations at x = 1), its title along the bar
+            colorbar={
+                "title": {"text": label("colorbar.scaling", lang), "side": "right"},
+                "x": 1.12,
+                "xanchor": "left",
+            },
             name=layer,
         )
     )
@@ -77,7 +82,7 @@ def scaling_heatmap(table: ScalingTable, layer: str, lang: str = "en", max_rows:
         rank=r,
     )
     f.fig.update_yaxes(autorange="reversed", showticklabels=False)
-    f.fig.update_layout(margin={"r": 110})
+    f.fig.update_layout(margin={"r": 170})
     return f
 
 

@@ -270,6 +270,7 @@ def train_run(
         if registry is not None and main:
             result.status, result.error, result.metrics = "failed", str(err), {"error": str(err)}
             result.id = registry.add(result.record())
+            err.run_id = result.id  # so a caller (the dashboard) can show the failed run as its own
         raise
     result.trainable_params, result.total_params = count_parameters(net)
     result.metrics = {
