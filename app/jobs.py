@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # the heavy imports (torch) happen in the thread, so the firs
     from torch import nn
 
     from app.session_runs import RunRecord, TrainTask
-    from metalora.data import DataSpec, DataSplits
+    from metalora.data import DataSpec, DataSplits, StreamSpec
     from metalora.training import Progress
 
 log = logging.getLogger("metalora.app")
@@ -59,7 +59,7 @@ class TrainingJob:
 
     tasks: list[TrainTask]
     make_base: Callable[[], nn.Module]  # the base model (the library trains a copy of it)
-    data: DataSplits | DataSpec
+    data: DataSplits | DataSpec | StreamSpec
     model_label: str
     data_label: str
     model_ref: str | None = None  # the name recorded (see app.session_runs.train_one)

@@ -41,7 +41,10 @@ def data_label(result: RunResult) -> str:
     """``"digits × 4"`` for a built-in set (as :meth:`app.session.DataChoice.builtin` names it), else
     the recorded name of the uploaded data."""
     spec = result.data
-    return f"{spec.name} × {len(spec.domains)}" if spec is not None else result.dataset
+    if spec is None:
+        return result.dataset
+    domains = getattr(spec, "domains", None)  # a streamed source (folder:PATH...) is named by its text
+    return f"{spec.name} × {len(domains)}" if domains is not None else spec.source
 
 
 def train_config(settings: Mapping[str, Any] | None, seed: int) -> TrainConfig:

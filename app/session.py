@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # imported lazily: torch loads only when a page needs it
 
     from app.jobs import TrainingJob
     from app.session_runs import RunRecord
-    from metalora.data import DataSpec, DataSplits
+    from metalora.data import DataSpec, DataSplits, StreamSpec
     from metalora.training.run_registry import RunRegistry
 
 JOB, MODEL, DATA = "job", "model_choice", "data_choice"
@@ -72,7 +72,9 @@ class DataChoice:
 
     label: str
     splits: DataSplits
-    spec: DataSpec | None = None  # a built-in set: recorded with each run so it can be rebuilt
+    spec: DataSpec | StreamSpec | None = (
+        None  # built-in or streamed from disk: recorded, so it can be rebuilt
+    )
 
     @classmethod
     def builtin(cls, spec: DataSpec, splits: DataSplits) -> DataChoice:
@@ -80,7 +82,7 @@ class DataChoice:
         return cls(label=f"{spec.name} × {len(spec.domains)}", splits=splits, spec=spec)
 
     @property
-    def source(self) -> DataSplits | DataSpec:
+    def source(self) -> DataSplits | DataSpec | StreamSpec:
         """What training reads: the spec when there is one, else the splits."""
         return self.spec if self.spec is not None else self.splits
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from torch import nn
 
 from app.strings import t
-from metalora.data import DataSpec, DataSplits
+from metalora.data import DataSpec, DataSplits, StreamSpec
 from metalora.methods import get_method
 from metalora.training import Progress, TrainConfig
 from metalora.training.demo import DEMO_RANK, DEMO_TRAIN_CONFIG
@@ -167,7 +167,7 @@ class RunRecord:
 
 def train_one(
     base: nn.Module,
-    data: DataSplits | DataSpec,
+    data: DataSplits | DataSpec | StreamSpec,
     task: TrainTask,
     *,
     model_label: str,
@@ -182,7 +182,7 @@ def train_one(
     ``model_ref`` is the name recorded for the base model: ``"sample:NAME"`` for a sample model (so the run
     can be rebuilt from its folder later); without one the model counts as uploaded (``"upload:LABEL"``).
     """
-    splits = data.load() if isinstance(data, DataSpec) else data
+    splits = data.load() if isinstance(data, DataSpec | StreamSpec) else data
     result = train_run(
         base,
         data,

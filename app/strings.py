@@ -175,6 +175,15 @@ STRINGS: dict[str, dict[str, str]] = {
         ja="その重み（任意：.safetensors、または .pt の state dict）",
     ),
     "source_builtin": S(en="Built-in data", ja="組み込みデータ"),
+    "source_disk": S(en="Images on this computer", ja="このコンピューター上の画像"),
+    "disk_data_help": S(
+        en="Large image sets are read from disk while training, never all at once: folder:PATH (one folder per "
+        "class), cifar:PATH (CIFAR binary batches) or npz:PATH (an uncompressed .npz).",
+        ja="大きな画像セットは学習中にディスクから少しずつ読み込みます（一度に全部は読みません）。folder:パス（クラスごとのフォルダー）、"
+        "cifar:パス（CIFAR のバイナリ）、npz:パス（非圧縮の .npz）。",
+    ),
+    "disk_data": S(en="Where the images are", ja="画像の場所"),
+    "augment": S(en="Random crops and flips while training", ja="学習中にランダムな切り抜きと反転を加える"),
     "no_sample_models": S(
         en="No sample model is installed. Run `make sample-models`, or upload weights.",
         ja="サンプルモデルがありません。`make sample-models` を実行するか、重みをアップロードしてください。",

@@ -48,6 +48,18 @@ def data_from_upload(upload: Upload, *, image_size: int = 32, seed: int = 0) -> 
     return DataChoice(label=upload.name, splits=split_dataset(ds, seed=seed))
 
 
+def data_from_source(text: str, *, image_size: int = 32, augment: bool = False) -> DataChoice:
+    """Images streamed from the server's disk, named as on the command line: ``folder:PATH``,
+    ``cifar:PATH`` or ``npz:PATH`` (:func:`metalora.data.parse_data_source`); nothing is loaded into memory
+    but the labels. A built-in name gives the built-in set."""
+    from metalora.data import DataSpec, parse_data_source
+
+    spec = parse_data_source(text.strip(), image_size=int(image_size), augment=bool(augment))
+    if isinstance(spec, DataSpec):
+        return DataChoice.builtin(spec, spec.load())
+    return DataChoice(label=spec.source, splits=spec.load(), spec=spec)
+
+
 def zoo_model(name: str, upload: Upload | None, *, image_size: int | None = None) -> ModelChoice:
     """A torchvision / timm backbone (:func:`metalora.models.build_zoo_model`), random or with the uploaded
     weights of its original head; it gets a new head, which training resizes to the data's classes."""

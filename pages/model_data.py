@@ -62,7 +62,7 @@ with left:
 
 with right:
     st.header(tr("data_header"))
-    source = choice("data_source", ["builtin", "upload"], "source_", horizontal=True)
+    source = choice("data_source", ["builtin", "upload", "disk"], "source_", horizontal=True)
     if source == "builtin":
         name = choice("builtin_data", list(BUILTIN_DATASETS), "data_", widget=st.selectbox)
         domains = st.multiselect(tr("domains"), list(DOMAINS), default=list(DEFAULT_DEMO_DOMAINS))
@@ -72,12 +72,23 @@ with right:
             with guard():
                 spec = DataSpec(name=name, domains=tuple(domains or ["clean"]), image_size=int(size))
                 session.set_data(session.DataChoice.builtin(spec, resources.builtin_data(spec)))
-    else:
+    elif source == "upload":
         st.caption(tr("upload_data_help"))
         upload = st.file_uploader(tr("upload_data"), type=list(uploads.DATA_TYPES), key="data_file")
         if upload is not None and st.button(tr("use_data"), key="use_upload_data"):
             with guard():
                 session.set_data(uploads.data_from_upload(upload))
+    else:
+        st.caption(tr("disk_data_help"))
+        text = st.text_input(tr("disk_data"), placeholder="folder:/path/to/images", key="disk_source")
+        with technical():
+            size = st.select_slider(
+                tr("image_size"), [16, 24, 32, 48, 64, 96, 128, 224], value=32, key="disk_size"
+            )
+            augment = st.checkbox(tr("augment"), key="disk_augment")
+        if text and st.button(tr("use_data"), key="use_disk"):
+            with guard(), st.spinner(tr("computing")):
+                session.set_data(uploads.data_from_source(text, image_size=int(size), augment=augment))
 
 model, data = session.model_choice(), session.data_choice()
 st.divider()
