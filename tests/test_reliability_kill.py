@@ -1,8 +1,9 @@
 """A training process killed with SIGKILL leaves the data folder consistent.
 
 One tiny run finishes first; a second one is killed (a) while training and (b) while its run folder
-is being written. Afterwards the registry opens cleanly, the finished run is intact and loadable,
-and no partial run folder is visible: ``run_folder.save_run_folder`` writes into a ``.tmp-<name>-*``
+is being written. Afterwards the registry opens cleanly, the finished run is intact and loadable, the
+killed run is listed as ``interrupted`` (it was ``running`` until its process died), and no partial run
+folder is visible: ``run_folder.save_run_folder`` writes into a ``.tmp-<name>-*``
 folder beside the final place and renames it in one step, so a kill can only leave such a hidden
 temp folder, which has no registry row and which nothing lists.
 """
@@ -93,11 +94,17 @@ def _wait_for(proc: subprocess.Popen, marker: str, timeout: float = 120) -> None
 
 
 def _check_consistent(home: Path, first: dict) -> list[str]:
-    """The registry opens and holds only the finished run, which is intact; returns the hidden names."""
+    """The registry opens, the finished run is intact, the killed one is shown as interrupted and has no
+    folder; returns the hidden names."""
     registry = RunRegistry(home)  # raises FileFormatError if the database were damaged
-    runs = registry.list()
-    assert [r["id"] for r in runs] == [first["id"]] and runs[0]["status"] == "completed"
+    runs = registry.list(newest_first=False)
+    assert runs[0]["id"] == first["id"] and runs[0]["status"] == "completed"
     assert runs[0]["accuracy"] == first["accuracy"]
+    killed = runs[1:]
+    assert killed and all(r["status"] == "interrupted" and not r["adapter_path"] for r in killed), killed
+    assert all("stopped" in r["error"] for r in killed)  # says what happened, not silently missing
+    for r in killed:  # the next session's page lists it, with nothing to load
+        registry.delete(r["id"])
     visible = sorted(p for p in registry.runs_dir.iterdir() if not p.name.startswith("."))
     assert all((p / RUN_CONFIG).is_file() for p in visible)
     assert visible == [Path(first["adapter_path"])]  # no other, partial, run folder

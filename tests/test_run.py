@@ -195,3 +195,17 @@ def test_compare_with_budget_and_failures():
     assert math.isnan(agg["accuracy_std"])  # one run: no spread to report
     with pytest.raises(ConfigError):
         compare(small_base(), SPEC, ["lora"], 0, TINY)
+
+
+def test_a_run_is_recorded_as_running_while_it_trains(tmp_path):
+    reg = RunRegistry(tmp_path)
+    seen = []
+
+    def peek(progress) -> None:
+        seen.extend(r["status"] for r in reg.list())
+
+    res = train_run(small_base(), SPEC, "lora", TINY, rank=1, registry=reg, callback=peek)
+    assert seen and set(seen) == {"running"}  # visible from the first step, so a crash cannot hide it
+    (row,) = reg.list()
+    assert row["id"] == res.id and row["status"] == "completed" and row["accuracy"] == res.accuracy
+    assert read_run_config(res.adapter_path)["status"] == "completed"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import multiprocessing as mp
+import os
 import sqlite3
 import sys
 
@@ -216,3 +217,23 @@ def test_runs_du_and_prune_from_the_command_line_ask_first(tmp_path):
         check=True,
     )
     assert "deleted 1 run(s), freed 1.0 MiB" in done.stdout and reg.count() == 1
+
+
+def test_a_running_run_whose_process_died_is_marked_interrupted_on_open(tmp_path):
+    import socket
+    import subprocess
+
+    reg = RunRegistry(tmp_path)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    here = socket.gethostname()
+    gone = reg.add(record(status="running", config={"process": {"host": here, "pid": int(dead.stdout)}}))
+    alive = reg.add(record(status="running", config={"process": {"host": here, "pid": os.getpid()}}))
+    elsewhere = reg.add(record(status="running", config={"process": {"host": "another-machine", "pid": 1}}))
+    again = RunRegistry(tmp_path)  # what a restarted dashboard does
+    status = {r["id"]: r["status"] for r in again.list()}
+    assert status == {gone: "interrupted", alive: "running", elsewhere: "running"}
+    assert "stopped" in again.get(gone)["error"]
+    with pytest.raises(RunNotFoundError):
+        again.update(9999, {"status": "failed"})

@@ -9,8 +9,10 @@ The facts of a run are built once, as a :class:`RunResult`; the registry row is 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import socket
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -33,7 +35,7 @@ from . import distributed
 from .loop import Progress, TrainConfig, fit
 from .methods import check_method, prepare
 from .run_folder import save_run_folder
-from .run_registry import RunRegistry
+from .run_registry import RunNotFoundError, RunRegistry
 
 __all__ = ["RunResult", "train_run"]
 
@@ -143,6 +145,23 @@ class RunResult:
             id=row.get("id"),
             data=spec,
         )
+
+
+def _measure(result: RunResult, net: nn.Module, fit_res, flops_base: int, probe: torch.Tensor) -> None:
+    """Copy what training measured into ``result`` (parameters, metrics, FLOPs, time, memory, device)."""
+    result.trainable_params, result.total_params = count_parameters(net)
+    result.metrics = {
+        "test": asdict(fit_res.test) if fit_res.test is not None else None,
+        "val": asdict(fit_res.val) if fit_res.val is not None else None,
+        "history": fit_res.history,
+        "best_epoch": fit_res.best_epoch,
+        "flops_base": flops_base,
+    }
+    result.flops = count_flops(net, probe)
+    result.train_time_s = fit_res.train_time_s
+    result.peak_memory_bytes = fit_res.peak_memory_bytes
+    result.device = fit_res.device
+    result.model = net
 
 
 def _probe(base: nn.Module, splits: DataSplits, device: torch.device) -> tuple[int, torch.Tensor]:
@@ -262,39 +281,38 @@ def train_run(
         versions=library_versions(),
         data=spec,
     )
+    recorded = registry is not None and main
+    if recorded:  # visible as "running" from now on; "interrupted" if this process dies before the end
+        result.status = "running"
+        result.config["process"] = {"host": socket.gethostname(), "pid": os.getpid()}
+        result.id = registry.add(result.record())
     try:
         fit_res = fit(
             net, splits, config, device=device, callback=callback, cancel_event=cancel_event, params=params
         )
+        _measure(result, net, fit_res, flops_base, probe)
+        result.status = "completed"
+        parent = (
+            Path(out_dir) if out_dir is not None else (registry.runs_dir if registry is not None else None)
+        )
+        if parent is not None and main:
+            result.adapter_path = str(save_run_folder(net, method, parent, result.record(), cancel_event))
+        if recorded:
+            try:
+                registry.update(result.id, result.record())
+            except BaseException:
+                if result.adapter_path is not None:
+                    shutil.rmtree(result.adapter_path, ignore_errors=True)
+                raise
     except TrainingError as err:
-        if registry is not None and main:
+        if recorded:
             result.status, result.error, result.metrics = "failed", str(err), {"error": str(err)}
-            result.id = registry.add(result.record())
+            registry.update(result.id, result.record())
             err.run_id = result.id  # so a caller (the dashboard) can show the failed run as its own
         raise
-    result.trainable_params, result.total_params = count_parameters(net)
-    result.metrics = {
-        "test": asdict(fit_res.test) if fit_res.test is not None else None,
-        "val": asdict(fit_res.val) if fit_res.val is not None else None,
-        "history": fit_res.history,
-        "best_epoch": fit_res.best_epoch,
-        "flops_base": flops_base,
-    }
-    result.flops = count_flops(net, probe)
-    result.train_time_s = fit_res.train_time_s
-    result.peak_memory_bytes = fit_res.peak_memory_bytes
-    result.device = fit_res.device
-    result.model = net
-    parent = Path(out_dir) if out_dir is not None else (registry.runs_dir if registry is not None else None)
-    folder = None
-    if parent is not None and main:
-        folder = save_run_folder(net, method, parent, result.record(), cancel_event)
-        result.adapter_path = str(folder)
-    if registry is not None and main:
-        try:
-            result.id = registry.add(result.record())
-        except BaseException:
-            if folder is not None:
-                shutil.rmtree(folder, ignore_errors=True)
-            raise
+    except BaseException:  # cancelled, or an unexpected error: the run leaves no row behind
+        if recorded:
+            with contextlib.suppress(RunNotFoundError):
+                registry.delete(result.id)
+        raise
     return result

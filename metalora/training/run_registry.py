@@ -17,6 +17,7 @@ import io
 import json
 import os
 import shutil
+import socket
 import sqlite3
 import uuid
 from collections.abc import Iterator, Mapping
@@ -26,7 +27,7 @@ from typing import Any, TextIO
 
 from ..errors import ConfigError, FileFormatError, MetaLoRAError
 
-__all__ = ["HOME_ENV", "RunNotFoundError", "RunRegistry", "default_home"]
+__all__ = ["HOME_ENV", "STATUSES", "RunNotFoundError", "RunRegistry", "default_home"]
 
 HOME_ENV = "METALORA_HOME"
 DB_NAME = "runs.sqlite"
@@ -60,10 +61,26 @@ COLUMNS: dict[str, str] = {
 }
 JSON_COLUMNS = ("domains", "config", "metrics", "versions")
 FILTERS = ("model", "dataset", "method", "status", "seed", "rank")
+STATUSES = ("running", "completed", "failed", "interrupted")
+"""A run is ``running`` from its start, then ``completed`` or ``failed``; a run whose process died
+(killed, crashed, the machine restarted) is marked ``interrupted`` the next time the registry opens."""
 
 
 class RunNotFoundError(MetaLoRAError, LookupError):
     """No run with the id asked for."""
+
+
+def _alive(pid: Any) -> bool:
+    """Whether a process with this id runs on this machine (False for a missing or bad id)."""
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, owned by someone else
+        return True
+    return True
 
 
 def default_home() -> Path:
@@ -107,6 +124,7 @@ class RunRegistry:
             ) from None
         self._check_header()
         self._init_schema()
+        self.recover_interrupted()
 
     def __repr__(self) -> str:
         return f"RunRegistry({str(self.home)!r})"
@@ -207,6 +225,54 @@ class RunRegistry:
         with self._write() as con:
             cur = con.execute(f"INSERT INTO runs ({names}) VALUES ({marks})", tuple(row.values()))
             return int(cur.lastrowid)
+
+    def update(self, run_id: int, record: Mapping[str, Any]) -> None:
+        """Replace the fields of ``record`` in run ``run_id`` (one transaction); unknown keys are refused."""
+        unknown = sorted(set(record) - set(COLUMNS) - {"id"})
+        if unknown:
+            raise ConfigError(
+                f"Unknown run record fields: {', '.join(unknown)}.", f"Known: {', '.join(COLUMNS)}."
+            )
+        row = {k: v for k, v in record.items() if k in COLUMNS and k != "created"}
+        for key in JSON_COLUMNS:
+            if row.get(key) is not None and not isinstance(row[key], str):
+                row[key] = json.dumps(row[key], default=_json_default)
+        sets = ", ".join(f'"{k}" = ?' for k in row)
+        with self._write() as con:
+            cur = con.execute(f"UPDATE runs SET {sets} WHERE id = ?", (*row.values(), _as_id(run_id)))
+            if cur.rowcount == 0:
+                raise RunNotFoundError(
+                    f"No run with id {run_id} in {self.db_path}.", "It was deleted meanwhile."
+                )
+
+    def recover_interrupted(self) -> list[int]:
+        """Mark ``interrupted`` every ``running`` run of this machine whose process is gone; return their ids.
+
+        A run records its process (``config["process"]``: host and pid) when it starts; a run of another
+        machine is left as it is (its process cannot be checked from here).
+        """
+        host = socket.gethostname()
+        with self._connect() as con:
+            rows = con.execute("SELECT id, config FROM runs WHERE status = 'running'").fetchall()
+        gone = []
+        for run_id, config in rows:
+            try:
+                process = (json.loads(config) if config else {}).get("process") or {}
+            except (json.JSONDecodeError, AttributeError):
+                process = {}
+            if process.get("host") == host and not _alive(process.get("pid")):
+                gone.append(int(run_id))
+        for run_id in gone:
+            with contextlib.suppress(RunNotFoundError):
+                self.update(
+                    run_id,
+                    {
+                        "status": "interrupted",
+                        "error": "The process training this run stopped (killed, crashed or shut down) "
+                        "before it finished; nothing of it was saved.",
+                    },
+                )
+        return gone
 
     def list(self, *, limit: int | None = None, newest_first: bool = True, **filters: Any) -> list[dict]:
         """Runs as dicts (JSON columns decoded), filtered by equality on :data:`FILTERS` fields."""
