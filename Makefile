@@ -38,8 +38,10 @@ $(VENV)/.dev: requirements-dev.txt requirements-bench.txt $(VENV)/.zoo
 	$(BIN)/pip install -q -r requirements-dev.txt
 	@touch $@
 
+# Beyond localhost (HOST=0.0.0.0) app/launch.py needs password = "..." in .streamlit/secrets.toml, or
+# ALLOW_OPEN=1 to expose the dashboard without one knowingly; it prints what is exposed.
 app: $(VENV)/.zoo
-	$(BIN)/streamlit run app/main.py --server.address $(HOST) --server.port $(PORT)
+	$(BIN)/python -m app.launch --host $(HOST) --port $(PORT)$(if $(filter 1,$(ALLOW_OPEN)), --allow-open)
 
 test: $(VENV)/.dev
 	$(BIN)/ruff check .

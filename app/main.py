@@ -1,7 +1,8 @@
-"""Router of the dashboard: page config, language, meeting mode, this session's runs, navigation over
-../pages/.
+"""Router of the dashboard: page config, language, the door (a password beyond localhost), meeting mode,
+this session's runs, navigation over ../pages/.
 
-Run with ``streamlit run app/main.py`` (the README's command does it on 127.0.0.1).
+Run with ``make app`` (``python -m app.launch``, which starts ``streamlit run app/main.py`` on 127.0.0.1,
+or beyond it only with a password: see ``app/access.py``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ if ROOT not in sys.path:  # once: the router reruns on every interaction
 
 import streamlit as st  # noqa: E402
 
-from app import nav, progress, session, ui  # noqa: E402
+from app import access, nav, progress, session, ui  # noqa: E402
 from app.strings import LANGUAGES, t  # noqa: E402
 
 st.set_page_config(page_title="MetaLoRA Studio", page_icon="🧩", layout="wide")
@@ -30,6 +31,7 @@ def default_language() -> str:
 
 if "lang" not in st.session_state:
     st.session_state.lang = default_language()
+access.require(st.session_state.lang)  # beyond localhost: the password before anything else runs
 if session.ALL_RUNS in st.session_state:  # the toggle's value holds on pages that do not draw it
     st.session_state[session.ALL_RUNS] = st.session_state[session.ALL_RUNS]
 session.sync_url()  # this session's run ids in the address: a reload still knows them
