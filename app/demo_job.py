@@ -1,6 +1,8 @@
 """The one-button demo: the sample model, the four-domain digits, LoRA against MetaLoRA-TR.
 
-The settings are the library's (``metalora.training.demo``). Shrink the demo for tests with
+The settings are the library's (``metalora.training.demo``), except the ranks: each method trains at the
+rank that gives it the same budget of trainable parameters (LoRA's count at ``DEMO_RANK``), so the
+comparison is fair (:func:`app.resources.demo_ranks`). Shrink the demo for tests with
 the environment variables ``METALORA_DEMO_EPOCHS`` (epochs per run) and ``METALORA_DEMO_SAMPLES``
 (images per class before splitting).
 """
@@ -10,12 +12,17 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 
+import streamlit as st
+
 from app import resources, session
 from app.jobs import TrainingJob
 from app.session_runs import TrainTask
 from metalora.errors import FileFormatError
 from metalora.training import TrainConfig
-from metalora.training.demo import DEMO_DATA, DEMO_METHODS, DEMO_RANK, DEMO_TRAIN_CONFIG
+from metalora.training.demo import DEMO_DATA, DEMO_METHODS, DEMO_TRAIN_CONFIG
+
+#: The session key of the demo's rank match (shown on Home: both adapters train about N parameters).
+DEMO_BUDGET = "demo_budget"
 
 
 def demo_train_config() -> TrainConfig:
@@ -41,11 +48,25 @@ def load_demo_choices() -> tuple[session.ModelChoice, session.DataChoice]:
     return model_choice, data_choice
 
 
+def budget_text(lang: str) -> str | None:
+    """ "Both adapters train about N parameters (LoRA: a, MetaLoRA: b)" once this session ran the demo."""
+    from app.strings import t
+    from metalora.methods import method_label
+
+    ranks = st.session_state.get(DEMO_BUDGET)
+    if ranks is None:
+        return None
+    details = ", ".join(f"{method_label(m, lang)}: {n:,}" for m, n in ranks.counts.items())
+    return t("demo_budget", lang, n=f"{ranks.budget:,}", details=details)
+
+
 def start_demo() -> bool:
     """Start the demo's training job (False if a job of this session is still running)."""
     model_choice, data_choice = load_demo_choices()
     cfg = demo_train_config()
-    tasks = [TrainTask(method=m, rank=DEMO_RANK, train=cfg) for m in DEMO_METHODS]
+    ranks = resources.demo_ranks(model_choice.sample)
+    st.session_state[DEMO_BUDGET] = ranks
+    tasks = [TrainTask(method=m, rank=int(ranks[m]), train=cfg) for m in DEMO_METHODS]
     frozen = model_choice.frozen()
     job = TrainingJob(
         tasks=tasks,

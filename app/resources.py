@@ -35,6 +35,29 @@ def builtin_data(spec: DataSpec) -> DataSplits:
     return spec.load()
 
 
+@st.cache_resource(show_spinner=False, max_entries=8)
+def demo_ranks(name: str):
+    """The demo's ranks for sample model ``name``, matched to one budget of trainable parameters: LoRA's
+    count at :data:`~metalora.training.demo.DEMO_RANK` (:func:`metalora.training.methods.match_ranks`).
+
+    A :class:`~metalora.training.methods.RankMatch` (``{method: rank}`` with ``.counts`` and ``.budget``),
+    computed once per sample model for every session. Never modify it.
+    """
+    import copy
+
+    from metalora.training.demo import DEMO_METHODS, DEMO_RANK
+    from metalora.training.methods import match_ranks, prepare
+
+    base = sample_model(name)[0]
+
+    def fresh() -> nn.Module:
+        return copy.deepcopy(base)  # the shared model is never changed
+
+    reference = DEMO_METHODS[0]  # plain LoRA: the budget is what it trains at the demo's rank
+    budget = sum(p.numel() for p in prepare(fresh(), reference, rank=DEMO_RANK)[1])
+    return match_ranks(fresh, DEMO_METHODS, budget)
+
+
 def sample_model_names() -> list[str]:
     """The sample models on disk (not cached: a rebuild shows up without a restart)."""
     return list_sample_models()

@@ -81,6 +81,12 @@ class DataChoice:
         """A built-in data set, labelled ``"digits × 4"`` (its name and how many kinds of input)."""
         return cls(label=f"{spec.name} × {len(spec.domains)}", splits=splits, spec=spec)
 
+    def display(self, lang: str) -> str:
+        """The label in ``lang`` (a built-in set's name translated)."""
+        from app.session_runs import data_label
+
+        return data_label(self.spec, self.label, lang)
+
     @property
     def source(self) -> DataSplits | DataSpec | StreamSpec:
         """What training reads: the spec when there is one, else the splits."""
@@ -223,6 +229,7 @@ def adapter_runs(all_runs: bool | None = None) -> list[RunRecord]:
 def registry_rows(registry: RunRegistry, lang: str, limit: int = 200) -> list[dict]:
     """The newest ``limit`` runs of the run registry (also those from the command line) as table rows
     with :data:`REGISTRY_COLUMNS`, the method named in ``lang`` and the accuracy in percent."""
+    from app.session_runs import data_name
     from app.strings import t
     from metalora.methods import method_label
 
@@ -231,7 +238,7 @@ def registry_rows(registry: RunRegistry, lang: str, limit: int = 200) -> list[di
             "run": r.get("id"),
             "created": r.get("created"),
             "model": r.get("model"),
-            "data": r.get("dataset"),
+            "data": data_name(str(r.get("dataset") or "–"), lang),
             "method": method_label(r.get("method"), lang),
             "rank": r.get("rank"),
             "seed": r.get("seed"),

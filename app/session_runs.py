@@ -155,7 +155,7 @@ class RunRecord:
             "seed": r.seed,
             "epochs": self.task.train.epochs,
             "model": self.model_label,
-            "data": self.data_label,
+            "data": data_label(r.data, self.data_label, lang),
             "test_acc": round(100 * r.accuracy, 1) if self.completed else None,
             "trainable_params": r.trainable_params,
             "flops": r.flops,
@@ -204,6 +204,22 @@ def train_one(
         model_label=model_label,
         data_label=data_label,
     )
+
+
+def data_name(name: str, lang: str) -> str:
+    """A built-in data set's name in ``lang`` (its ``data_<name>`` string), else ``name`` as it is."""
+    from app.strings import STRINGS
+
+    return t(f"data_{name}", lang) if f"data_{name}" in STRINGS else name
+
+
+def data_label(spec, fallback: str, lang: str) -> str:
+    """``"手書き数字 × 4"``: a built-in set named in ``lang`` with how many kinds of input; ``fallback``
+    (the recorded label) for uploaded data or a streamed source."""
+    domains = getattr(spec, "domains", None)
+    if not isinstance(spec, DataSpec) or domains is None:
+        return fallback
+    return f"{data_name(spec.name, lang)} × {len(domains)}"
 
 
 _local = iter(range(1_000_000, 2_000_000))

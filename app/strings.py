@@ -5,7 +5,7 @@ missing key or language raises ``KeyError``. Texts with ``{name}`` fields are fo
 :func:`app.ui.tr`. Add a key here, in both languages, before using it; the tests check that every entry
 has both with the same fields, that every key the code can build exists, and that every key is used.
 
-The file is longer than most (about 400 lines) on purpose: it is one table, and every text of the
+The file is longer than most (about 550 lines) on purpose: it is one table, and every text of the
 dashboard stays in it so a translator reads both languages side by side in one place.
 """
 
@@ -13,7 +13,16 @@ from __future__ import annotations
 
 from metalora.i18n import LANGUAGES, text
 
-__all__ = ["LANGUAGES", "STRINGS", "t"]
+__all__ = [
+    "DOMAIN_NAMES",
+    "LANGUAGES",
+    "LAYER_TYPES",
+    "SPLIT_NAMES",
+    "STRINGS",
+    "display_name",
+    "domain_name",
+    "t",
+]
 
 S = dict  # shorter entries below: S(en=..., ja=...)
 
@@ -101,9 +110,15 @@ STRINGS: dict[str, dict[str, str]] = {
     "demo_header": S(en="See it in action", ja="実際に動かしてみる"),
     "demo_explain": S(
         en="The demo takes a small pre-trained model and handwritten digits shown in four ways (clean, inverted, "
-        "rotated, mirrored), then trains ordinary LoRA and MetaLoRA side by side. It takes about half a minute.",
+        "rotated, mirrored), then trains ordinary LoRA and MetaLoRA side by side, each with the same budget of "
+        "trainable parameters. On this dashboard's computer it took about 40 seconds (longer while the computer is busy).",
         ja="デモでは、小さな学習済みモデルと、4 通り（そのまま・反転・回転・鏡像）に変えた手書き数字を使い、"
-        "通常の LoRA と MetaLoRA を並べて学習します。30 秒ほどかかります。",
+        "通常の LoRA と MetaLoRA を、学習するパラメーター数を同じにして並べて学習します。"
+        "このダッシュボードのコンピューターでは約 40 秒かかりました（コンピューターが混んでいるときは、もっとかかります）。",
+    ),
+    "demo_budget": S(
+        en="Both adapters train about {n} parameters ({details}), so the comparison is fair.",
+        ja="どちらのアダプターも約 {n} 個のパラメーターを学習します（{details}）。そのため公平な比較です。",
     ),
     "demo_button": S(en="Run the demo", ja="デモを実行"),
     "demo_next": S(en="Where to look next", ja="次に見るところ"),
@@ -299,14 +314,31 @@ STRINGS: dict[str, dict[str, str]] = {
     ),
     "ari": S(en="Agreement with the kinds of input (ARI)", ja="入力の種類との一致度（ARI）"),
     "nmi": S(en="Shared information (NMI)", ja="共有情報量（NMI）"),
-    "reading_good": S(
-        en="High scores (1 = perfect): the adapter separates the kinds of input without being told them.",
-        ja="スコアが高い（1 = 完全）：アダプターは教えられずに入力の種類を見分けています。",
+    "reading_strong": S(
+        en="Strong agreement (ARI {ari}, NMI {nmi}; 1 = perfect): the adapter separates the kinds of input on its "
+        "own, without being told them.",
+        ja="強い一致（ARI {ari}、NMI {nmi}。1 = 完全）：アダプターは教えられなくても入力の種類を自分で見分けています。",
+    ),
+    "reading_partial": S(
+        en="Partial agreement (ARI {ari}, NMI {nmi}; 1 = perfect, 0 = chance): the adapter treats some kinds of "
+        "input differently, but its groups mix others.",
+        ja="部分的な一致（ARI {ari}、NMI {nmi}。1 = 完全、0 = 偶然と同じ）：アダプターは一部の入力の種類を区別していますが、"
+        "混ざっている種類もあります。",
     ),
     "reading_weak": S(
-        en="Low scores (0 = chance): the adapter treats the kinds of input mostly alike; try training longer.",
-        ja="スコアが低い（0 = 偶然と同じ）：アダプターは入力の種類をほぼ同じように扱っています。より長く学習してみてください。",
+        en="Weak agreement (ARI {ari}, NMI {nmi}; 0 = chance): the adapter's groups do not follow the kinds of "
+        "input; on these inputs it treats them mostly alike.",
+        ja="弱い一致（ARI {ari}、NMI {nmi}。0 = 偶然と同じ）：アダプターのグループは入力の種類に沿っていません。"
+        "これらの入力では、種類をほぼ同じように扱っています。",
     ),
+    "reading_one_domain": S(
+        en="This data has only one kind of input, so there are no kinds of input to compare the groups with.",
+        ja="このデータには入力の種類が 1 つしかないため、グループと比べる入力の種類がありません。",
+    ),
+    "describe_input": S(
+        en="input #{index} · class {label} · {domain}", ja="入力 #{index}・クラス {label}・{domain}"
+    ),
+    "describe_predicted": S(en="predicted {label}", ja="予測 {label}"),
     "color_by": S(en="Colour by", ja="色分け"),
     "by_cluster": S(en="Group found", ja="見つかったグループ"),
     "selected_inputs": S(en="Selected inputs ({n})", ja="選択した入力（{n} 件）"),
@@ -354,6 +386,65 @@ STRINGS: dict[str, dict[str, str]] = {
     "data_builtin": S(en="{name} · {domains} · {size} px", ja="{name}・{domains}・{size} px"),
     "data_per_class": S(en="{n} images per class", ja="クラスあたり {n} 枚"),
     "data_uploaded": S(en="{name} (uploaded)", ja="{name}（アップロード）"),
+    # -- the headline -------------------------------------------------------------------------------
+    "headline_header": S(en="The result", ja="結果"),
+    "headline_accuracy": S(
+        en="Accuracy on images never seen in training", ja="学習で見ていない画像での正解率"
+    ),
+    "headline_delta": S(en="{delta} points vs {other}", ja="{other} との差 {delta} ポイント"),
+    "headline_domain_delta": S(en="{delta} vs {other} ({acc})", ja="{other}（{acc}）との差 {delta}"),
+    "headline_params": S(en="Trainable parameters", ja="学習するパラメーター数"),
+    "headline_params_value": S(en="{a} vs {b}", ja="{a} 対 {b}"),
+    "headline_time": S(en="Extra time per image", ja="画像 1 枚あたりの追加時間"),
+    "headline_time_value": S(en="{delta} ms", ja="{delta} ms"),
+    "headline_time_detail": S(en="{a}: {ta} ms · {b}: {tb} ms", ja="{a}：{ta} ms・{b}：{tb} ms"),
+    "headline_file": S(en="Adapter file", ja="アダプターのファイル"),
+    "headline_file_detail": S(en="{share} of the full model ({full})", ja="モデル全体（{full}）の {share}"),
+    "headline_by_domain": S(en="{method} on each kind of input", ja="入力の種類ごとの {method} の正解率"),
+    "headline_time_help": S(
+        en="The median time of 5 passes of each model over the same {n} test images on this computer, per "
+        "image. A difference of a fraction of a millisecond can be chance: the computer may be busy.",
+        ja="このコンピューターで、同じ {n} 枚のテスト画像を各モデルに 5 回通したときの中央値（画像 1 枚あたり）です。"
+        "1 ミリ秒に満たない差は偶然のこともあります（コンピューターが混んでいる場合など）。",
+    ),
+    "headline_sentence": S(
+        en="On images it never saw in training, {a} is {diff} ({acc_a} vs {acc_b}), {budget}; {time}, and its "
+        "file is {size}.",
+        ja="学習で見ていない画像で、{a} の正解率は{diff}（{acc_a} 対 {acc_b}）。{budget}。{time}。ファイルは {size} です。",
+    ),
+    "headline_better": S(
+        en="{points} points more accurate than {other}", ja="{other} より {points} ポイント高い"
+    ),
+    "headline_worse": S(
+        en="{points} points less accurate than {other}", ja="{other} より {points} ポイント低い"
+    ),
+    "headline_same": S(en="as accurate as {other}", ja="{other} と同じ"),
+    "headline_slower": S(
+        en="it takes {time} ms more per image", ja="画像 1 枚あたり {time} ms 多くかかります"
+    ),
+    "headline_faster": S(
+        en="it takes {time} ms less per image", ja="画像 1 枚あたりの時間は {time} ms 短くなります"
+    ),
+    "headline_untimed": S(
+        en="its time per image could not be measured", ja="画像 1 枚あたりの時間は測定できませんでした"
+    ),
+    "headline_matched": S(
+        en="with the same number of trainable parameters ({a}: {na}, {b}: {nb})",
+        ja="学習するパラメーター数は同じです（{a}：{na}、{b}：{nb}）",
+    ),
+    "headline_unmatched": S(
+        en="but with different numbers of trainable parameters ({a}: {na}, {b}: {nb}), so this is not a "
+        "like-for-like comparison",
+        ja="ただし学習するパラメーター数が異なるため（{a}：{na}、{b}：{nb}）、同じ条件の比較ではありません",
+    ),
+    "headline_missing": S(
+        en="The result card needs one run of {a} and one of {b} on the same data: run the demo on Home.",
+        ja="結果カードには、同じデータでの {a} と {b} の実行が 1 つずつ必要です。ホームでデモを実行してください。",
+    ),
+    "headline_matched_short": S(en="same budget", ja="同じ規模"),
+    "headline_unmatched_short": S(en="different budgets", ja="規模が異なる"),
+    "unit_kib": S(en="{n} KiB", ja="{n} KiB"),
+    "unit_mib": S(en="{n} MiB", ja="{n} MiB"),
     # -- runs -----------------------------------------------------------------------------------------
     "download_csv": S(en="Download the table (CSV)", ja="表をダウンロード（CSV）"),
     "one_run_header": S(en="One run", ja="1 つの実行"),
@@ -411,6 +502,47 @@ STRINGS: dict[str, dict[str, str]] = {
     "col_split": S(en="Split", ja="分割"),
     "col_images": S(en="Images", ja="画像数"),
 }
+
+#: Display names of the library's domain ids (:data:`metalora.data.DOMAINS`), translated at display time.
+#: A domain registered outside the library keeps its id (a proper name) where this table has no entry.
+DOMAIN_NAMES: dict[str, dict[str, str]] = {
+    "clean": S(en="clean", ja="そのまま"),
+    "inverted": S(en="inverted", ja="反転"),
+    "rotate90": S(en="rotated 90°", ja="90° 回転"),
+    "rotate180": S(en="rotated 180°", ja="180° 回転"),
+    "mirror": S(en="mirrored", ja="鏡像"),
+    "noise": S(en="noisy", ja="ノイズ"),
+    "blur": S(en="blurred", ja="ぼかし"),
+    "low_contrast": S(en="low contrast", ja="低コントラスト"),
+    "occlusion": S(en="partly hidden", ja="一部を隠す"),
+    "bg_noise": S(en="noisy background", ja="ノイズの背景"),
+    "bg_stripes": S(en="striped background", ja="縞模様の背景"),
+    "palette_cool": S(en="cool colours", ja="寒色"),
+    "palette_warm": S(en="warm colours", ja="暖色"),
+}
+#: Display names of the data splits (:meth:`metalora.data.DataSplits.as_dict`).
+SPLIT_NAMES: dict[str, dict[str, str]] = {
+    "train": S(en="training", ja="学習用"),
+    "val": S(en="validation", ja="検証用"),
+    "test": S(en="test (unseen)", ja="テスト用（未学習）"),
+}
+#: Display names of the layer types an adapter can be added to (the PyTorch class name where unknown).
+LAYER_TYPES: dict[str, dict[str, str]] = {
+    "Conv2d": S(en="convolution (Conv2d)", ja="畳み込み（Conv2d）"),
+    "Linear": S(en="fully connected (Linear)", ja="全結合（Linear）"),
+}
+
+
+def display_name(table: dict[str, dict[str, str]], key: str, lang: str) -> str:
+    """``key``'s display name in ``lang`` from one of the tables above; ``key`` itself when the table has
+    no entry (a name registered outside the library); ``KeyError`` for a language the entry lacks."""
+    entry = table.get(str(key))
+    return str(key) if entry is None else text(table, str(key), lang)
+
+
+def domain_name(domain: str, lang: str) -> str:
+    """The display name of a library domain id in ``lang`` (``"rotate90"`` -> ``"90° 回転"``)."""
+    return display_name(DOMAIN_NAMES, domain, lang)
 
 
 def t(key: str, lang: str, **fields) -> str:

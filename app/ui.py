@@ -30,7 +30,8 @@ html, body, [data-testid="stAppViewContainer"] { font-size: 20px; }
 [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li { font-size: 1.15rem; }
 [data-testid="stCaptionContainer"] p { font-size: 1.1rem; color: #1B1F24; }
 h1 { font-size: 2.6rem !important; } h2 { font-size: 2.0rem !important; }
-[data-testid="stMetricValue"] { font-size: 2.6rem; }
+[data-testid="stMetricValue"], [data-testid="stMetricValue"] [data-testid="stMarkdownContainer"] p {
+  font-size: 2.6rem; line-height: 1.2; }  /* the big numbers stay big (the rule for p above is smaller) */
 [data-testid="stTable"] th, [data-testid="stTable"] td { font-size: 1.0rem; }
 [data-testid="stToolbar"] { display: none; }
 </style>

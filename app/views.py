@@ -11,6 +11,8 @@ anything themselves. The figure builders (:mod:`metalora.figures`) only draw wha
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -19,7 +21,7 @@ from app.session_runs import RunRecord
 if TYPE_CHECKING:
     from torch import nn
 
-    from metalora.analysis import RunAnalysis
+    from metalora.analysis import ClusterResult, RunAnalysis, ScalingTable
     from metalora.data import DataSplits
 
 #: The cost axes of the Accuracy & cost page (each has its ``cost_`` string); ``latency_s`` is measured.
@@ -74,12 +76,14 @@ def by_data(runs: Sequence[RunRecord]) -> dict[str, list[RunRecord]]:
 
 def data_description(run: RunRecord, lang: str) -> str:
     """The run's data set in full, to tell data sets apart: ``"digits · clean, inverted · 32 px"``."""
-    from app.strings import t
+    from app.session_runs import data_name
+    from app.strings import domain_name, t
 
     spec = run.result.data
     if spec is None:
         return t("data_uploaded", lang, name=run.result.dataset)
-    text = t("data_builtin", lang, name=spec.name, domains=", ".join(spec.domains), size=spec.image_size)
+    domains = ", ".join(domain_name(d, lang) for d in spec.domains)
+    text = t("data_builtin", lang, name=data_name(spec.name, lang), domains=domains, size=spec.image_size)
     if spec.samples_per_class:
         text += " · " + t("data_per_class", lang, n=spec.samples_per_class)
     return text
@@ -90,11 +94,61 @@ def has_repeats(spread: Sequence[dict]) -> bool:
     return any(int(g.get("n") or 0) >= 2 for g in spread)
 
 
-def domain_summary(rows: Sequence[dict]) -> list[dict]:
-    """The cost rows' per-domain accuracy, aggregated over repeats (what ``domain_accuracy`` draws)."""
+def domain_summary(rows: Sequence[dict], lang: str = "en") -> list[dict]:
+    """The cost rows' per-domain accuracy, aggregated over repeats (what ``domain_accuracy`` draws), the
+    domains named in ``lang`` (the figure writes them as they come)."""
+    from app.strings import domain_name
     from metalora.analysis import summarise_domains
 
-    return summarise_domains(rows)
+    named = [{**r, "per_domain": {domain_name(d, lang): a for d, a in r["per_domain"].items()}} for r in rows]
+    return summarise_domains(named)
+
+
+def named_table(table: ScalingTable, lang: str) -> ScalingTable:
+    """The scaling table with its domains named in ``lang`` (for the figures, which write the names)."""
+    from app.strings import domain_name
+
+    return dataclasses.replace(table, domain_names=[domain_name(d, lang) for d in table.domain_names])
+
+
+def describe(table: ScalingTable, row: int, lang: str) -> str:
+    """Row ``row`` of the table in ``lang``: ``"input #12 · class 3 · mirrored · predicted 3"``."""
+    from app.strings import domain_name, t
+
+    names = table.class_names
+    text = t(
+        "describe_input",
+        lang,
+        index=int(table.index[row]),
+        label=names[table.y[row]],
+        domain=domain_name(table.domain_names[table.domain[row]], lang),
+    )
+    if table.pred[row] >= 0:
+        text += " · " + t("describe_predicted", lang, label=names[table.pred[row]])
+    return text
+
+
+#: The readings of the cluster scores: ``strong`` when both ARI and NMI reach :data:`STRONG`, ``partial``
+#: when either reaches :data:`PARTIAL`, else ``weak``. ARI is 0 for chance and 1 for a perfect match; NMI
+#: is 0 for no shared information and 1 for the same grouping. 0.6 is where the groups mostly are the kinds
+#: of input; below 0.2 the agreement is hardly above what a random grouping of these sizes gives.
+STRONG, PARTIAL = 0.6, 0.2
+READINGS = ("strong", "partial", "weak", "one_domain")
+
+
+def cluster_reading(result: ClusterResult, table: ScalingTable) -> str:
+    """What the cluster scores say (a key of :data:`READINGS`), from the measured ARI and NMI with the
+    domains; ``one_domain`` when the inputs have a single kind (no kinds to compare the groups with)."""
+    import numpy as np
+
+    ari, nmi = result.ari.get("domain", math.nan), result.nmi.get("domain", math.nan)
+    if len(np.unique(table.domain)) < 2 or math.isnan(ari) or math.isnan(nmi):
+        return "one_domain"
+    if ari >= STRONG and nmi >= STRONG:
+        return "strong"
+    if ari >= PARTIAL or nmi >= PARTIAL:
+        return "partial"
+    return "weak"
 
 
 def repeat_spread(rows: Sequence[dict]) -> list[dict]:
@@ -120,14 +174,15 @@ def spread_table(spread: Sequence[dict], lang: str) -> list[dict]:
     ]
 
 
-def layer_rows(model: nn.Module) -> list[dict]:
+def layer_rows(model: nn.Module, lang: str = "en") -> list[dict]:
     """Every layer of ``model`` an adapter can be added to, with :data:`LAYER_COLUMNS`."""
+    from app.strings import LAYER_TYPES, display_name
     from metalora.adapters import adaptable_modules
 
     return [
         {
             "layer": name,
-            "layer_type": type(m).__name__,
+            "layer_type": display_name(LAYER_TYPES, type(m).__name__, lang),
             "weight_shape": str(tuple(m.weight.shape)),
             "weights": m.weight.numel(),
         }
@@ -135,9 +190,14 @@ def layer_rows(model: nn.Module) -> list[dict]:
     ]
 
 
-def split_rows(splits: DataSplits) -> list[dict]:
-    """The size of each split, with :data:`SPLIT_COLUMNS`."""
-    return [{"split": name, "images": len(d)} for name, d in splits.as_dict().items()]
+def split_rows(splits: DataSplits, lang: str = "en") -> list[dict]:
+    """The size of each split, with :data:`SPLIT_COLUMNS`, the splits named in ``lang``."""
+    from app.strings import SPLIT_NAMES, display_name
+
+    return [
+        {"split": display_name(SPLIT_NAMES, name, lang), "images": len(d)}
+        for name, d in splits.as_dict().items()
+    ]
 
 
 def warm(run: RunRecord) -> None:

@@ -1,4 +1,5 @@
-"""Accuracy & cost: how accurate each run is, what it costs, and how much it varies over repeats.
+"""Accuracy & cost: the result card (MetaLoRA against LoRA), how accurate each run is, what it costs, and
+how much it varies over repeats.
 
 Accuracies of runs trained on different data sets cannot be compared, so the page shows one data set at
 a time: when the runs in view differ in data, a warning says so and a selector picks the data set.
@@ -10,11 +11,12 @@ from __future__ import annotations
 import streamlit as st
 
 import metalora.figures as mf
-from app import views
+from app import headline, views
 from app.picker import require_runs
 from app.session_runs import ACCURACY_COLUMNS, MEETING_ACCURACY_COLUMNS
-from app.ui import chart, choice, guard, lang, page_title, show_caption, table, tr
+from app.ui import chart, choice, guard, lang, meeting, page_title, show_caption, table, tr
 
+top = st.container()  # in meeting mode the result card is the first thing on the page
 page_title("page_accuracy")
 runs = require_runs()
 
@@ -30,6 +32,13 @@ with guard():
         )
         runs = groups[picked]
 
+    with st.spinner(tr("computing")):
+        facts = headline.headline(runs)
+    with top if meeting() else st.container():
+        if facts is None:
+            st.caption(headline.missing(lang()))
+        headline.show(facts, lang())
+
     rows = [r.row(lang()) for r in runs]
     table(rows, columns=ACCURACY_COLUMNS, meeting_columns=MEETING_ACCURACY_COLUMNS)
     show_caption("caption_runs_table")
@@ -42,7 +51,7 @@ with guard():
 
     st.subheader(tr("per_domain_header"))
     chart(
-        mf.domain_accuracy(views.domain_summary(costs), lang=lang()),
+        mf.domain_accuracy(views.domain_summary(costs, lang()), lang=lang()),
         key="per_domain",
         title_key="per_domain_header",
     )

@@ -21,10 +21,11 @@ with guard():
     c1.metric(tr("ari"), "–" if math.isnan(ari) else f"{ari:.2f}")
     c2.metric(tr("nmi"), "–" if math.isnan(nmi) else f"{nmi:.2f}")
     c3.metric(tr("groups_found"), result.k)
-    show_caption("reading_good" if nmi >= 0.5 else "reading_weak")
+    reading = views.cluster_reading(result, table)  # strong / partial / weak / one_domain, from ARI and NMI
+    show_caption(f"reading_{reading}", ari=f"{ari:.2f}", nmi=f"{nmi:.2f}")
 
     color_by = choice("color_by", ["cluster", "domain", "class"], "by_", horizontal=True)
-    figure = mf.cluster_map(result, table, color_by, lang=lang())
+    figure = mf.cluster_map(result, views.named_table(table, lang()), color_by, lang=lang())
     event = chart(
         figure,
         key="cluster_map",
@@ -38,4 +39,5 @@ with guard():
         st.caption(tr("select_hint"))
     cols = st.columns(8)
     for k, row in enumerate(rows[:24]):
-        cols[k % 8].image(image_of(run, table.index[row]), caption=table.describe(row), clamp=True, width=96)
+        name = views.describe(table, row, lang())
+        cols[k % 8].image(image_of(run, table.index[row]), caption=name, clamp=True, width=96)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+
 import streamlit as st
 
 from app import resources, session, uploads, views
-from app.ui import choice, guard, page_title, show_caption, table, technical, tr
+from app.strings import domain_name
+from app.ui import choice, guard, lang, page_title, show_caption, table, technical, tr
 from metalora.data import BUILTIN_DATASETS, DEFAULT_DEMO_DOMAINS, DOMAINS, DataSpec, preview_grid
 from metalora.models import get_architecture, list_architectures
 from metalora.models.zoo import available_zoo_models
@@ -65,7 +68,13 @@ with right:
     source = choice("data_source", ["builtin", "upload", "disk"], "source_", horizontal=True)
     if source == "builtin":
         name = choice("builtin_data", list(BUILTIN_DATASETS), "data_", widget=st.selectbox)
-        domains = st.multiselect(tr("domains"), list(DOMAINS), default=list(DEFAULT_DEMO_DOMAINS))
+        domains = st.multiselect(
+            tr("domains"),
+            list(DOMAINS),
+            default=list(DEFAULT_DEMO_DOMAINS),
+            format_func=functools.partial(domain_name, lang=lang()),
+            key=f"domains_{lang()}",  # a fresh widget per language: its options are shown translated
+        )
         with technical():
             size = st.select_slider(tr("image_size"), [16, 24, 32, 48, 64], value=32)
         if st.button(tr("use_data"), key="use_builtin"):
@@ -94,18 +103,18 @@ model, data = session.model_choice(), session.data_choice()
 st.divider()
 c1, c2 = st.columns(2)
 c1.metric(tr("model_in_use"), model.label if model else tr("nothing_yet"))
-c2.metric(tr("data_in_use"), data.label if data else tr("nothing_yet"))
+c2.metric(tr("data_in_use"), data.display(lang()) if data else tr("nothing_yet"))
 
 if data is not None:
     st.subheader(tr("preview_header"))
     with guard():
         sheet, rows, cols = preview_grid(data.splits.train, per_cell=1)
         st.image(sheet, width=min(1000, sheet.shape[1] * 4))
-        show_caption("caption_preview", rows=", ".join(rows))
-        table(views.split_rows(data.splits), width="content")
+        show_caption("caption_preview", rows=", ".join(domain_name(r, lang()) for r in rows))
+        table(views.split_rows(data.splits, lang()), width="content")
 
 if model is not None:
     st.subheader(tr("layers_header"))
     with guard():
-        table(views.layer_rows(model.frozen()))
+        table(views.layer_rows(model.frozen(), lang()))
         show_caption("caption_layers")

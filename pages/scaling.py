@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import streamlit as st
 
 import metalora.figures as mf
@@ -14,11 +16,13 @@ view = views.analysis(run)
 with guard():
     with st.spinner(tr("computing")):
         table = view.scaling_table()
+    named = views.named_table(table, lang())  # the figures write the domains as the table names them
+    describe = functools.partial(views.describe, table, lang=lang())
     layer = st.selectbox(tr("layer"), table.layers, key="scaling_layer")
 
     st.subheader(tr("scaling_heatmap_header"))
     chart(
-        mf.scaling_heatmap(table, layer, lang=lang()),
+        mf.scaling_heatmap(named, layer, lang=lang()),
         key="scaling_heatmap",
         title_key="scaling_heatmap_header",
     )
@@ -26,7 +30,7 @@ with guard():
     st.subheader(tr("scaling_dist_header"))
     by = choice("group_by", ["domain", "class"], "by_", horizontal=True)
     chart(
-        mf.scaling_distributions(table, layer, by, lang=lang()),
+        mf.scaling_distributions(named, layer, by, lang=lang()),
         key="scaling_dist",
         title_key="scaling_dist_header",
     )
@@ -39,12 +43,12 @@ with guard():
     st.subheader(tr("scaling_input_header"))
     rows = list(range(len(table)))
     c1, c2 = st.columns(2)
-    a = c1.selectbox(tr("input_a"), rows, format_func=table.describe, key="input_a")
+    a = c1.selectbox(tr("input_a"), rows, format_func=describe, key="input_a")
     compare = c2.checkbox(tr("compare_two"), key="compare_two")
     b = None
     if compare:
         b = c2.selectbox(
-            tr("input_b"), rows, index=min(1, len(rows) - 1), format_func=table.describe, key="input_b"
+            tr("input_b"), rows, index=min(1, len(rows) - 1), format_func=describe, key="input_b"
         )
     cols = st.columns(6)
     for k, row in enumerate([a] if b is None else [a, b]):

@@ -24,7 +24,7 @@ if model is None or data is None:
     st.info(tr("train_need_choice"), icon=":material/arrow_back:")
     st.stop()
 
-st.markdown(tr("train_using", model=model.label, data=data.label))
+st.markdown(tr("train_using", model=model.label, data=data.display(lang())))
 job = session.job()
 busy = job is not None and job.active
 layers = list(adaptable_modules(model.frozen()))

@@ -199,11 +199,11 @@ def test_accuracy_never_mixes_data_sets_and_shows_a_spread_only_over_repeats(tmp
     assert [w.value for w in at.warning] == [s("mixed_data", n=2)]
     picker = at.selectbox(key="acc_data")
     assert len(picker.options) == 2 and picker.value.find('"shapes"') > 0, "the newest run's data first"
-    assert list(at.dataframe[0].value[s("col_data")]) == ["shapes × 2"]
+    assert list(at.dataframe[0].value[s("col_data")]) == [f"{s('data_shapes')} × 2"]  # named in words
     assert s("no_repeats") in [m.value for m in at.markdown]
     assert len(at.get("plotly_chart")) == 2, "no spread chart that would repeat the first one"
 
-    assert picker.options[picker.index].startswith("shapes · clean, inverted · 32 px")
+    assert picker.options[picker.index].startswith(f"{s('data_shapes')} · clean, inverted · 32 px")
     picker.set_value(picker.value.replace('"shapes"', '"digits"')).run()  # the options are data keys
     no_errors(at)
     assert len(at.dataframe[0].value) == 2

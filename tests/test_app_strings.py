@@ -136,7 +136,8 @@ def column_keys() -> set[str]:
 
 def families() -> dict[tuple[str, str], set[str]]:
     """Every key built at run time, by (file, expression), enumerated from the app's constants."""
-    from app import nav, picker
+    from app import nav, picker, views
+    from metalora.data import BUILTIN_DATASETS
 
     home = module_namespace(ROOT / "pages" / "home.py")
     return {
@@ -145,6 +146,8 @@ def families() -> dict[tuple[str, str], set[str]]:
         ("pages/home.py", "key"): set(home["POINTS"]),
         ("pages/home.py", "n"): set(home["NODES"]),
         ("app/picker.py", "f'need_{kind}_runs'"): {f"need_{k}_runs" for k in picker.PICKS},
+        ("pages/clusters.py", "f'reading_{reading}'"): {f"reading_{k}" for k in views.READINGS},
+        ("app/session_runs.py", "f'data_{name}'"): {f"data_{n}" for n in BUILTIN_DATASETS},
         ("app/ui.py", "prefix + k"): choice_keys(),
         ("app/ui.py", "f'col_{c}'"): column_keys(),
     }
@@ -192,6 +195,26 @@ def test_every_key_of_a_family_exists(family):
     assert keys, family
     missing = sorted(keys - set(STRINGS))
     assert not missing, f"{family}: missing from app/strings.py: {missing}"
+
+
+@pytest.mark.parametrize("name", ["DOMAIN_NAMES", "SPLIT_NAMES", "LAYER_TYPES"])
+def test_display_name_tables_have_both_languages(name):
+    from app import strings
+
+    table = getattr(strings, name)
+    assert table
+    for key, entry in table.items():
+        assert set(entry) == set(LANGUAGES) and all(v.strip() for v in entry.values()), (name, key)
+        assert strings.display_name(table, key, "ja") == entry["ja"]
+    assert strings.display_name(table, "not-in-the-table", "ja") == "not-in-the-table"
+
+
+def test_every_library_domain_has_a_display_name():
+    from app.strings import DOMAIN_NAMES, domain_name
+    from metalora.data import DOMAINS
+
+    assert set(DOMAINS) <= set(DOMAIN_NAMES), sorted(set(DOMAINS) - set(DOMAIN_NAMES))
+    assert domain_name("rotate90", "ja") == "90° 回転"
 
 
 def test_every_key_is_used():

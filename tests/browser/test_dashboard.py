@@ -97,7 +97,9 @@ def test_demo_runs_and_guides(page, shots):
     testkit.wait_idle(page)
     assert_clean(page)
     assert page.locator(PLOT).count() >= 1  # the training curves
-    page.screenshot(path=str(shots / "04_demo_done.png"))
+    page.get_by_role("heading", name=s("headline_header")).wait_for()  # the result card
+    assert page.locator('[data-testid="stMetric"]').count() >= 8
+    page.screenshot(path=str(shots / "04_demo_done.png"), full_page=True)
 
 
 @pytest.mark.parametrize("key", VIEWS)
@@ -112,7 +114,7 @@ def test_every_view_after_the_demo(page, shots, key):
         page.locator('[data-testid="stMain"] [data-testid="stImage"] img').first.wait_for()
         testkit.wait_idle(page)
         assert_clean(page)
-    page.screenshot(path=str(shots / f"05_{key}.png"))
+    page.screenshot(path=str(shots / f"05_{key}.png"), full_page=key in ("accuracy", "home"))
 
 
 def test_downloads_from_the_runs_page(page, shots, tmp_path):
@@ -145,10 +147,22 @@ def test_japanese_and_meeting_mode(page, shots):
     page.screenshot(path=str(shots / "06_clusters_ja_meeting.png"))
     go_to(page, "accuracy", "ja")
     page.locator(PLOT).first.wait_for()
-    page.screenshot(path=str(shots / "07_accuracy_ja_meeting.png"))
+    testkit.wait_idle(page)
+    page.screenshot(path=str(shots / "07_accuracy_ja_meeting.png"), full_page=True)
+    go_to(page, "home", "ja")
+    page.get_by_role("heading", name=s("headline_header", "ja")).wait_for()
+    page.screenshot(path=str(shots / "07b_home_ja_meeting.png"), full_page=True)
     sidebar.locator('[data-testid="stSelectbox"]').click()
     page.get_by_role("option", name="English").click()
-    page.get_by_role("heading", name=s("page_accuracy")).wait_for()
+    page.get_by_role("heading", name=s("home_title")).wait_for()
+    testkit.wait_idle(page)
+    page.get_by_role("heading", name=s("headline_header")).wait_for()
+    assert_clean(page)
+    page.screenshot(path=str(shots / "07c_home_en_meeting.png"), full_page=True)
+    go_to(page, "accuracy")
+    page.locator(PLOT).first.wait_for()
+    testkit.wait_idle(page)
+    page.screenshot(path=str(shots / "07d_accuracy_en_meeting.png"), full_page=True)
     sidebar.get_by_text(s("meeting_mode")).click()
     testkit.wait_idle(page)
 

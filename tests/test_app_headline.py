@@ -1,0 +1,238 @@
+"""The meeting dashboard's result card, the demo at matched budgets, and readings that follow the numbers.
+
+One tiny demo (``tests/app_support.py``) serves the module: its two runs are LoRA and MetaLoRA-TR at the
+ranks the library's rank matching gives one budget (LoRA's count at ``DEMO_RANK``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app import headline, views
+from app.strings import STRINGS, domain_name, t
+from metalora.methods import method_label
+from metalora.training.demo import DEMO_METHODS, DEMO_RANK
+from tests.app_support import environment, new_app, own_runs, session_runs, tiny_env
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    with environment(tiny_env(tmp_path_factory.mktemp("headline"))) as values:
+        yield values
+
+
+@pytest.fixture(scope="module")
+def demo(env) -> AppTest:
+    at = new_app()
+    at.button(key="run_demo").click().run()
+    assert at.session_state["job"].join(120), "training did not finish in time"
+    at.run()
+    assert at.session_state["job"].status == "done"
+    return at
+
+
+def no_errors(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def sequence(at: AppTest) -> list[str]:
+    """The main area's texts in page order (titles, headers, metric labels, markdown)."""
+
+    def walk(node):
+        yield node
+        for child in getattr(node, "children", {}).values():
+            yield from walk(child)
+
+    out = []
+    for node in walk(at.main):
+        kind = getattr(node, "type", "")
+        if kind in ("title", "subheader", "header", "markdown") and not node.value.startswith("<style>"):
+            out.append(node.value)
+        elif kind == "metric":
+            out.append(node.label)
+    return out
+
+
+# ----------------------------------------------------------------------------- matched budgets
+def test_the_demo_trains_both_methods_at_one_budget(demo):
+    from app import resources
+
+    runs = {r.method: r for r in session_runs(demo)}
+    assert list(runs) == list(DEMO_METHODS)
+    match = resources.demo_ranks(demo.session_state["model_choice"].sample)
+    assert match[DEMO_METHODS[0]] == DEMO_RANK, "the budget is LoRA's count at the demo's rank"
+    assert match.budget == runs[DEMO_METHODS[0]].result.trainable_params
+    for method, run in runs.items():
+        assert run.result.rank == match[method]
+        assert run.result.trainable_params == match.counts[method], method
+    counts = [r.result.trainable_params for r in runs.values()]
+    assert abs(counts[0] - counts[1]) <= headline.MATCHED * max(counts), counts
+    assert match[DEMO_METHODS[1]] != DEMO_RANK, "at the same rank MetaLoRA-TR trains about twice as many"
+
+
+def test_home_says_how_many_parameters_both_train(demo):
+    demo.switch_page("../pages/home.py").run()
+    no_errors(demo)
+    match = demo.session_state["demo_budget"]
+    details = ", ".join(f"{method_label(m, 'en')}: {n:,}" for m, n in match.counts.items())
+    expected = STRINGS["demo_budget"]["en"].format(n=f"{match.budget:,}", details=details)
+    assert expected in [m.value for m in demo.markdown]
+    assert "seconds" in STRINGS["demo_explain"]["en"] and "{" not in STRINGS["demo_explain"]["en"]
+
+
+# ----------------------------------------------------------------------------- the result card
+def test_home_shows_the_result_card_after_the_demo(demo):
+    demo.switch_page("../pages/home.py").run()
+    no_errors(demo)
+    runs = {r.method: r for r in session_runs(demo)}
+    ref, ours = (runs[m] for m in DEMO_METHODS)
+    a, b = method_label(ours.method, "en"), method_label(ref.method, "en")
+    metrics = {m.label: m for m in demo.metric}
+    assert metrics[a].value == headline.pct(ours.result.accuracy)
+    assert metrics[b].value == headline.pct(ref.result.accuracy)
+    assert metrics[a].delta.startswith(
+        f"{100 * (ours.result.accuracy - ref.result.accuracy):+.1f} points vs {b}"
+    )
+    for domain, acc in ours.result.per_domain.items():  # every kind of input, by its display name
+        shown = metrics[domain_name(domain, "en")]
+        assert shown.value == headline.pct(acc)
+        assert f"({headline.pct(ref.result.per_domain[domain])})" in shown.delta
+    assert len(ours.result.per_domain) == 4
+    count = metrics[STRINGS["headline_params"]["en"]].value
+    assert count == f"{ours.result.trainable_params:,} vs {ref.result.trainable_params:,}"
+    assert STRINGS["headline_time"]["en"] in metrics and STRINGS["headline_file"]["en"] in metrics
+    facts = headline.headline(list(runs.values()))
+    assert headline.sentence(facts, "en") in [m.value for m in demo.markdown]
+    order = sequence(demo)
+    assert order.index(STRINGS["home_title"]["en"]) < order.index(STRINGS["headline_header"]["en"])
+
+
+def test_the_cards_numbers_are_measured_on_the_runs(demo):
+    from app import resources
+
+    runs = {r.method: r for r in session_runs(demo)}
+    facts = headline.headline(list(runs.values()))
+    ref, ours = (runs[m] for m in DEMO_METHODS)
+    assert facts.ours.run is ours and facts.ref.run is ref
+    for side, run in ((facts.ours, ours), (facts.ref, ref)):
+        view = views.analysis(run)
+        batch = min(view.latency_batch, len(run.splits.test))
+        assert side.latency_per_image_s == pytest.approx(view.latency_s() / batch)
+        folder = Path(run.result.adapter_path)
+        files = list(folder.rglob("*.safetensors"))
+        assert files and side.file_bytes == sum(f.stat().st_size for f in files)
+    base = resources.sample_model(demo.session_state["model_choice"].sample)[0]
+    assert facts.base_bytes == sum(p.numel() * p.element_size() for p in base.parameters())
+    assert 0 < facts.ours.file_bytes < facts.base_bytes
+    assert facts.matched
+    assert math.isclose(
+        facts.extra_ms, 1000 * (facts.ours.latency_per_image_s - facts.ref.latency_per_image_s)
+    )
+
+
+def test_the_sentence_tells_an_unmatched_budget_and_a_loss(demo):
+    runs = session_runs(demo)
+    facts = headline.headline(runs)
+    worse = dataclasses.replace(
+        facts.ours, accuracy=facts.ref.accuracy - 0.05, trainable=3 * facts.ref.trainable
+    )
+    text = headline.sentence(dataclasses.replace(facts, ours=worse), "en")
+    assert "different numbers of trainable parameters" in text
+    assert "5.0 points less accurate" in text
+    assert "with the same number of trainable parameters" in headline.sentence(facts, "en")
+    assert " ms more per image" in text or " ms less per image" in text
+    assert headline.sentence(facts, "ja").startswith("学習で見ていない画像で")
+
+
+def test_accuracy_page_shows_the_card_first_in_meeting_mode(demo):
+    demo.switch_page("../pages/home.py").run()
+    demo.sidebar.toggle[0].set_value(True).run()
+    try:
+        for page, title in (("home", "home_title"), ("accuracy", "page_accuracy")):
+            demo.switch_page(f"../pages/{page}.py").run()
+            no_errors(demo)
+            order = sequence(demo)
+            assert order[0] == STRINGS["headline_header"]["en"], (page, order[:3])
+            assert order.index(STRINGS[title]["en"]) > order.index(STRINGS["headline_file"]["en"]), page
+    finally:
+        demo.switch_page("../pages/home.py").run()
+        demo.sidebar.toggle[0].set_value(False).run()
+
+
+def test_accuracy_page_without_both_methods_says_what_the_card_needs(demo):
+    at = new_app()
+    own_runs(at, session_runs(demo)[:1])
+    at.switch_page("../pages/accuracy.py").run()
+    no_errors(at)
+    assert headline.missing("en") in [c.value for c in at.caption]
+    assert STRINGS["headline_header"]["en"] not in sequence(at)
+
+
+# ----------------------------------------------------------------------------- cluster readings
+def fake(ari: float, nmi: float, domains=(0, 1, 2, 3)):
+    result = SimpleNamespace(ari={"domain": ari}, nmi={"domain": nmi})
+    return result, SimpleNamespace(domain=np.repeat(np.array(domains), 5))
+
+
+@pytest.mark.parametrize(
+    ("ari", "nmi", "domains", "reading"),
+    [
+        (0.9, 0.8, (0, 1, 2, 3), "strong"),
+        (views.STRONG, views.STRONG, (0, 1), "strong"),
+        (0.7, 0.3, (0, 1, 2, 3), "partial"),  # one score high, the other not: partial
+        (0.05, views.PARTIAL, (0, 1, 2, 3), "partial"),
+        (0.1, 0.15, (0, 1, 2, 3), "weak"),
+        (-0.02, 0.01, (0, 1), "weak"),
+        (0.0, 0.0, (0,), "one_domain"),  # uploaded data without domains
+        (math.nan, math.nan, (0,), "one_domain"),
+    ],
+)
+def test_the_cluster_reading_follows_the_scores(ari, nmi, domains, reading):
+    assert views.cluster_reading(*fake(ari, nmi, domains)) == reading
+
+
+def test_the_clusters_page_reads_the_measured_scores(demo):
+    demo.switch_page("../pages/clusters.py").run()
+    no_errors(demo)
+    run = next(r for r in session_runs(demo) if r.has_scaling)
+    view = views.analysis(run)
+    result, table = view.clusters(), view.scaling_table()
+    key = views.cluster_reading(result, table)
+    ari, nmi = result.ari["domain"], result.nmi["domain"]
+    assert demo.caption[0].value == t(f"reading_{key}", "en", ari=f"{ari:.2f}", nmi=f"{nmi:.2f}")
+    assert "try training longer" not in demo.caption[0].value
+
+
+def test_one_kind_of_input_has_nothing_to_compare(demo, env):
+    from dataclasses import replace
+
+    from app.session_runs import TrainTask, train_one
+    from metalora.data import DataSpec
+    from metalora.training.demo import DEMO_TRAIN_CONFIG
+    from metalora.training.run_registry import RunRegistry
+
+    choice = demo.session_state["model_choice"]
+    spec = DataSpec(domains=("clean",), samples_per_class=10)
+    task = TrainTask(method=DEMO_METHODS[1], rank=2, train=replace(DEMO_TRAIN_CONFIG, epochs=1))
+    run = train_one(
+        choice.frozen(),
+        spec,
+        task,
+        model_label=choice.label,
+        data_label="digits × 1",
+        model_ref=choice.ref,
+        registry=RunRegistry(),  # recorded, as the dashboard's runs are: the pages list runs from it
+    )
+    at = new_app()
+    own_runs(at, [run])
+    at.switch_page("../pages/clusters.py").run()
+    no_errors(at)
+    assert at.caption[0].value == STRINGS["reading_one_domain"]["en"]
