@@ -229,7 +229,7 @@ def adapter_runs(all_runs: bool | None = None) -> list[RunRecord]:
 def registry_rows(registry: RunRegistry, lang: str, limit: int = 200) -> list[dict]:
     """The newest ``limit`` runs of the run registry (also those from the command line) as table rows
     with :data:`REGISTRY_COLUMNS`, the method named in ``lang`` and the accuracy in percent."""
-    from app.session_runs import data_name
+    from app.session_runs import STATUS_KEYS, data_name
     from app.strings import t
     from metalora.methods import method_label
 
@@ -244,7 +244,7 @@ def registry_rows(registry: RunRegistry, lang: str, limit: int = 200) -> list[di
             "seed": r.get("seed"),
             "test_acc": None if r.get("accuracy") is None else round(100 * float(r["accuracy"]), 1),
             "trainable_params": r.get("trainable_params"),
-            "status": t("status_completed" if r.get("status") == "completed" else "status_failed", lang),
+            "status": t(STATUS_KEYS.get(r.get("status"), "status_failed"), lang),
         }
         for r in registry.list(limit=limit)
     ]

@@ -161,8 +161,17 @@ class RunRecord:
             "flops": r.flops,
             "train_time_s": round(r.train_time_s, 2),
             "device": r.device,
-            "status": t("status_completed" if self.completed else "status_failed", lang),
+            "status": t(STATUS_KEYS.get(self.result.status, "status_failed"), lang),
         }
+
+
+STATUS_KEYS = {
+    "completed": "status_completed",
+    "failed": "status_failed",
+    "running": "status_running",
+    "interrupted": "status_interrupted",
+}
+"""The string of each status a registry row can hold (:data:`metalora.training.run_registry.STATUSES`)."""
 
 
 def train_one(

@@ -81,6 +81,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "rebuilding": S(en="Loading the run from its folder…", ja="実行をフォルダーから読み込み中…"),
     "status_completed": S(en="completed", ja="完了"),
     "status_failed": S(en="failed", ja="失敗"),
+    "status_running": S(en="training now", ja="学習中"),
+    "status_interrupted": S(en="interrupted (its process stopped)", ja="中断（処理が止まりました）"),
     # -- home -----------------------------------------------------------------------------------------
     "home_title": S(en="One adapter that adapts to each input", ja="入力ごとに変わる、ひとつのアダプター"),
     "home_what_1": S(

@@ -272,3 +272,24 @@ def test_delete_asks_first_then_removes_the_row_and_the_folder(alice):
     assert not folder.exists()
     assert run.id not in [r.id for r in session_runs(alice)]
     assert alice.query_params["runs"] == ",".join(str(r.id) for r in session_runs(alice))
+
+
+def test_running_and_interrupted_runs_are_shown_as_such(tmp_path):
+    from app import session
+    from metalora.training import RunRegistry
+
+    reg = RunRegistry(tmp_path)
+    for status in ("running", "interrupted", "failed", "completed"):
+        reg.add(
+            {
+                "model": "sample:x",
+                "dataset": "digits",
+                "method": "lora",
+                "rank": 2,
+                "seed": 0,
+                "status": status,
+            }
+        )
+    shown = [r["status"] for r in session.registry_rows(reg, "en")]
+    assert shown == ["completed", "failed", "interrupted (its process stopped)", "training now"]
+    assert session.registry_rows(reg, "ja")[2]["status"] == "中断（処理が止まりました）"

@@ -136,10 +136,13 @@ def column_keys() -> set[str]:
 
 def families() -> dict[tuple[str, str], set[str]]:
     """Every key built at run time, by (file, expression), enumerated from the app's constants."""
-    from app import nav, picker, views
+    from app import nav, picker, session_runs, views
     from metalora.data import BUILTIN_DATASETS
+    from metalora.training.run_registry import STATUSES
 
     home = module_namespace(ROOT / "pages" / "home.py")
+    assert set(session_runs.STATUS_KEYS) == set(STATUSES)  # every status a registry row can hold is named
+    statuses = set(session_runs.STATUS_KEYS.values())
     return {
         ("app/nav.py", "f'page_{key}'"): {f"page_{k}" for k in nav.PAGE_FILES},
         ("pages/home.py", "f'next_{key}'"): {f"next_{k}" for k in nav.NEXT_PAGES},
@@ -148,6 +151,8 @@ def families() -> dict[tuple[str, str], set[str]]:
         ("app/picker.py", "f'need_{kind}_runs'"): {f"need_{k}_runs" for k in picker.PICKS},
         ("pages/clusters.py", "f'reading_{reading}'"): {f"reading_{k}" for k in views.READINGS},
         ("app/session_runs.py", "f'data_{name}'"): {f"data_{n}" for n in BUILTIN_DATASETS},
+        ("app/session.py", "STATUS_KEYS.get(r.get('status'), 'status_failed')"): statuses,
+        ("app/session_runs.py", "STATUS_KEYS.get(self.result.status, 'status_failed')"): statuses,
         ("app/ui.py", "prefix + k"): choice_keys(),
         ("app/ui.py", "f'col_{c}'"): column_keys(),
     }
