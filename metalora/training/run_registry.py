@@ -17,7 +17,6 @@ import io
 import json
 import os
 import shutil
-import socket
 import sqlite3
 import uuid
 from collections.abc import Iterator, Mapping
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..errors import ConfigError, FileFormatError, MetaLoRAError
+from .run_upkeep import RegistryUpkeep
 
 __all__ = ["HOME_ENV", "STATUSES", "RunNotFoundError", "RunRegistry", "default_home"]
 
@@ -70,19 +70,6 @@ class RunNotFoundError(MetaLoRAError, LookupError):
     """No run with the id asked for."""
 
 
-def _alive(pid: Any) -> bool:
-    """Whether a process with this id runs on this machine (False for a missing or bad id)."""
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # it exists, owned by someone else
-        return True
-    return True
-
-
 def default_home() -> Path:
     """``$METALORA_HOME`` if set, else ``~/.metalora``."""
     return Path(os.environ.get(HOME_ENV) or "~/.metalora").expanduser()
@@ -93,7 +80,7 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-class RunRegistry:
+class RunRegistry(RegistryUpkeep):
     """Runs recorded in ``<home>/runs.sqlite``; run folders live in ``<home>/runs/``.
 
     Parameters
@@ -245,35 +232,6 @@ class RunRegistry:
                     f"No run with id {run_id} in {self.db_path}.", "It was deleted meanwhile."
                 )
 
-    def recover_interrupted(self) -> list[int]:
-        """Mark ``interrupted`` every ``running`` run of this machine whose process is gone; return their ids.
-
-        A run records its process (``config["process"]``: host and pid) when it starts; a run of another
-        machine is left as it is (its process cannot be checked from here).
-        """
-        host = socket.gethostname()
-        with self._connect() as con:
-            rows = con.execute("SELECT id, config FROM runs WHERE status = 'running'").fetchall()
-        gone = []
-        for run_id, config in rows:
-            try:
-                process = (json.loads(config) if config else {}).get("process") or {}
-            except (json.JSONDecodeError, AttributeError):
-                process = {}
-            if process.get("host") == host and not _alive(process.get("pid")):
-                gone.append(int(run_id))
-        for run_id in gone:
-            with contextlib.suppress(RunNotFoundError):
-                self.update(
-                    run_id,
-                    {
-                        "status": "interrupted",
-                        "error": "The process training this run stopped (killed, crashed or shut down) "
-                        "before it finished; nothing of it was saved.",
-                    },
-                )
-        return gone
-
     def list(self, *, limit: int | None = None, newest_first: bool = True, **filters: Any) -> list[dict]:
         """Runs as dicts (JSON columns decoded), filtered by equality on :data:`FILTERS` fields."""
         bad = sorted(set(filters) - set(FILTERS))
@@ -319,48 +277,6 @@ class RunRegistry:
             os.replace(folder, trash)  # disappears at once, then is removed at leisure
             shutil.rmtree(trash, ignore_errors=True)
         return record
-
-    def disk_usage(self) -> dict[str, int]:
-        """Bytes on disk: ``{"registry": the SQLite file and its journal, "runs": every run folder, "total"}``."""
-        registry = sum(
-            p.stat().st_size
-            for p in (self.db_path, Path(f"{self.db_path}-wal"), Path(f"{self.db_path}-shm"))
-            if p.is_file()
-        )
-        runs = sum(p.stat().st_size for p in self.runs_dir.rglob("*") if p.is_file() and not p.is_symlink())
-        return {"registry": registry, "runs": runs, "total": registry + runs}
-
-    def prune_candidates(
-        self, *, older_than_days: float | None = None, keep_last: int | None = None
-    ) -> list[dict]:
-        """The runs :meth:`prune` would delete (newest first): those created more than ``older_than_days``
-        ago, and/or all but the newest ``keep_last``; a run matching either rule goes. Nothing is deleted."""
-        if older_than_days is None and keep_last is None:
-            raise ConfigError(
-                "Say which runs to clean up.", "Give older_than_days=..., keep_last=..., or both."
-            )
-        if keep_last is not None and (not isinstance(keep_last, int) or keep_last < 0):
-            raise ConfigError(f"keep_last={keep_last!r} must be a whole number >= 0.")
-        if older_than_days is not None and not older_than_days >= 0:
-            raise ConfigError(f"older_than_days={older_than_days!r} must be >= 0.")
-        runs = self.list(newest_first=True)
-        now = datetime.now(timezone.utc)
-        doomed = []
-        for i, run in enumerate(runs):
-            too_many = keep_last is not None and i >= keep_last
-            age_days = (now - datetime.fromisoformat(run["created"])).total_seconds() / 86400
-            too_old = older_than_days is not None and age_days > older_than_days
-            if too_many or too_old:
-                doomed.append(run)
-        return doomed
-
-    def prune(self, *, older_than_days: float | None = None, keep_last: int | None = None) -> list[dict]:
-        """Delete what :meth:`prune_candidates` lists (rows and folders, as :meth:`delete`); return them."""
-        doomed = self.prune_candidates(older_than_days=older_than_days, keep_last=keep_last)
-        for run in doomed:
-            with contextlib.suppress(RunNotFoundError):  # deleted meanwhile by another process
-                self.delete(run["id"])
-        return doomed
 
     def owned_folder(self, path: str | os.PathLike | None) -> Path | None:
         """``path`` resolved, if it lies strictly inside this registry's data folder; else ``None``."""
