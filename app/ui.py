@@ -34,6 +34,9 @@ h1 { font-size: 2.6rem !important; } h2 { font-size: 2.0rem !important; }
   font-size: 2.6rem; line-height: 1.2; }  /* the big numbers stay big (the rule for p above is smaller) */
 [data-testid="stTable"] th, [data-testid="stTable"] td { font-size: 1.0rem; }
 [data-testid="stToolbar"] { display: none; }
+/* long labels wrap instead of ending in "…": the menu's page titles and the metrics' labels */
+[data-testid="stSidebarNav"] a span, [data-testid="stMetricLabel"], [data-testid="stMetricLabel"] * {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
 </style>
 """
 

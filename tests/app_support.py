@@ -158,3 +158,29 @@ def own_runs(at, runs) -> None:
 
     at.session_state[RUN_IDS] = [r.id for r in runs]
     at.session_state[CACHE] = {r.id: r for r in runs}
+
+
+EXCEPTION = '[data-testid="stException"]'
+ERROR = '[data-testid="stAlertContentError"]'
+PLOT = ".js-plotly-plot"
+
+
+def text_of(key: str, lang: str = "en") -> str:
+    """The dashboard's string ``key`` in ``lang``, as a browser test looks for it."""
+    from app.strings import STRINGS
+
+    return STRINGS[key][lang]
+
+
+def go_to(page, key: str, lang: str = "en") -> None:
+    """Click the page's entry in the sidebar menu (a URL change would start a new session)."""
+    page.locator('[data-testid="stSidebarNav"] a', has_text=text_of(f"page_{key}", lang)).click()
+    title = text_of("home_title" if key == "home" else f"page_{key}", lang)
+    page.get_by_role("heading", name=title).first.wait_for()
+    wait_idle(page)
+
+
+def assert_clean(page) -> None:
+    """No exception and no error box on the page."""
+    assert page.locator(EXCEPTION).count() == 0, page.locator(EXCEPTION).first.inner_text()
+    assert page.locator(ERROR).count() == 0, page.locator(ERROR).first.inner_text()

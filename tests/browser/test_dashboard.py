@@ -11,32 +11,13 @@ import io
 import numpy as np
 import pytest
 
-from app.strings import STRINGS
 from tests import app_support as testkit
+from tests.app_support import ERROR, EXCEPTION, PLOT, assert_clean, go_to
+from tests.app_support import text_of as s
 
 pytestmark = pytest.mark.browser
 
-EXCEPTION = '[data-testid="stException"]'
-ERROR = '[data-testid="stAlertContentError"]'
-PLOT = ".js-plotly-plot"
 VIEWS = ["scaling", "ranks", "clusters", "accuracy", "runs", "model_data", "train"]
-
-
-def s(key: str, lang: str = "en") -> str:
-    return STRINGS[key][lang]
-
-
-def go_to(page, key: str, lang: str = "en") -> None:
-    """Click the page's entry in the sidebar menu (a URL change would start a new session)."""
-    page.locator('[data-testid="stSidebarNav"] a', has_text=s(f"page_{key}", lang)).click()
-    title = s("home_title" if key == "home" else f"page_{key}", lang)
-    page.get_by_role("heading", name=title).first.wait_for()
-    testkit.wait_idle(page)
-
-
-def assert_clean(page) -> None:
-    assert page.locator(EXCEPTION).count() == 0, page.locator(EXCEPTION).first.inner_text()
-    assert page.locator(ERROR).count() == 0, page.locator(ERROR).first.inner_text()
 
 
 def select_all_points(page) -> None:
