@@ -14,7 +14,7 @@ Rows are named by method id (the naive variants are no registered method); the p
     python benchmarks/bench_layers.py --device cuda         # on a GPU (synchronised; CUDA peak memory)
     python benchmarks/bench_layers.py --write-readme        # also refresh the table in README.md
     python benchmarks/bench_layers.py --write-results F.md  # ... or in any markdown file
-    python benchmarks/bench_layers.py --contractions        # which TR conv contraction is faster, per shape
+    python benchmarks/bench_layers.py --contractions        # each contraction of MetaLoRA convs, per shape
     python benchmarks/bench_layers.py --rank 4 --write-results F.md  # another rank: a block of its own
 
 Timings on Linux run with glibc told to keep freed memory in the process (:func:`bench_common.steady_allocator`): by
@@ -49,7 +49,7 @@ from bench_common import (  # noqa: E402  (benchmarks/ is on sys.path)
 from peft_methods import PEFT_LORA, PEFT_SKIPPED, peft_available, peft_lora_layer, register_peft_methods  # noqa: E402
 
 from metalora.adapters import CPConv2d, CPLinear, LoRAConv2d, LoRALinear, TRConv2d, TRLinear  # noqa: E402
-from metalora.adapters.tensor_ring import CONTRACTIONS  # noqa: E402
+from metalora.adapters.contraction import PATHS, candidates, cost_choice  # noqa: E402
 from metalora.device import pick_device  # noqa: E402
 from metalora.methods import DEFAULT_RANK, default_alpha, get_method, method_ids, method_label  # noqa: E402
 
@@ -109,6 +109,13 @@ class NaiveMetaConv(nn.Module):
         return y + base.bias[:, None, None] if base.bias is not None else y
 
 
+DTYPE = torch.float32  # --dtype bf16: every layer, input and scaling factor in bfloat16
+
+
+def _dtype_note() -> str:
+    return "" if DTYPE is torch.float32 else f", {str(DTYPE).removeprefix('torch.')}"
+
+
 def build(kind: str, spec: dict, method: str | None, rank: int, device) -> tuple[nn.Module, torch.Tensor]:
     torch.manual_seed(0)
     if kind == "conv":
@@ -134,12 +141,12 @@ def build(kind: str, spec: dict, method: str | None, rank: int, device) -> tuple
             layer.input_scaling = 1 + 0.1 * torch.randn(spec["batch"], rank)
         if method.startswith("naive-"):
             layer = NaiveMetaConv(layer)
-    layer.to(device)
+    layer.to(device, DTYPE)
     if getattr(layer, "input_scaling", None) is not None:
-        layer.input_scaling = layer.input_scaling.to(device)
+        layer.input_scaling = layer.input_scaling.to(device, DTYPE)
     if isinstance(layer, NaiveMetaConv):
-        layer.adapter.input_scaling = layer.adapter.input_scaling.to(device)
-    return layer, x.to(device)
+        layer.adapter.input_scaling = layer.adapter.input_scaling.to(device, DTYPE)
+    return layer, x.to(device, DTYPE)
 
 
 def saved_bytes(layer, x) -> int:
@@ -191,37 +198,43 @@ def contractions(
     warmup: int = 2,
     allocator: str = "the system's default",
 ) -> str:
-    """Forward+backward of a MetaLoRA-TR 3×3 conv (batch 64) with each of its two contractions, and the one
-    that :func:`~metalora.adapters.tensor_ring.cheapest_contraction` picks from the shape."""
+    """Forward+backward of MetaLoRA-TR and MetaLoRA-CP 3×3 convs (batch 64) with each of their exact
+    contractions (:mod:`metalora.adapters.contraction`), the one the cost model picks, and its time ÷ the
+    fastest (what the timed planner, the default, picks by construction)."""
     lines = [
-        f"MetaLoRA-TR 3×3 conv, batch 64, forward+backward ms of each contraction; device {device_label(device)}, "
-        f"median of {repeats}, CPU allocator: {allocator}.",
+        f"MetaLoRA 3×3 conv, batch 64, forward+backward ms of each contraction; device {device_label(device)}{_dtype_note()}, "
+        f"median of {repeats}, CPU allocator: {allocator}. The default planner times them and keeps the "
+        "fastest; the cost model (timing off) picks the one named.",
         "",
-        "| shape | ring rank | factored | composed | picked from the shape | picked ÷ faster |",
-        "|---|---:|---:|---:|---|---:|",
+        "| method | shape | rank | " + " | ".join(PATHS) + " | cost model picks | its time ÷ the fastest |",
+        "|---|---|---:|" + "---:|" * len(PATHS) + "---|---:|",
     ]
-    for label, (cin, cout, size, stride) in shapes.items():
-        for rank in ranks:
-            torch.manual_seed(0)
-            base = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False).requires_grad_(False)
-            layer = TRConv2d(base, rank=rank, alpha=default_alpha(rank), input_conditioned=True).to(device)
-            with torch.no_grad():
-                layer.adapter_G1.normal_(0, 0.1)
-            layer.input_scaling = 1 + 0.1 * torch.randn(64, rank, device=device)
-            x = torch.randn(64, cin, size, size, device=device, requires_grad=True)
-            picked = layer.contraction
+    for method in ("meta-tr", "meta-cp"):
+        cls = LAYERS[get_method(method).tensor_format][1]
+        for label, (cin, cout, size, stride) in shapes.items():
+            for rank in ranks:
+                torch.manual_seed(0)
+                base = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False).requires_grad_(False)
+                layer = cls(base, rank=rank, alpha=default_alpha(rank), input_conditioned=True)
+                randomise_factors(layer)
+                layer.to(device, DTYPE)
+                layer.input_scaling = 1 + 0.1 * torch.randn(64, rank, device=device, dtype=DTYPE)
+                x = torch.randn(64, cin, size, size, device=device, dtype=DTYPE, requires_grad=True)
+                allowed = candidates(layer, x, 64)
+                picked = cost_choice(layer, x, 64, train=True)
 
-            def fwd_bwd(path, layer=layer, x=x):
-                layer.contraction = path
-                y = layer(x)
-                y.backward(torch.ones_like(y))
+                def fwd_bwd(path, layer=layer, x=x):
+                    layer.contraction = path
+                    y = layer(x)
+                    y.backward(torch.ones_like(y))
 
-            fns = {path: (lambda path=path: fwd_bwd(path)) for path in CONTRACTIONS}
-            ms = interleaved_medians(fns, device, repeats, warmup)
-            lines.append(
-                f"| {label} | {rank} | {ms['factored']:.2f} | {ms['composed']:.2f} | {picked} "
-                f"| {ms[picked] / min(ms.values()):.2f} |"
-            )
+                fns = {path: (lambda path=path: fwd_bwd(path)) for path in allowed}
+                ms = interleaved_medians(fns, device, repeats, warmup)
+                cells = " | ".join(f"{ms[p]:.2f}" if p in ms else "–" for p in PATHS)
+                lines.append(
+                    f"| {method_label(method)} | {label} | {rank} | {cells} | {picked} "
+                    f"| {ms[picked] / min(ms.values()):.2f} |"
+                )
     return "\n".join(lines)
 
 
@@ -238,7 +251,7 @@ def run(
     meta = method_ids(adapter=True, input_conditioned=True)
     bounds = []
     lines = [
-        f"Device: {device_label(device)}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"Device: {device_label(device)}{_dtype_note()}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
         f"rank {rank}, median of {repeats}, CPU allocator: {allocator}.",
         "",
         "| shape | method | forward ms | ×base | fwd+bwd ms | ×LoRA | ÷ PEFT LoRA | ×naive | saved for backward MiB |"
@@ -301,6 +314,9 @@ def main() -> None:
     )
     parser.add_argument("--tiny", action="store_true", help="tiny layers only (for tests)")
     parser.add_argument("--device", default="auto", help=f"{DEVICE_HELP} (default: auto)")
+    parser.add_argument(
+        "--dtype", default="fp32", choices=("fp32", "bf16"), help="bf16: layers and inputs in bfloat16"
+    )
     parser.add_argument("--write-readme", action="store_true", help="refresh the table in README.md")
     parser.add_argument(
         "--write-results", type=Path, metavar="PATH", help="refresh the table in this markdown file"
@@ -308,7 +324,7 @@ def main() -> None:
     parser.add_argument(
         "--contractions",
         action="store_true",
-        help="instead: time both contractions of a MetaLoRA-TR conv at ring ranks 4 and 8 on the small "
+        help="instead: time every contraction of MetaLoRA-TR and -CP convs at ranks 4 and 8 on the small "
         "ResNet's conv shapes, against the one picked from the shape",
     )
     parser.add_argument(
@@ -322,6 +338,8 @@ def main() -> None:
             f"the README holds the rank-{README_RANK} layer table only; write this one with --write-results"
         )
     register_peft_methods()
+    global DTYPE
+    DTYPE = torch.bfloat16 if args.dtype == "bf16" else torch.float32
     device = pick_device(args.device)
     repeats = 3 if args.quick else args.repeats
     warmup = 1 if args.quick else 2
@@ -338,6 +356,10 @@ def main() -> None:
         shapes = TINY_SHAPES if args.tiny else SHAPES
         table = run(args.rank, repeats, device, shapes, with_peft, warmup, allocator)
         marker = "bench_layers" if args.rank == README_RANK else f"bench_layers_rank{args.rank}"
+    if args.dtype != "fp32" or device.type != "cpu":  # a block of its own per device and dtype
+        marker += f"_{device.type}_{args.dtype}"
+        if args.write_readme:
+            parser.error("the README holds the CPU float32 table; write this one with --write-results")
     print(table)
     paths = ([ROOT / "README.md"] if args.write_readme else []) + (
         [args.write_results] if args.write_results else []

@@ -218,9 +218,9 @@ def layer_breakdown(
             shape = f"{base.in_channels}→{base.out_channels} {k[0]}×{k[1]}" + (
                 f" stride {st}" if st > 1 else ""
             )
-            shape += f", {x.shape[-2]}×{x.shape[-1]}" + (
-                f", {tr.contraction}" if hasattr(tr, "contraction") else ""
-            )
+            shape += f", {x.shape[-2]}×{x.shape[-1]}"
+        if tr.last_contraction:
+            shape += f", {tr.last_contraction[0]}"
         else:
             shape = f"linear {base.in_features}→{base.out_features}"
         for key in total:

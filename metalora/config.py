@@ -18,6 +18,10 @@ from .errors import ConfigError
 from .methods import DEFAULT_RANK, default_alpha, get_method, method_ids
 
 FEATURE_SOURCES = ("backbone", "input-stats")
+CONTRACTION_PATHS = ("factored", "composed", "kernel")
+CONTRACTION_MODES = ("auto", "cost", *CONTRACTION_PATHS)
+"""Values of ``MetaLoRAConfig.contraction``: the planner (``auto``: timed; ``cost``: the cost model) or a path
+(:mod:`metalora.adapters.contraction`)."""
 """The named feature sources; an ``nn.Module`` is the third kind."""
 
 TARGET_KEYWORDS = ("all", "all-conv", "all-linear")
@@ -78,6 +82,12 @@ class MetaLoRAConfig:
         classifier head: never wrapped, every parameter trainable, saved in the adapter file and restored by
         :func:`~metalora.load_adapter`. :func:`metalora.training.prepare` adds the new head when the number
         of classes changes.
+    contraction
+        How each adapted layer computes its output; every choice is exact and only the speed differs
+        (:mod:`~metalora.adapters.contraction`). ``"auto"`` (default): time the candidates on the first
+        batch of each input shape on the real device and dtype, keep the fastest, and cache the choice on
+        disk. ``"cost"``: pick by the cost model, without timing. ``"factored"``, ``"composed"`` or
+        ``"kernel"``: force that path wherever it is valid (elsewhere the cost model picks).
     """
 
     method: str = "meta-tr"
@@ -93,6 +103,7 @@ class MetaLoRAConfig:
     dropout: float = 0.0
     freeze_norm_stats: bool = True
     modules_to_save: Sequence[str] | None = None
+    contraction: str = "auto"
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -124,6 +135,12 @@ class MetaLoRAConfig:
             raise ConfigError(f"scaling_init_std={std!r} must be a finite number >= 0.", "E.g. 0 or 0.01.")
         if not isinstance(self.dropout, int | float) or not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"dropout={self.dropout!r} must be in [0, 1).")
+        if self.contraction not in CONTRACTION_MODES:
+            raise ConfigError(
+                f"contraction={self.contraction!r} is not a contraction.",
+                "Use 'auto' (time the candidates on the device, the default), 'cost' (the cost model) or one "
+                f"of {', '.join(CONTRACTION_PATHS)} to force it wherever it is valid.",
+            )
         if self.modules_to_save is not None:
             names = [self.modules_to_save] if isinstance(self.modules_to_save, str) else self.modules_to_save
             if not all(isinstance(n, str) and n for n in names):

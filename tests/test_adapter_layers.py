@@ -11,9 +11,8 @@ from tensorly.cp_tensor import cp_to_tensor
 from tensorly.tr_tensor import tr_to_tensor
 from torch import nn
 
-from metalora.adapters import TRConv2d
+from metalora.adapters.contraction import PATHS, candidates, cost_choice
 from metalora.adapters.injection import DISPATCH
-from metalora.adapters.tensor_ring import CONTRACTIONS
 from metalora.methods import get_method
 from tests.helpers import METHODS, randomise_adapters, reference_conv
 
@@ -148,20 +147,50 @@ def assert_gradients_match_dense_update(layer, x: torch.Tensor) -> None:
         assert relative_error(got, expected) < 1e-10
 
 
-@pytest.mark.parametrize("method", ["tr", "meta-tr"])
-@pytest.mark.parametrize("contraction", CONTRACTIONS)
-@pytest.mark.parametrize("geometry", list(CONVS))
-def test_tr_conv_every_contraction_matches_dense_update(method, contraction, geometry):
-    """A TR conv picks one of two contractions from its shape; each gives the dense update and its gradients."""
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("contraction", PATHS)
+@pytest.mark.parametrize("geometry", [*CONVS, "channels-last input"])
+def test_conv_every_contraction_matches_dense_update(method, contraction, geometry):
+    """Every contraction a conv layer has (factored, composed, the per-input kernel) gives the dense update's
+    output and gradients, for every geometry."""
     torch.manual_seed(0)
-    base = nn.Conv2d(**CONVS[geometry]).double()
+    base = nn.Conv2d(**CONVS.get(geometry, CONVS["3x3 pad 1"])).double()
     layer = make_layer(method, base)
+    if contraction not in layer.paths:
+        assert contraction == "composed" and layer.tensor_format == "lora"
+        return
     layer.contraction = contraction
     x = torch.randn(3, base.in_channels, 9, 10, dtype=torch.float64)
+    if geometry == "channels-last input":
+        x = x.contiguous(memory_format=torch.channels_last)
     set_scaling(layer, method, 3)
     y = layer(x)
+    assert layer.last_contraction == (contraction, "forced")
     assert relative_error(y, dense_reference(layer, x, layer.input_scaling)) < 1e-10
     assert_gradients_match_dense_update(layer, x)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("shape", [(5, 7), (5, 4, 7), (2, 3, 4, 7), (7,)])
+def test_linear_kernel_contraction_matches_dense_update(method, shape):
+    """The kernel path of a Linear (one batched matmul with W0 + ΔW(x) per input, over its tokens)."""
+    torch.manual_seed(0)
+    base = nn.Linear(7, 6).double()
+    layer = make_layer(method, base)
+    layer.contraction = "kernel"
+    x = torch.randn(*shape, dtype=torch.float64)
+    batch = shape[0] if len(shape) > 1 else 1
+    set_scaling(layer, method, batch)
+    y = layer(x)
+    assert layer.last_contraction == ("kernel", "forced")
+    delta = layer.delta_weight(layer.input_scaling)
+    xs = x if len(shape) > 1 else x[None]
+    for i in range(batch):
+        d = delta[i] if meta(method) else delta
+        ref = F.linear(xs[i], base.weight + d, base.bias)
+        assert relative_error(y[i] if len(shape) > 1 else y, ref) < 1e-10
+    if len(shape) in (2, 3):
+        assert_gradients_match_dense_update(layer, x)
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -215,6 +244,8 @@ def test_tr_update_equals_tensorly_reconstruction():
 @pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("kind", ["conv", "linear"])
 def test_zero_initialisation_leaves_output_unchanged(method, kind):
+    """ΔW = 0 at the start: the factored path adds exactly zero; the kernel path runs W0 + 0 in one conv or
+    matmul over the batch, equal up to the order of the sums."""
     torch.manual_seed(0)
     base = nn.Conv2d(4, 6, 3, padding=1) if kind == "conv" else nn.Linear(4, 6)
     cls = DISPATCH[(get_method(method).tensor_format, type(base))]
@@ -222,17 +253,57 @@ def test_zero_initialisation_leaves_output_unchanged(method, kind):
     x = torch.randn(2, 4, 5, 5) if kind == "conv" else torch.randn(2, 4)
     if meta(method):
         layer.input_scaling = torch.rand(2, 3) + 0.5
-    assert torch.equal(layer(x), base(x))
+    for path in layer.paths:
+        layer.contraction = path
+        if path == "kernel":
+            torch.testing.assert_close(layer(x), base(x), rtol=1e-6, atol=1e-6)
+        else:
+            assert torch.equal(layer(x), base(x)), path
     assert layer.delta_weight(layer.input_scaling).abs().max() == 0
 
 
-def test_tr_conv_contraction_follows_the_shape():
+def test_cost_model_follows_the_shape():
+    """Without timing, the cost model picks: a narrow TR conv runs the composed kernel (R² = 64 ring channels
+    outnumber its 16), a wide one the factored path, a depthwise MetaLoRA conv its per-input kernel."""
     conv = nn.Conv2d
-    assert TRConv2d(conv(64, 64, 3, padding=1), rank=8, alpha=16).contraction == "factored"
-    assert TRConv2d(conv(32, 32, 3, padding=1), rank=8, alpha=16).contraction == "factored"
-    assert TRConv2d(conv(16, 16, 3, padding=1), rank=4, alpha=8).contraction == "factored"
-    # Four times as many ring channels (R² = 64) as the layer has: the composed static kernel is cheaper.
-    assert TRConv2d(conv(16, 16, 3, padding=1), rank=8, alpha=16).contraction == "composed"
-    assert TRConv2d(conv(32, 64, 3, stride=2, padding=1), rank=8, alpha=16).contraction == "composed"
-    assert TRConv2d(conv(32, 64, 3, stride=2, padding=1), rank=4, alpha=8).contraction == "factored"
-    assert TRConv2d(conv(3, 64, 7, stride=2), rank=4, alpha=8).contraction == "composed"
+
+    def pick(base, rank, method="meta-tr", size=32, batch=8):
+        layer = make_layer(method, base, rank=rank)
+        x = torch.randn(batch, base.in_channels, size, size)
+        return cost_choice(layer, x, batch, train=True)
+
+    assert pick(conv(64, 64, 3, padding=1), 8, size=16) == "factored"
+    assert pick(conv(16, 16, 3, padding=1), 4, size=8) == "factored"
+    assert pick(conv(16, 16, 3, padding=1), 8) in ("composed", "kernel")
+    assert pick(conv(3, 64, 7, stride=2), 4) == "composed"
+    for method in ("meta-tr", "meta-cp", "lora", "tr"):
+        assert pick(conv(32, 32, 3, padding=1, groups=32), 8, method) == "kernel", method
+
+
+def test_kernel_path_is_offered_only_where_it_is_exact_and_fits():
+    """No kernel path with adapter dropout in training, for a Conv2d subclass with its own forward, or when
+    the per-input kernels would hold more than the layer's input (and 2**20 elements)."""
+
+    class Standardised(nn.Conv2d):  # changes its weight in forward, as timm's StdConv2d does
+        def forward(self, x):
+            w = (self.weight - self.weight.mean()) / self.weight.std()
+            return F.conv2d(x, w, self.bias, self.stride, self.padding)
+
+    x = torch.randn(2, 4, 8, 8)
+    layer = make_layer("meta-tr", nn.Conv2d(4, 6, 3, padding=1))
+    assert "kernel" in candidates(layer, x, 2)
+    assert "kernel" not in candidates(make_layer("meta-tr", Standardised(4, 6, 3, padding=1)), x, 2)
+    cls = DISPATCH[("tr", nn.Conv2d)]
+    dropped = cls(nn.Conv2d(4, 6, 3, padding=1), rank=3, alpha=6.0, dropout=0.1, input_conditioned=True)
+    assert "kernel" not in candidates(dropped.train(), x, 2)
+    assert "kernel" in candidates(dropped.eval(), x, 2)
+    big = make_layer("meta-cp", nn.Conv2d(512, 512, 3, padding=1))
+    small_input = torch.randn(8, 512, 4, 4)  # 8 kernels of 2.4 M elements against a 65 k-element input
+    assert "kernel" not in candidates(big, small_input, 8)
+    assert "kernel" in candidates(make_layer("cp", nn.Conv2d(512, 512, 3, padding=1)), small_input, 8)
+    # Forced where it is not valid: the cost model picks instead, and says so.
+    layer = make_layer("meta-tr", Standardised(4, 6, 3, padding=1))
+    layer.contraction = "kernel"
+    layer.input_scaling = torch.rand(2, 3) + 0.5
+    layer(x)
+    assert layer.last_contraction[1] == "cost" and layer.last_contraction[0] != "kernel"

@@ -65,7 +65,7 @@ def test_bench_layers_quick_writes_its_table(tmp_path):
         assert SKIP_LINE in out and SKIP_LINE in table
 
 
-def test_bench_layers_contractions_times_both_paths(tmp_path):
+def test_bench_layers_contractions_times_every_path(tmp_path):
     results = tmp_path / "results.md"
     out = run_bench(
         "bench_layers.py", "--contractions", "--quick", "--tiny", "--device", "cpu", "--system-allocator",
@@ -73,12 +73,13 @@ def test_bench_layers_contractions_times_both_paths(tmp_path):
     )  # fmt: skip
     table = block(results.read_text(), "bench_contractions")
     assert "CPU allocator: the system's default" in out
-    rows = [line.split("|")[1:-1] for line in table.splitlines() if line.startswith("| 8→8")]
-    assert [(r[0].strip(), r[1].strip()) for r in rows] == [
-        ("8→8, 8×8", "4"), ("8→8, 8×8", "8"), ("8→8 stride 2, 8×8", "4"), ("8→8 stride 2, 8×8", "8")
+    rows = [line.split("|")[1:-1] for line in table.splitlines() if "| 8→8" in line]
+    assert [(r[0].strip(), r[1].strip(), r[2].strip()) for r in rows] == [
+        (m, s, r) for m in ("MetaLoRA (Tensor Ring)", "MetaLoRA (CP)")
+        for s in ("8→8, 8×8", "8→8 stride 2, 8×8") for r in ("4", "8")
     ]  # fmt: skip
-    for _, _, factored, composed, picked, ratio in rows:
-        ms = {"factored": float(factored), "composed": float(composed)}
+    for _, _, _, factored, composed, kernel, picked, ratio in rows:
+        ms = {"factored": float(factored), "composed": float(composed), "kernel": float(kernel)}
         assert all(v > 0 for v in ms.values())
         # the table prints ms to 2 decimals: on tiny layers rounding alone moves the ratio by a few percent
         assert float(ratio) == pytest.approx(ms[picked.strip()] / min(ms.values()), rel=0.05)
@@ -149,3 +150,18 @@ def test_bench_zoo_quick_writes_its_table(tmp_path):
     text = out.read_text()
     assert "<!-- bench_zoo:start -->" in text and "| torchvision:resnet18 | 2 | PEFT LoRA |" in text
     assert "| torchvision:resnet18 | 2 | MetaLoRA (Tensor Ring) |" in text
+    assert "| torchvision:resnet18 | 2 | MetaLoRA's feature pass alone (a bound) |" in text
+    row = next(line for line in text.splitlines() if "| MetaLoRA (Tensor Ring) |" in line)
+    assert any(p in row.split("|")[-2] for p in ("factored", "composed", "kernel"))  # the planner's counts
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_zoo.py"), "--quick", "--inference",
+         "--write-results", str(out)],
+        capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    text = out.read_text()
+    assert "<!-- bench_zoo:start -->" in text  # the training block is kept
+    assert "<!-- bench_zoo_inference:start -->" in text
+    assert "| torchvision:efficientnet_b0 | 2 | frozen base |" in text
+    row = next(line for line in text.splitlines() if "efficientnet_b0 |" in line and "Tensor Ring" in line)
+    assert float(row.split("|")[5]) > 0

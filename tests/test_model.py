@@ -35,9 +35,13 @@ def outputs_close(a, b, tol=1e-5) -> bool:
 @pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("model_name", list(MODELS))
 def test_zero_init_equals_base(model_name, method):
-    reference, model = make(model_name, method)
+    """ΔW = 0 at the start: bit for bit on the factored path (it adds exactly zero); with the planner's choice
+    (the kernel path runs W0 + 0 over the batch in one conv) up to the order of the sums."""
     x = torch.rand(4, 3, 8, 8)
+    reference, model = make(model_name, method, contraction="factored")
     assert outputs_close(model(x), reference(x), tol=0)
+    reference, model = make(model_name, method)
+    assert outputs_close(model(x), reference(x), tol=1e-6)
 
 
 @pytest.mark.parametrize("method", METHODS)

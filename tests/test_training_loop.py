@@ -286,3 +286,32 @@ def test_batches_cover_every_index_once_when_a_single_one_is_left_over():
         parts = chunks(torch.arange(n), size)
         assert torch.equal(torch.cat(parts), torch.arange(n))  # none lost, none twice (13 -> 4, 4, 5)
         assert all(len(p) > 1 for p in parts) or n == 1
+
+
+def test_the_feature_cache_runs_the_feature_pass_in_the_first_epoch_only_and_changes_nothing():
+    """From the second epoch on the frozen feature pass is read from the cache: the same training, bit for bit
+    on CPU, with the backbone's feature pass run once per training image instead of once per epoch."""
+    from metalora import MetaLoRAConfig, get_model
+
+    results, passes = {}, {}
+    for cache in (True, False):
+        torch.manual_seed(0)
+        model = get_model(_tiny(), MetaLoRAConfig(method="meta-tr", rank=2))
+        calls = []
+        real = model._features
+        model._features = lambda x, *a, **k: calls.append(x.shape[0]) or real(x, *a, **k)
+        config = TrainConfig(**{**FAST, "epochs": 3}, cache_features=cache)
+        results[cache] = fit(model, _splits(), config)
+        passes[cache] = calls
+        state = {k: v.clone() for k, v in model.adapter_state_dict().items()}
+        results[cache] = (results[cache], state)
+    (with_cache, s1), (without, s2) = results[True], results[False]
+    untimed = [{k: v for k, v in h.items() if k not in ("time_s", "samples_per_s")} for h in without.history]
+    assert [
+        {k: v for k, v in h.items() if k not in ("time_s", "samples_per_s")} for h in with_cache.history
+    ] == untimed
+    assert all(torch.equal(s1[k], s2[k]) for k in s1)
+    splits = _splits()
+    # without the cache every epoch's steps and validation run the feature pass; with it, the first epoch's
+    # only (the final test pass runs it in both)
+    assert sum(passes[False]) - sum(passes[True]) == 2 * (len(splits.train) + len(splits.val))

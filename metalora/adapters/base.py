@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ModelError
+from .contraction import check_mode, choose
 
 ADAPTER_PREFIX = "adapter_"
 
@@ -37,9 +38,14 @@ class AdapterLayer(nn.Module):
     back. The base class adds the projection into the frozen output in one fused call (``addmm`` /
     ``baddbmm``), so the update never allocates an output-sized temporary. :meth:`delta_weight_from_core` gives the dense update, the reference
     for tests and analysis.
+
+    That is the ``factored`` contraction. :meth:`kernel_basis` gives what the ``kernel`` contraction needs
+    (base and update in one conv or batched matmul with ``W0 + ΔW(x)``); which one a call runs is chosen
+    per layer by :mod:`~metalora.adapters.contraction` (``contraction``: ``"auto"``, ``"cost"`` or a path).
     """
 
     tensor_format: str = ""  # "lora", "cp" or "tr"; the method adds "meta-" when input-conditioned
+    paths: tuple[str, ...] = ("factored", "kernel")  # the exact contractions this layer can run
 
     def __init__(
         self,
@@ -48,6 +54,7 @@ class AdapterLayer(nn.Module):
         alpha: float,
         dropout: float = 0.0,
         input_conditioned: bool = False,
+        contraction: str = "auto",
     ):
         super().__init__()
         self.base_layer = base_layer
@@ -59,6 +66,10 @@ class AdapterLayer(nn.Module):
         self.adapter_dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.enabled = True
         self.input_scaling: torch.Tensor | None = None  # (B, R), set by MetaLoRAModel for one forward pass
+        self.contraction = check_mode(contraction)  # requested: "auto", "cost" or a path
+        self.last_contraction: tuple[str, str] | None = None  # (path, how chosen) of the latest call
+        self.chosen: dict[str, str] = {}  # {"train" / "infer": the path of the latest such call}
+        self._plans: dict[tuple, tuple[str, str]] = {}
         self._factory = {"device": base_layer.weight.device, "dtype": base_layer.weight.dtype}
         self._build_factors()
         self._make_static_core()
@@ -117,10 +128,34 @@ class AdapterLayer(nn.Module):
         return self._forward(x, x.shape[0] if x.dim() > 1 else 1)
 
     def _forward(self, x: torch.Tensor, batch: int) -> torch.Tensor:
-        out = self.base_layer(x)
         if not self.enabled:
-            return out
-        z = self.rank_features(self.adapter_dropout(x))  # (N, K) or (B, G·K, H', W')
+            return self.base_layer(x)
+        return self._run(self._plan(x, batch), x, batch)
+
+    def _plan(self, x: torch.Tensor, batch: int) -> str:
+        """The contraction for this call: planned once per input shape, dtype, device and mode."""
+        layout = x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last)
+        key = (
+            tuple(x.shape), x.dtype, x.device, layout, torch.is_grad_enabled(), self.training, self.contraction
+        )  # fmt: skip
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = choose(self, x, batch)
+            if not torch.compiler.is_compiling():
+                self._plans[key] = plan
+        self.last_contraction = plan
+        self.chosen["train" if torch.is_grad_enabled() and self.training else "infer"] = plan[0]
+        return plan[0]
+
+    def _run(self, path: str, x: torch.Tensor, batch: int) -> torch.Tensor:
+        """This layer's output through one contraction (every one is exact)."""
+        if path == "kernel":
+            return self._kernel_forward(x, batch)
+        return self._factored_forward(x, batch, composed=path == "composed")
+
+    def _factored_forward(self, x: torch.Tensor, batch: int, composed: bool = False) -> torch.Tensor:
+        out = self.base_layer(x)
+        z = self.rank_features(self.adapter_dropout(x), composed)  # (N, K) or (B, G·K, H', W')
         scale = self.channel_scale(self.current_core())  # None, (K,) or (B, K)
         # The update scale goes into the small (out, K) projection rather than the big product, and the
         # product accumulates in place into the base output (which no backward needs), so the update
@@ -146,9 +181,57 @@ class AdapterLayer(nn.Module):
             z = (z.reshape(b, groups, -1, h * wd) * core_broadcast(scale, 4, 2)).reshape(z.shape)
         return out.add_(F.conv2d(z, w[:, :, None, None], groups=groups))
 
-    def rank_features(self, x: torch.Tensor) -> torch.Tensor:
-        """The input mapped into rank space, before the core: (..., K) or (B, G·K, H', W')."""
+    def rank_features(self, x: torch.Tensor, composed: bool = False) -> torch.Tensor:
+        """The input mapped into rank space, before the core: (..., K) or (B, G·K, H', W').
+
+        ``composed``: with the input projection and the spatial factors as one conv (``paths`` says whether
+        the layer has that contraction; the others ignore the flag)."""
         raise NotImplementedError
+
+    # -- the kernel contraction -----------------------------------------------------------------
+    def kernel_basis(self) -> torch.Tensor:
+        """ΔW as a function of the core: (R, *W0.shape) with ΔW = Σ_r core_r · basis_r (CP, TR), or the
+        static ΔW itself (W0.shape) for LoRA. Unscaled."""
+        raise NotImplementedError
+
+    def kernel_weight(self, core: torch.Tensor | None) -> torch.Tensor:
+        """W0 + update_scale · ΔW: W0's shape, or (B, *W0.shape) for a per-input core (B, R)."""
+        w0 = self.base_layer.weight
+        basis = self.kernel_basis().to(w0.dtype)
+        if core is None:
+            return w0 + self.update_scale * basis
+        flat = basis.reshape(basis.shape[0], -1)
+        core = core.to(w0.dtype)
+        if core.dim() == 1:
+            return torch.addmv(w0.reshape(-1), flat.t(), core, alpha=self.update_scale).view_as(w0)
+        return torch.addmm(w0.reshape(1, -1), core, flat, alpha=self.update_scale).view(-1, *w0.shape)
+
+    def _kernel_forward(self, x: torch.Tensor, batch: int) -> torch.Tensor:
+        base = self.base_layer
+        w = self.kernel_weight(self.current_core())
+        bias = base.bias
+        if isinstance(base, nn.Conv2d):
+            g = self.geometry
+            xp = g.pad(x)
+            if w.dim() == 4:
+                return F.conv2d(xp, w, bias, g.stride, g.conv_padding, g.dilation, g.groups)
+            n = x.shape[0]
+            y = F.conv2d(
+                xp.reshape(1, -1, *xp.shape[2:]),
+                w.reshape(-1, *w.shape[2:]),
+                None if bias is None else bias.repeat(n),
+                g.stride,
+                g.conv_padding,
+                g.dilation,
+                n * g.groups,
+            )
+            return y.view(n, -1, *y.shape[2:])
+        if w.dim() == 2:
+            return F.linear(x, w, bias)
+        x3 = x.reshape(batch, -1, x.shape[-1])  # (B, tokens, in): input b's kernel on each of its tokens
+        wt = w.transpose(1, 2)
+        y = torch.bmm(x3, wt) if bias is None else torch.baddbmm(bias.view(1, 1, -1), x3, wt)
+        return y.reshape(*x.shape[:-1], -1)
 
     def channel_scale(self, core: torch.Tensor | None) -> torch.Tensor | None:
         """How the core scales each of the K rank-space channels; by default the core itself."""

@@ -1,9 +1,11 @@
 """CP-format adapters: static CP and MetaLoRA-CP.
 
 Linear: ΔW(x) = A · diag(s(x)) · Bᵀ, so y = W0·u + α · A (s(x) ⊙ Bᵀu): LoRA with a diagonal core.
-Conv (W0 ∈ R^{Cout×Cin×kh×kw}): ΔW(x) = Σ_r s_r(x) · a_r ∘ b_r ∘ c_r ∘ d_r, computed without building a
-per-input kernel as: 1×1 conv Bᵀ (Cin -> R) -> depthwise kh×kw conv with the rank-1 kernels c_r ∘ d_r
+Conv (W0 ∈ R^{Cout×Cin×kh×kw}): ΔW(x) = Σ_r s_r(x) · a_r ∘ b_r ∘ c_r ∘ d_r, computed in factored form
+as: 1×1 conv Bᵀ (Cin -> R) -> depthwise kh×kw conv with the rank-1 kernels c_r ∘ d_r
 (equal to docs/method.md's kh×1 then 1×kw pair, in one call) -> multiply channel r by s_r(x) -> 1×1 conv A.
+The other exact contractions (the first two steps as one conv, or the per-input kernel) are in
+:mod:`~metalora.adapters.contraction`.
 A grouped conv applies the same factors within each group (ΔW keeps W0's (Cout, Cin/G, kh, kw) shape).
 A is zero at the start, so ΔW = 0 and the adapted model equals the base.
 """
@@ -31,7 +33,7 @@ class CPLinear(AdapterLayer):
         bound = 1 / math.sqrt(self.adapter_B.shape[0])
         nn.init.uniform_(self.adapter_B, -bound, bound)
 
-    def rank_features(self, x):
+    def rank_features(self, x, composed=False):
         return F.linear(x, self.adapter_B.t())  # (..., R)
 
     def output_weight(self):
@@ -40,9 +42,13 @@ class CPLinear(AdapterLayer):
     def delta_weight_from_core(self, core):
         return torch.einsum("or,ir,br->boi", self.adapter_A, self.adapter_B, core)
 
+    def kernel_basis(self):
+        return torch.einsum("or,ir->roi", self.adapter_A, self.adapter_B)  # (R, out, in)
+
 
 class CPConv2d(AdapterLayer):
     tensor_format = "cp"
+    paths = ("factored", "composed", "kernel")
 
     def _build_factors(self) -> None:
         self.geometry = g = ConvGeometry(self.base_layer)
@@ -61,9 +67,12 @@ class CPConv2d(AdapterLayer):
         with torch.no_grad():
             self.adapter_B.mul_(1 / math.sqrt(3.0))
 
-    def rank_features(self, x):
+    def rank_features(self, x, composed=False):
         g = self.geometry
         G, R = g.groups, self.rank
+        if composed:  # one conv with the static kernel W[r, i, h, w] = B[i,r] C[h,r] D[w,r]
+            w = torch.einsum("ir,hr,wr->rihw", self.adapter_B, self.adapter_C, self.adapter_D)
+            return g.spatial_conv(x, w.repeat(G, 1, 1, 1), groups=G)
         z = g.project_in(x, self.adapter_B.t())  # (B, G·R, H, W)
         k = torch.einsum("hr,wr->rhw", self.adapter_C, self.adapter_D)  # self.rank-1 spatial kernels
         return g.spatial_conv(z, k.repeat(G, 1, 1).unsqueeze(1), groups=G * R)  # (B, G·R, H', W')
@@ -74,3 +83,8 @@ class CPConv2d(AdapterLayer):
     def delta_weight_from_core(self, core):
         A, B, C, D = self.adapter_A, self.adapter_B, self.adapter_C, self.adapter_D
         return torch.einsum("or,ir,hr,wr,br->boihw", A, B, C, D, core)
+
+    def kernel_basis(self):
+        ab = torch.einsum("or,ir->roi", self.adapter_A, self.adapter_B)  # (R, Cout, Cin/G)
+        cd = torch.einsum("hr,wr->rhw", self.adapter_C, self.adapter_D)  # (R, kh, kw)
+        return ab[:, :, :, None, None] * cd[:, None, None]  # (R, Cout, Cin/G, kh, kw)

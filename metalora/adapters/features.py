@@ -110,3 +110,40 @@ class InputStatistics(nn.Module):
             if isinstance(m, nn.Linear):
                 return cls(m.in_features, grid, image=False)
         raise ConfigError("feature_source='input-stats' needs a model with a Conv2d or Linear layer.")
+
+
+class FeatureCache:
+    """The pooled features of a fixed set of inputs (a training split held as it is), filled as they are seen.
+
+    The feature pass is frozen and runs in eval mode, so an input's features never change: an epoch after the
+    first reads them from here instead of running the backbone again (:meth:`MetaLoRAModel.cached_features`).
+    Only for inputs that are the same every epoch: no augmentation.
+    """
+
+    MAX_BYTES = 512 * 2**20  # beyond this (about 250 k images of 512 float32 features) nothing is cached
+
+    def __init__(self, size: int):
+        self.size = int(size)
+        self.values: torch.Tensor | None = (
+            None  # (N, F) on the features' device, allocated at the first store
+        )
+        self.known = torch.zeros(self.size, dtype=torch.bool)
+        self.hits = self.misses = 0
+
+    def lookup(self, indices: torch.Tensor, compute) -> torch.Tensor:
+        """Features (B, F) of the inputs ``indices`` (B,): from the cache when all are known, else ``compute()``."""
+        idx = indices.detach().to("cpu", torch.long)
+        if self.values is not None and bool(self.known[idx].all()):
+            self.hits += 1
+            return self.values[idx.to(self.values.device)]
+        features = compute()
+        self.misses += 1
+        if features.dim() == 2 and features.shape[0] == len(idx):
+            if self.values is None:
+                if self.size * features.shape[1] * features.element_size() > self.MAX_BYTES:
+                    return features
+                self.values = features.new_zeros(self.size, features.shape[1])
+            if features.shape[1] == self.values.shape[1] and features.dtype == self.values.dtype:
+                self.values[idx.to(self.values.device)] = features
+                self.known[idx] = True
+        return features

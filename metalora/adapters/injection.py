@@ -143,6 +143,7 @@ def make_adapter(name: str, module: nn.Module, config: MetaLoRAConfig) -> Adapte
         alpha=config.alpha,
         dropout=config.dropout,
         input_conditioned=config.meta,
+        contraction=config.contraction,
     )
 
 

@@ -25,7 +25,7 @@ class LoRALinear(AdapterLayer):
         kaiming_(self.adapter_A)
         nn.init.zeros_(self.adapter_B)
 
-    def rank_features(self, x):
+    def rank_features(self, x, composed=False):
         return F.linear(x, self.adapter_A)  # (..., R)
 
     def output_weight(self):
@@ -33,6 +33,9 @@ class LoRALinear(AdapterLayer):
 
     def delta_weight_from_core(self, core):
         return self.adapter_B @ self.adapter_A  # (out, in)
+
+    def kernel_basis(self):
+        return self.adapter_B @ self.adapter_A
 
 
 class LoRAConv2d(AdapterLayer):
@@ -49,7 +52,7 @@ class LoRAConv2d(AdapterLayer):
         kaiming_(self.adapter_A)
         nn.init.zeros_(self.adapter_B)
 
-    def rank_features(self, x):
+    def rank_features(self, x, composed=False):
         g = self.geometry
         return g.spatial_conv(x, self.adapter_A, groups=g.groups)  # (B, G·R, H', W')
 
@@ -62,3 +65,6 @@ class LoRAConv2d(AdapterLayer):
         a = self.adapter_A.reshape(G, R, *self.adapter_A.shape[1:])  # (G, R, Cin/G, kh, kw)
         b = self.adapter_B.reshape(G, -1, R)  # (G, Cout/G, R)
         return torch.einsum("gor,grihw->goihw", b, a).reshape(g.out_channels, *a.shape[2:])
+
+    def kernel_basis(self):
+        return self.delta_weight_from_core(None)

@@ -21,7 +21,14 @@ from ..config import MetaLoRAConfig
 from ..errors import ConfigError, ModelError, bullet_list
 from ..methods import get_method
 from .base import ADAPTER_PREFIX, AdapterLayer
-from .features import InputStatistics, capture_input, default_feature_layer, infer_feature_dim, pool
+from .features import (
+    FeatureCache,
+    InputStatistics,
+    capture_input,
+    default_feature_layer,
+    infer_feature_dim,
+    pool,
+)
 from .files import fingerprint, save_adapter
 from .injection import make_adapter, replace_module, select_targets
 from .mapping_network import MappingNetwork
@@ -104,7 +111,25 @@ class MetaLoRAModel(nn.Module):
 
         The pass runs in eval mode whatever mode the model is in: no dropout or stochastic depth, and no
         batch-norm statistics updated, so an input's features are the same in training and evaluation.
+        Inside :meth:`cached_features` they are read from the cache once known.
         """
+        lookup = self.__dict__.get("_feature_lookup")
+        if lookup is not None and lookup[1].shape[0] == x.shape[0]:
+            cache, indices = lookup
+            return cache.lookup(indices, lambda: self._features(x, *args, **kwargs))
+        return self._features(x, *args, **kwargs)
+
+    @contextlib.contextmanager
+    def cached_features(self, cache: FeatureCache | None, indices: torch.Tensor) -> Iterator[None]:
+        """Inside this block, the batch being run holds the inputs ``indices`` of ``cache``'s set: their
+        features come from ``cache`` when known (``fit`` does this from the second epoch on)."""
+        self._feature_lookup = None if cache is None else (cache, indices)
+        try:
+            yield
+        finally:
+            self._feature_lookup = None
+
+    def _features(self, x: torch.Tensor, *args, **kwargs) -> torch.Tensor:
         if self.feature_extractor is not None:
             with torch.no_grad():
                 return pool(self.feature_extractor(x))
@@ -211,8 +236,9 @@ class MetaLoRAModel(nn.Module):
         return dict(self._saved)
 
     def layer_table(self) -> list[dict]:
-        """One row per adapted layer (name, type, weight shape, method, rank, trainable parameters), then
-        one per module trained in full (method ``"full"``, no rank)."""
+        """One row per adapted layer (name, type, weight shape, method, rank, trainable parameters, and the
+        contraction it ran in training and in inference, ``None`` before it ran), then one per module trained
+        in full (method ``"full"``, no rank, no contraction)."""
         rows = [
             {
                 "name": n,
@@ -221,6 +247,8 @@ class MetaLoRAModel(nn.Module):
                 "method": get_method(a.method).label(),
                 "rank": a.rank,
                 "trainable": a.adapter_parameters(),
+                "contraction": a.chosen.get("train"),
+                "contraction_inference": a.chosen.get("infer"),
             }
             for n, a in self._adapters.items()
         ]
@@ -234,6 +262,8 @@ class MetaLoRAModel(nn.Module):
                     "method": get_method("full").label(),
                     "rank": None,
                     "trainable": sum(p.numel() for p in m.parameters()),
+                    "contraction": None,
+                    "contraction_inference": None,
                 }
             )
         return rows

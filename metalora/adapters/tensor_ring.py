@@ -4,12 +4,13 @@ Conv kernel update with cores G1 (R0×Cout×R1), G2 (R1×Cin×R2), G3 (R2×kh×R
 
     ΔW(x)[o,i,h,w] = Tr(G1[:,o,:] · G2[:,i,:] · G3[:,h,:] · G4[:,w,:] · diag(s(x)))
 
-The scaling factors sit on the bond that closes the ring. Forward without a per-input kernel:
+The scaling factors sit on the bond that closes the ring. The factored forward:
 1×1 conv with G2 (Cin -> R1·R2) -> grouped spatial conv with K[a,c] = Σ_d G3[c,:,d] G4[d,:,a] (groups = R1)
 -> scale bond a by s_a(x) -> 1×1 conv with G1
-(R1·R0 -> Cout), where the scale folds into a per-input (Cout, R1·R0) projection matrix. For narrow
-inputs, 1×1 and strided convs the first two steps are one conv with the composed static kernel Σ_c G2·K
-instead (:func:`cheapest_contraction`). Neither builds a per-input kernel: that is the tests' oracle.
+(R1·R0 -> Cout), where the scale folds into a per-input (Cout, R1·R0) projection matrix. The ``composed``
+contraction runs the first two steps as one conv with the static kernel Σ_c G2·K; the ``kernel`` one builds
+W0 + ΔW(x) per input from :meth:`TRConv2d.kernel_basis`. Which one a layer runs is chosen by
+:mod:`~metalora.adapters.contraction`.
 Linear: ΔW(x)[o,i] = Tr(G1[:,o,:] · G2[:,i,:] · diag(s(x))). All ring ranks equal ``rank``.
 A grouped conv applies the same cores within each group. G1 starts at zero, so ΔW = 0.
 """
@@ -37,41 +38,6 @@ def _uniform(t: torch.Tensor, std: float) -> None:
     nn.init.uniform_(t, -bound, bound)
 
 
-CONTRACTIONS = ("factored", "composed")
-GROUPED_CONV_COST = 3.0
-"""Time of one multiply-add in the ring's grouped spatial conv, relative to one in a dense conv or matmul,
-forward and backward together (what training pays). Fitted on a 2-core CPU over the small ResNet's and
-the layer benchmark's shapes at ring ranks 4 and 8 (``benchmarks/bench_layers.py --contractions``): any
-value from about 2.2 to 3.5 picks, on each of them, the faster path or one within 2 % of it. Not measured on
-a GPU, where the balance may differ."""
-
-
-def cheapest_contraction(g: ConvGeometry, rank: int) -> str:
-    """Which of two equal contractions a TR conv uses, chosen once from its shape.
-
-    Multiply-adds per output pixel and group (C = Cin/G, O = Cout/G, R the ring rank):
-
-    - ``factored``: 1×1 projection to the R1·R2 ring channels (at the input's resolution), grouped
-      spatial conv, projection back: C·R²·sh·sw + w·R³·kh·kw + R²·O, where w = :data:`GROUPED_CONV_COST`.
-    - ``composed``: the first two steps as one conv with the static kernel Σ_c G2·K: C·R²·kh·kw + R²·O.
-      Wins for 1×1 convs and for narrow layers: with w = 3 and a 3×3 kernel, when C < 3.4·R at stride 1 or
-      C < 5.4·R at stride 2.
-
-    Building the per-input kernels ΔW(x) and running a grouped conv (O·C·kh·kw) would be cheaper still
-    for narrow layers at a high rank, where the R² ring channels outnumber the layer's; we do not, by
-    design: the forward stays factored, and the per-input kernel is the tests' oracle.
-    """
-    kh, kw = g.kernel_size
-    sh, sw = g.stride
-    c, o = g.in_channels // g.groups, g.out_channels // g.groups
-    r2 = rank * rank
-    costs = {
-        "factored": c * r2 * sh * sw + GROUPED_CONV_COST * rank * r2 * kh * kw + r2 * o,
-        "composed": c * r2 * kh * kw + r2 * o,
-    }
-    return min(CONTRACTIONS, key=costs.__getitem__)
-
-
 class TRLinear(AdapterLayer):
     tensor_format = "tr"
 
@@ -84,7 +50,7 @@ class TRLinear(AdapterLayer):
         nn.init.zeros_(self.adapter_G1)
         _uniform(self.adapter_G2, 1 / math.sqrt(3 * self.adapter_G2.shape[1]))
 
-    def rank_features(self, x):
+    def rank_features(self, x, composed=False):
         w_in = self.adapter_G2.permute(0, 2, 1).reshape(self.rank**2, -1)  # (R1·R0, in), order (b, a)
         return F.linear(x, w_in)  # (..., R1·R0)
 
@@ -97,9 +63,13 @@ class TRLinear(AdapterLayer):
     def delta_weight_from_core(self, core):
         return torch.einsum("aob,bia,na->noi", self.adapter_G1, self.adapter_G2, core)
 
+    def kernel_basis(self):
+        return torch.bmm(self.adapter_G1, self.adapter_G2.permute(2, 0, 1))  # (R0, out, in), Σ over bond b
+
 
 class TRConv2d(AdapterLayer):
     tensor_format = "tr"
+    paths = ("factored", "composed", "kernel")
 
     def _build_factors(self) -> None:
         self.geometry = g = ConvGeometry(self.base_layer)
@@ -110,7 +80,6 @@ class TRConv2d(AdapterLayer):
         self.adapter_G2 = nn.Parameter(torch.empty(R, g.in_channels // g.groups, R, **f))
         self.adapter_G3 = nn.Parameter(torch.empty(R, kh, R, **f))
         self.adapter_G4 = nn.Parameter(torch.empty(R, kw, R, **f))
-        self.contraction = cheapest_contraction(g, R)
 
     def reset_parameters(self) -> None:
         # Unit-variance intermediates: G2 averages Cin/G inputs; K = G3·G4 then averages R2·kh·kw.
@@ -121,12 +90,10 @@ class TRConv2d(AdapterLayer):
         _uniform(self.adapter_G3, spatial_std)
         _uniform(self.adapter_G4, spatial_std)
 
-    def rank_features(self, x):
+    def rank_features(self, x, composed=False):
         g, R = self.geometry, self.rank
         G = g.groups
-        if (
-            self.contraction == "composed"
-        ):  # one conv with the static kernel W[(b,a), i] = Σ_c G2[b,i,c] K[a,c]
+        if composed:  # one conv with the static kernel W[(b,a), i] = Σ_c G2[b,i,c] K[a,c]
             w = torch.einsum("bic,chd,dwa->baihw", self.adapter_G2, self.adapter_G3, self.adapter_G4)
             return g.spatial_conv(x, w.reshape(R * R, *w.shape[2:]).repeat(G, 1, 1, 1), groups=G)
         w_in = self.adapter_G2.permute(0, 2, 1).reshape(R * R, -1)  # (R1·R2, Cin/G), order (b, c)
@@ -144,3 +111,10 @@ class TRConv2d(AdapterLayer):
     def delta_weight_from_core(self, core):
         G1, G2, G3, G4 = self.adapter_G1, self.adapter_G2, self.adapter_G3, self.adapter_G4
         return torch.einsum("aob,bic,chd,dwa,na->noihw", G1, G2, G3, G4, core)
+
+    def kernel_basis(self):
+        R = self.rank
+        k = torch.einsum("chd,dwa->achw", self.adapter_G3, self.adapter_G4)  # (R0, R2, kh, kw)
+        m = torch.einsum("bic,achw->abihw", self.adapter_G2, k)  # (R0, R1, Cin/G, kh, kw)
+        t = torch.bmm(self.adapter_G1, m.reshape(R, R, -1))  # (R0, Cout, Cin/G·kh·kw): Σ over bond b
+        return t.view(R, -1, *m.shape[2:])

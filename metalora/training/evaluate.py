@@ -11,6 +11,7 @@ its pixels batch by batch (:func:`check_batch`) as a :class:`~torch.utils.data.D
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from typing import TYPE_CHECKING
 
@@ -138,6 +139,11 @@ def check_logits(logits: torch.Tensor, num_classes: int) -> None:
 
 # ----------------------------------------------------------------------------- evaluation
 @torch.no_grad()
+def cached_features(model: nn.Module, cache, indices: torch.Tensor):
+    """Inside: ``model`` reads the features of the images ``indices`` from ``cache`` (no-op for None)."""
+    return contextlib.nullcontext() if cache is None else model.cached_features(cache, indices)
+
+
 def evaluate(
     model: nn.Module,
     dataset: ImageDataset,
@@ -145,8 +151,12 @@ def evaluate(
     batch_size: int = 256,
     device: str | torch.device | None = None,
     num_workers: int | None = None,
+    feature_cache=None,
 ) -> EvalResult:
     """Accuracy and mean cross-entropy of ``model`` on ``dataset``, overall and per domain/class.
+
+    ``feature_cache``: a :class:`~metalora.adapters.features.FeatureCache` of ``dataset``'s images for a
+    MetaLoRA model evaluated again and again (``fit``'s validation): their frozen features are computed once.
 
     The model is moved to ``device`` when one is given (else it stays where it is), put in eval
     mode for the pass, and its previous mode is restored afterwards (through ``model.train(mode)``,
@@ -188,7 +198,8 @@ def evaluate(
         for idx, xb in batches:
             if streaming:
                 check_batch(xb, y[idx], n_cls, split, idx)
-            logits = model(xb.to(dev, non_blocking=True)).float()  # (B, K)
+            with cached_features(model, feature_cache, idx):
+                logits = model(xb.to(dev, non_blocking=True)).float()  # (B, K)
             check_logits(logits, n_cls)
             loss_sum += F.cross_entropy(logits, y[idx].to(dev), reduction="sum").item()
             ok = (logits.argmax(dim=1).cpu() == y[idx]).double()  # (B,)

@@ -32,12 +32,22 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..adapters.features import FeatureCache
 from ..data.loader import iterate_batches
 from ..data.streaming import is_streaming
 from ..device import pick_device, seed_everything
 from ..errors import CancelledError, DataError, MetaLoRAError, ModelError, TrainingError
 from . import distributed
-from .evaluate import check_batch, check_labels, check_logits, chunks, evaluate, peak_memory_bytes, tensors
+from .evaluate import (
+    cached_features,
+    check_batch,
+    check_labels,
+    check_logits,
+    chunks,
+    evaluate,
+    peak_memory_bytes,
+    tensors,
+)
 from .records import EvalResult, FitResult, Progress, TrainConfig
 
 if TYPE_CHECKING:  # pragma: no cover - only for type hints
@@ -80,6 +90,16 @@ def _autocast(device: torch.device, enabled: bool):
     """bfloat16 autocast on CUDA when asked for and supported; a no-op context elsewhere."""
     use = enabled and device.type == "cuda" and torch.cuda.is_bf16_supported()
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use)
+
+
+def _feature_cache(model: nn.Module, data, config: TrainConfig, augmented: bool = False):
+    """A cache of the features of ``data``'s images for a MetaLoRA model (``config.cache_features``), or
+    None: not for other models, nor for augmented images, which differ every epoch."""
+    if not config.cache_features or config.epochs < 2 or not hasattr(model, "cached_features"):
+        return None
+    if not model.config.meta or augmented:
+        return None
+    return FeatureCache(len(data))
 
 
 def _cosine(total: int, warm: int) -> Callable[[int], float]:
@@ -243,6 +263,9 @@ def fit(
         )
         return ((mine, xb, yb) for mine, (xb, yb, _) in zip(shares, read, strict=True))
 
+    augmented = streaming and getattr(splits.train, "augment", None) is not None
+    cache = _feature_cache(model, splits.train, config, augmented)
+    val_cache = _feature_cache(model, splits.val, config)  # evaluated without augmentation
     best, best_key, best_epoch, best_val = _snapshot(model, params), None, 0, None
     history: list[dict[str, float]] = []
     val_acc: float | None = None
@@ -276,7 +299,7 @@ def fit(
                 if bad is None:
                     xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
                     try:
-                        with _autocast(device, config.bf16):
+                        with _autocast(device, config.bf16), cached_features(model, cache, mine):
                             logits = net(xb)  # (b, K)
                         logits = logits.float()
                         if epoch == 1 and step == 1:
@@ -322,7 +345,9 @@ def fit(
                     report(meter.progress(epoch, step, val_acc))
 
             where = f"while evaluating epoch {epoch} on the validation split"
-            val_res = evaluate(model, splits.val, device=device, **eval_kw)  # restores train mode afterwards
+            val_res = evaluate(
+                model, splits.val, device=device, feature_cache=val_cache, **eval_kw
+            )  # restores train mode afterwards
             val_acc = val_res.accuracy
             key = (val_res.accuracy, -val_res.loss if math.isfinite(val_res.loss) else -math.inf)
             if best_key is None or key > best_key:

@@ -45,6 +45,11 @@ class TrainConfig:
         (:class:`~metalora.data.StreamingDataset`); ``None`` picks
         :func:`~metalora.data.default_num_workers` (0 on a machine of up to 2 CPUs, else
         ``min(4, CPUs - 1)``). Data held in memory is indexed directly and ignores it.
+    cache_features
+        MetaLoRA only: keep each training image's features (the frozen feature pass that feeds the mapping
+        network) after the first epoch, instead of running the backbone for them again every epoch
+        (:class:`~metalora.adapters.features.FeatureCache`). Exact: the pass is frozen and in eval mode.
+        Skipped when the training images are augmented (they differ every epoch).
     """
 
     epochs: int = 5
@@ -58,6 +63,7 @@ class TrainConfig:
     warmup_frac: float = 0.0
     progress_every: int | None = None
     num_workers: int | None = None
+    cache_features: bool = True
 
     def __post_init__(self) -> None:
         def bad(name: str, why: str, hint: str) -> ConfigError:
@@ -84,6 +90,8 @@ class TrainConfig:
             raise bad("device", "is not a known device", f"Use one of {', '.join(DEVICE_CHOICES)}.")
         if not isinstance(self.bf16, (bool, np.bool_)):
             raise bad("bf16", "must be True or False", "Use bf16=True to allow bfloat16 autocast on CUDA.")
+        if not isinstance(self.cache_features, (bool, np.bool_)):
+            raise bad("cache_features", "must be True or False", "E.g. cache_features=True.")
         if self.max_grad_norm is not None and (
             not is_num(self.max_grad_norm) or not math.isfinite(self.max_grad_norm) or self.max_grad_norm <= 0
         ):
