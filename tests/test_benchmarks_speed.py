@@ -105,8 +105,9 @@ def test_bench_training_quick_writes_its_table(tmp_path):
     )  # fmt: skip
     assert "bench_training: device cpu" in out
     table = block(results.read_text(), "bench_training")
-    for method in ("lora", "meta-tr", "meta-cp"):  # named by their registry labels
-        assert f"| 2 | {method_label(method)} |" in table
+    for net in ("small ResNet", "plain 64-channel net"):
+        for method in ("lora", "meta-tr", "meta-cp"):  # named by their registry labels
+            assert f"| {net} | 2 | {method_label(method)} |" in table
     layers = block(results.read_text(), "bench_training_layers")
     rows = [line.split("|")[1:-1] for line in layers.splitlines() if line.startswith("| base_model.")]
     names = [r[0].strip() for r in rows]
@@ -117,7 +118,10 @@ def test_bench_training_quick_writes_its_table(tmp_path):
     total = next(line for line in layers.splitlines() if line.startswith("| **all layers**")).split("|")
     assert float(total[5]) == pytest.approx(sum(float(r[4]) for r in rows), abs=0.1)
     if HAS_PEFT:
-        assert "| 2 | PEFT LoRA |" in table
+        assert (
+            "| small ResNet | 2 | PEFT LoRA |" in table
+            and "| plain 64-channel net | 2 | PEFT LoRA |" in table
+        )
     else:
         assert SKIP_LINE in out and SKIP_LINE in table
 

@@ -20,7 +20,8 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 @pytest.fixture
 def timing(monkeypatch, tmp_path):
-    """Timing on, with a cache folder of the test's own."""
+    """Timing on, with a cache folder of the test's own, and every candidate on the shortlist."""
+    monkeypatch.setattr(contraction, "TIMING_SHORTLIST", 1e9)
     monkeypatch.setenv("METALORA_CONTRACTION_TIMING", "1")
     monkeypatch.setenv("METALORA_CACHE_DIR", str(tmp_path))
     contraction.forget_cache()
@@ -89,6 +90,7 @@ def test_timing_gives_the_same_output_whichever_path_wins(timing, monkeypatch):
         outputs[winner] = layer(x)
         assert layer.last_contraction == (winner, "timed")
         monkeypatch.undo()
+        monkeypatch.setattr(contraction, "TIMING_SHORTLIST", 1e9)
         monkeypatch.setenv("METALORA_CONTRACTION_TIMING", "1")
         monkeypatch.setenv("METALORA_CACHE_DIR", str(timing.parent))
     torch.testing.assert_close(outputs["factored"], outputs["kernel"], rtol=1e-10, atol=1e-12)
@@ -111,6 +113,24 @@ def test_a_corrupt_cache_is_ignored_and_rewritten(timing, monkeypatch):
     layer(torch.randn(2, 4, 8, 8))
     assert layer.last_contraction == ("factored", "timed")
     assert list(json.loads(timing.read_text())["plans"].values()) == ["factored"]
+
+
+def test_paths_the_cost_model_rules_out_are_never_timed(timing, monkeypatch):
+    """A depthwise Tensor-Ring conv: its factored update costs R² times its channels, far beyond the
+    shortlist, so only the others are timed (timing it would take seconds on a real layer)."""
+    monkeypatch.setattr(contraction, "TIMING_SHORTLIST", 3.0)
+    calls: list = []
+    fake_clock(monkeypatch, {"factored": 0.0, "composed": 1.0, "kernel": 2.0}, calls)
+    torch.manual_seed(0)
+    layer = DISPATCH[("tr", nn.Conv2d)](nn.Conv2d(16, 16, 3, padding=1, groups=16), rank=4, alpha=8.0,
+                                        input_conditioned=True)  # fmt: skip
+    layer.input_scaling = torch.rand(4, 4) + 0.5
+    x = torch.randn(4, 16, 16, 16, requires_grad=True)
+    costs = contraction.path_costs(layer, tuple(x.shape), 4, True)
+    assert costs["factored"] > 3.0 * costs["kernel"]
+    layer(x)
+    assert all("factored" not in paths for paths, _ in calls)
+    assert layer.last_contraction[0] != "factored"
 
 
 def test_cost_model_when_timing_is_off_or_asked_for(timing, monkeypatch):

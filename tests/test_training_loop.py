@@ -299,7 +299,9 @@ def test_the_feature_cache_runs_the_feature_pass_in_the_first_epoch_only_and_cha
         model = get_model(_tiny(), MetaLoRAConfig(method="meta-tr", rank=2))
         calls = []
         real = model._features
-        model._features = lambda x, *a, **k: calls.append(x.shape[0]) or real(x, *a, **k)
+        model._features = lambda x, *a, calls=calls, real=real, **k: (
+            calls.append(x.shape[0]) or real(x, *a, **k)
+        )
         config = TrainConfig(**{**FAST, "epochs": 3}, cache_features=cache)
         results[cache] = fit(model, _splits(), config)
         passes[cache] = calls

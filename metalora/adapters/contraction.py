@@ -56,6 +56,9 @@ input (which a training step keeps for the backward anyway), or 2**20 elements (
 is more."""
 
 TIMING_REPEATS = 2
+TIMING_SHORTLIST = 3.0
+"""Only the paths the cost model puts within this factor of its cheapest are timed: the others (a depthwise
+layer's factored Tensor-Ring update, 100× its per-input kernel) would cost seconds to time and never win."""
 CACHE_VERSION = 1
 
 # Cost-model weights: the time of one multiply-add in each kind of op, relative to one in a dense conv or
@@ -325,7 +328,12 @@ def choose(layer: AdapterLayer, x: torch.Tensor, batch: int) -> tuple[str, str]:
     hit = cached(key)
     if hit in allowed:
         return hit, "cached"
-    seconds = time_paths(layer, x, batch, allowed, train)
+    costs = path_costs(layer, tuple(x.shape), batch, train)
+    cheapest = min(costs[p] for p in allowed)
+    shortlist = [p for p in allowed if costs[p] <= TIMING_SHORTLIST * cheapest]
+    if len(shortlist) == 1:
+        return shortlist[0], "cost"
+    seconds = time_paths(layer, x, batch, shortlist, train)
     path = min(seconds, key=seconds.__getitem__)
     remember(key, path)
     return path, "timed"
