@@ -137,3 +137,25 @@ def test_analyse_model_goes_through_run_analysis(monkeypatch, digits):
     assert built == [{"max_inputs": 2000, "rank_inputs": 64, "seed": 1}]
     assert report.table is None and "no scaling factors" in report.skipped["scaling"]
     assert list(report.sweeps) == ["fc"] and report.energy == {} and report.cost is None
+
+
+def test_contractions_count_what_training_ran_and_survive_save_and_load(tmp_path, digits):
+    """Training's contractions are saved with the adapter and read back; the analysis's own inference passes
+    are counted apart."""
+    from metalora import load_adapter
+
+    torch.manual_seed(0)
+    base = build_model("resnet-mini", in_channels=1, num_classes=10, widths=(8, 16))
+    model = get_model(base, MetaLoRAConfig(method="meta-tr", rank=3, contraction="kernel")).train()
+    x = torch.as_tensor(np.asarray(digits.x[:4]))
+    model(x).sum().backward()
+    layers = len(model.adapted_layers())
+    assert RunAnalysis(model, digits).contractions() == {"train": {"kernel": layers}, "infer": {}}
+    model.save_adapter(tmp_path)
+    torch.manual_seed(0)
+    fresh = build_model("resnet-mini", in_channels=1, num_classes=10, widths=(8, 16))
+    loaded = load_adapter(fresh, tmp_path).eval()
+    analysis = RunAnalysis(loaded, digits)
+    assert analysis.contractions()["train"] == {"kernel": layers}
+    analysis.latency_s()  # an inference pass on the loaded model's own (planned) contractions
+    assert sum(analysis.contractions()["infer"].values()) == layers

@@ -10,7 +10,7 @@ import os
 import torch
 from torch import nn
 
-from ..config import MetaLoRAConfig
+from ..config import CONTRACTION_PATHS, MetaLoRAConfig
 from ..errors import ConfigError, FileFormatError, ModelError, bullet_list
 from .files import (
     CONFIG_NAME,
@@ -89,6 +89,14 @@ def load_adapter(
         own = {**dict(model.named_parameters()), **dict(model.named_buffers())}
         for name, t in tensors.items():
             own[name].copy_(t)
+    adapted = model.adapted_layers()
+    for row in meta.get("layers") or []:  # what training ran, for the layer table (a record, not a setting)
+        if (
+            isinstance(row, dict)
+            and row.get("name") in adapted
+            and row.get("contraction") in CONTRACTION_PATHS
+        ):
+            adapted[row["name"]].chosen["train"] = row["contraction"]
     return model
 
 

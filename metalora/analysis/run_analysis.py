@@ -189,6 +189,18 @@ class RunAnalysis:
 
         return self._once("latency", measure)
 
+    def contractions(self) -> dict[str, dict[str, int]]:
+        """How many adapted layers ran each contraction (``factored``, ``composed``, ``kernel``), in training
+        (as recorded when the adapter was saved) and in inference (the analysis's own passes so far):
+        ``{"train": {path: layers}, "infer": {...}}``, empty for a model without adapters."""
+        table = self.model.layer_table() if hasattr(self.model, "layer_table") else []
+        counts: dict[str, dict[str, int]] = {"train": {}, "infer": {}}
+        for row in table:
+            for mode, key in (("train", "contraction"), ("infer", "contraction_inference")):
+                if row.get(key):
+                    counts[mode][row[key]] = counts[mode].get(row[key], 0) + 1
+        return counts
+
     def warm(self) -> None:
         """Compute the scaling table and the clusters ahead of time (e.g. in a training thread), so the
         first visit of a view only draws. Does nothing for a model without scaling factors."""
