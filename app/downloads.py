@@ -63,5 +63,12 @@ def html_report(
     intro: str = "",
     lang: str = "en",
 ) -> str:
-    """The meeting's report: :func:`metalora.figures.html.html_page` of the session's figures, dated."""
-    return html_page(title, figures, rows, intro=intro, lang=lang, dated=True)
+    """The meeting's report: :func:`metalora.figures.html.html_page` of the session's figures, dated, all in
+    ``lang``: the table's headers are the translated ``col_<key>`` of the rows' keys (the runs table's), and
+    the glossary (:mod:`app.glossary`) closes it."""
+    from app import glossary
+    from app.strings import t
+
+    table = [{t(f"col_{c}", lang): v for c, v in row.items()} for row in rows]
+    words = (t("glossary", lang), glossary.entries(lang))
+    return html_page(title, figures, table, intro=intro, lang=lang, dated=True, glossary=words)

@@ -17,7 +17,7 @@ if ROOT not in sys.path:  # once: the router reruns on every interaction
 
 import streamlit as st  # noqa: E402
 
-from app import access, nav, progress, session, ui  # noqa: E402
+from app import access, glossary, nav, progress, session, ui  # noqa: E402
 from app.strings import LANGUAGES, t  # noqa: E402
 
 st.set_page_config(page_title="MetaLoRA Studio", page_icon="🧩", layout="wide")
@@ -41,6 +41,7 @@ with st.sidebar:
     st.toggle(
         t("meeting_mode", st.session_state.lang), key="meeting", help=t("meeting_help", st.session_state.lang)
     )
+    glossary.show(st.session_state.lang)  # folded: every word of the pages in one sentence
 
 st.markdown(ui.BASE_CSS + (ui.MEETING_CSS if ui.meeting() else ""), unsafe_allow_html=True)
 

@@ -41,7 +41,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "page_scaling": S(en="Scaling factors", ja="スケーリング係数"),
     "page_ranks": S(en="Tensor ranks", ja="テンソルランク"),
     "page_clusters": S(en="Adaptation clusters", ja="適応のクラスター"),
-    "page_accuracy": S(en="Accuracy & cost", ja="精度とコスト"),
+    "page_accuracy": S(en="Accuracy & cost", ja="正解率とコスト"),
     "page_runs": S(en="Runs", ja="実行履歴"),
     "error_generic": S(
         en="Something went wrong on our side. Please try again; if it happens again, reload the page.",
@@ -148,6 +148,12 @@ STRINGS: dict[str, dict[str, str]] = {
     "job_waiting": S(
         en="Another training is using this computer's processor; this one starts as soon as it is free.",
         ja="別の学習がこのコンピューターのプロセッサーを使用中です。空きしだい、この学習が始まります。",
+    ),
+    "job_queued": S(
+        en="Waiting for the processor: you are {place} in line (the training running now is 1st). Yours "
+        "starts by itself when its turn comes; “Cancel training” takes it out of the line.",
+        ja="プロセッサーの空き待ちです。あなたは {place} 番目です（実行中の学習が 1 番目）。順番が来ると"
+        "自動的に始まります。「学習を中止」で列から外れます。",
     ),
     "job_running": S(en="Training run {i} of {n}: {name}", ja="学習中 {i} / {n}：{name}"),
     "job_done": S(
@@ -278,6 +284,19 @@ STRINGS: dict[str, dict[str, str]] = {
     "start_training": S(en="Start training", ja="学習を開始"),
     # -- analysis views ------------------------------------------------------------------------------
     "computing": S(en="Computing…", ja="計算中…"),
+    "scaling_layer_header": S(
+        en="One layer in detail: every input's scaling factors",
+        ja="1 つの層の詳細：入力ごとのスケーリング係数",
+    ),
+    "ranks_details": S(
+        en="Layer by layer: error against rank, and the strength of each direction",
+        ja="層ごとの詳細：ランクと誤差、各方向の強さ",
+    ),
+    "clusters_details": S(
+        en="The scores, and how the map is coloured",
+        ja="スコアと、地図の色分け",
+    ),
+    "runs_table_header": S(en="Every run shown", ja="表示中のすべての実行"),
     "scaling_intro": S(
         en="MetaLoRA turns every input into a short list of numbers, its *scaling factors*, for every adapted "
         "layer. They scale the adapter's building blocks, so different scaling factors mean a different adapter.",
@@ -337,24 +356,20 @@ STRINGS: dict[str, dict[str, str]] = {
         en="This data has only one kind of input, so there are no kinds of input to compare the groups with.",
         ja="このデータには入力の種類が 1 つしかないため、グループと比べる入力の種類がありません。",
     ),
-    "describe_input": S(
-        en="input #{index} · class {label} · {domain}", ja="入力 #{index}・クラス {label}・{domain}"
-    ),
-    "describe_predicted": S(en="predicted {label}", ja="予測 {label}"),
     "color_by": S(en="Colour by", ja="色分け"),
     "by_cluster": S(en="Group found", ja="見つかったグループ"),
     "selected_inputs": S(en="Selected inputs ({n})", ja="選択した入力（{n} 件）"),
     "select_hint": S(
-        en="Draw a loop around dots on the map (or click one) to see those images here.",
-        ja="地図上の点を囲む（またはクリックする）と、その画像がここに表示されます。",
+        en="Draw a loop around dots on the map (or click one) to see those images under the map.",
+        ja="地図上の点を囲む（またはクリックする）と、その画像が地図の下に表示されます。",
     ),
     "caption_runs_table": S(
         en="Every run shown: its method, size and accuracy on images it never saw in training.",
         ja="表示中のすべての実行：手法、大きさ、学習で見ていない画像での正解率。",
     ),
-    "acc_cost_header": S(en="Accuracy against cost", ja="精度とコスト"),
+    "acc_cost_header": S(en="Accuracy against cost", ja="正解率とコスト"),
     "cost_axis": S(en="Cost", ja="コスト"),
-    "cost_trainable": S(en="Trained parameters", ja="学習するパラメーター数"),
+    "cost_trainable": S(en="Trainable parameters", ja="学習するパラメーター数"),
     "cost_flops": S(en="Computation (FLOPs)", ja="計算量（FLOPs）"),
     "cost_latency_s": S(en="Response time", ja="応答時間"),
     "cost_train_time_s": S(en="Training time", ja="学習時間"),
@@ -370,7 +385,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "col_n": S(en="Runs", ja="実行数"),
     "col_mean": S(en="Mean accuracy", ja="平均正解率"),
     "col_std": S(en="Spread (std)", ja="ばらつき（標準偏差）"),
-    "per_domain_header": S(en="Accuracy per kind of input", ja="入力の種類ごとの精度"),
+    "per_domain_header": S(en="Accuracy per kind of input", ja="入力の種類ごとの正解率"),
     "repeat_spread_header": S(en="Mean and spread over repeats", ja="繰り返しによる平均とばらつき"),
     "no_repeats": S(
         en="Each setting has been trained once, so there is no spread to show yet: train one again with "
@@ -393,8 +408,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "headline_accuracy": S(
         en="Accuracy on images never seen in training", ja="学習で見ていない画像での正解率"
     ),
-    "headline_delta": S(en="{delta} points vs {other}", ja="{other} との差 {delta} ポイント"),
-    "headline_domain_delta": S(en="{delta} vs {other} ({acc})", ja="{other}（{acc}）との差 {delta}"),
+    "headline_delta": S(en="{delta} points vs {other}", ja="{delta} ポイント（{other} との差）"),
+    "headline_domain_delta": S(en="{delta} vs {other} ({acc})", ja="{delta}（{other} {acc} との差）"),
     "headline_params": S(en="Trainable parameters", ja="学習するパラメーター数"),
     "headline_params_value": S(en="{a} vs {b}", ja="{a} 対 {b}"),
     "headline_time": S(en="Extra time per image", ja="画像 1 枚あたりの追加時間"),
@@ -472,16 +487,152 @@ STRINGS: dict[str, dict[str, str]] = {
     "download_registry_csv": S(
         en="Download all recorded runs (CSV)", ja="記録されたすべての実行をダウンロード（CSV）"
     ),
+    "cleanup_header": S(en="Disk space", ja="ディスク容量"),
+    "cleanup_usage": S(
+        en="{n} recorded run(s) use {total} on disk: run folders {runs}, registry {registry}.",
+        ja="記録された {n} 件の実行がディスクを {total} 使っています（実行フォルダー {runs}、記録 {registry}）。",
+    ),
+    "cleanup_open": S(en="Clean up old runs", ja="古い実行を整理"),
+    "cleanup_explain": S(
+        en="Deletes recorded runs for good: every session's and the command line's, never a run still "
+        "training. You first see which runs would go and how much space that frees; nothing is deleted "
+        "before you confirm.",
+        ja="記録された実行を完全に削除します。すべてのセッションとコマンドラインの実行が対象ですが、学習中の実行は"
+        "削除しません。まず削除される実行と空く容量が表示され、確認するまで何も削除されません。",
+    ),
+    "cleanup_rule": S(en="Which runs to delete", ja="削除する実行"),
+    "cleanup_rule_older": S(en="Runs older than some days", ja="一定の日数より古い実行"),
+    "cleanup_rule_keep": S(en="All but the newest runs", ja="新しい実行だけを残す"),
+    "cleanup_days": S(en="Older than (days)", ja="経過日数（この日数より古いものを削除）"),
+    "cleanup_keep": S(en="Runs to keep (the newest)", ja="残す実行の数（新しい順）"),
+    "cleanup_preview": S(en="Show what would be deleted", ja="削除される実行を表示"),
+    "cleanup_nothing": S(
+        en="Nothing to clean up: no recorded run matches.",
+        ja="整理するものはありません。該当する実行はありません。",
+    ),
+    "cleanup_confirm": S(
+        en="Delete these {n} run(s) for good? This frees {size}. Their records and saved folders are removed; "
+        "this cannot be undone.",
+        ja="これらの {n} 件の実行を完全に削除しますか？{size} が空きます。記録と保存フォルダーが削除され、元に戻せません。",
+    ),
+    "cleanup_yes": S(en="Yes, delete {n} run(s)", ja="はい、{n} 件を削除します"),
+    "cleanup_no": S(en="Keep them", ja="残す"),
+    "cleanup_done": S(
+        en="Deleted {n} run(s) and freed {size}.", ja="{n} 件の実行を削除し、{size} を空けました。"
+    ),
     "report_header": S(en="Report to send after the meeting", ja="会議後に送るレポート"),
     "report_explain": S(
-        en="One HTML file with the runs table and the {n} chart(s) shown in this session, each with its explanation. "
-        "It opens in any browser, without internet.",
-        ja="実行の表と、このセッションで表示した {n} 個のグラフ（それぞれの説明付き）をまとめた 1 つの HTML ファイルです。"
-        "インターネットなしで、どのブラウザーでも開けます。",
+        en="One HTML file with the runs table, the {n} chart(s) shown in this session, each with its explanation, "
+        "and the glossary. It opens in any browser, without internet.",
+        ja="実行の表と、このセッションで表示した {n} 個のグラフ（それぞれの説明付き）、用語集をまとめた 1 つの HTML "
+        "ファイルです。インターネットなしで、どのブラウザーでも開けます。",
     ),
     "download_report": S(en="Download the report (HTML)", ja="レポートをダウンロード（HTML）"),
     "report_title": S(en="MetaLoRA Studio — results", ja="MetaLoRA Studio — 結果"),
     "training_curves": S(en="Training curves", ja="学習曲線"),
+    # -- the glossary (app/glossary.py): each word as the pages and charts write it, and what it means --------
+    "glossary": S(en="Glossary", ja="用語集"),
+    "glossary_entry": S(en="**{word}**: {means}", ja="**{word}**：{means}"),
+    "gloss_adapter": S(en="Adapter", ja="アダプター"),
+    "gloss_adapter_means": S(
+        en="A small add-on trained on top of a frozen pre-trained model; only the add-on learns, so it is cheap "
+        "to train and to store.",
+        ja="固定した学習済みモデルに付けて学習する小さな追加部品で、学習するのはこの部品だけなので、学習も保存も軽く済みます。",
+    ),
+    "gloss_lora_adapter": S(en="LoRA", ja="LoRA"),
+    "gloss_lora_adapter_means": S(
+        en="The usual low-rank adapter: one fixed change to each layer, the same for every input.",
+        ja="通常の低ランクアダプターで、各層への変更は 1 つに固定され、どの入力にも同じです。",
+    ),
+    "gloss_metalora_adapter": S(en="MetaLoRA", ja="MetaLoRA"),
+    "gloss_metalora_adapter_means": S(
+        en="An adapter whose change to each layer is set anew for every input, by its scaling factors.",
+        ja="各層への変更を、入力ごとにスケーリング係数で決め直すアダプターです。",
+    ),
+    "gloss_scaling": S(en="Scaling factors", ja="スケーリング係数"),
+    "gloss_scaling_means": S(
+        en="The short list of numbers MetaLoRA computes from each input for every adapted layer; they set how "
+        "that layer's adapter changes for that input.",
+        ja="MetaLoRA が入力ごと・適応させた層ごとに計算する短い数値の列で、その入力に対する層のアダプターの変化を決めます。",
+    ),
+    "gloss_tensor": S(en="CP / Tensor Ring", ja="CP / テンソルリング"),
+    "gloss_tensor_means": S(
+        en="Two ways to build an adapter's change from a few small pieces; the scaling factors set how much each "
+        "piece counts.",
+        ja="アダプターの変化を少数の小さな部品から組み立てる 2 つの方法で、スケーリング係数が各部品の効き方を決めます。",
+    ),
+    "gloss_domain": S(en="Kind of input (domain)", ja="入力の種類（ドメイン）"),
+    "gloss_domain_means": S(
+        en="A way the images are shown, such as clean, inverted, rotated or mirrored; the adapter is never told "
+        "which one it sees.",
+        ja="画像の見せ方（そのまま・反転・回転・鏡像など）のことで、アダプターにはどれを見ているかを教えません。",
+    ),
+    "gloss_rank": S(en="Rank", ja="ランク"),
+    "gloss_rank_means": S(
+        en="The size of an adapter: how many independent directions of change it has room for.",
+        ja="アダプターの大きさで、独立した変化の方向をいくつ持てるかを表します。",
+    ),
+    "gloss_effective_rank": S(en="Effective rank", ja="実効ランク"),
+    "gloss_effective_rank_means": S(
+        en="How many of those directions a layer's change really needs: the fewest that keep its error under "
+        "the tolerance, or where its error curve bends.",
+        ja="層の変化が実際に必要とする方向の数で、誤差が許容誤差を下回る最小の数、または誤差の曲線が曲がる点です。",
+    ),
+    "gloss_trainable": S(en="Trainable parameters", ja="学習するパラメーター数"),
+    "gloss_trainable_means": S(
+        en="How many numbers training adjusts; the frozen model's own numbers stay as they are.",
+        ja="学習で調整される数値の個数で、固定したモデル自体の数値は変わりません。",
+    ),
+    "gloss_accuracy": S(en="Accuracy", ja="正解率"),
+    "gloss_accuracy_means": S(
+        en="The share of images never seen in training that the model classifies correctly.",
+        ja="学習で見ていない画像のうち、モデルが正しく分類した割合です。",
+    ),
+    "gloss_repeat": S(en="Repeat #", ja="繰り返し #"),
+    "gloss_repeat_means": S(
+        en="A repeat trains the same settings again with another random seed (the chance that sets its starting "
+        "point), to see how much a result varies by chance.",
+        ja="繰り返しとは、乱数シード（学習の出発点を決める偶然）だけを変えて同じ設定でもう一度学習することで、結果が偶然でどれだけ変わるかがわかります。",
+    ),
+    "gloss_epoch": S(en="Epoch", ja="エポック"),
+    "gloss_epoch_means": S(
+        en="One pass of training over all the training images.",
+        ja="学習用の画像すべてを 1 回通して学習することです。",
+    ),
+    "gloss_cluster": S(en="Group found (cluster)", ja="見つかったグループ（クラスター）"),
+    "gloss_cluster_means": S(
+        en="A group of images the adapter treats alike, found from their scaling factors alone, without being "
+        "told their kind.",
+        ja="アダプターが似た扱いをする画像のまとまりで、入力の種類を教えずにスケーリング係数だけから見つけます。",
+    ),
+    "gloss_ari": S(en="ARI (adjusted Rand index)", ja="ARI（調整ランド指数）"),
+    "gloss_ari_means": S(
+        en="How well the groups found match the kinds of input, from 1 (exactly) down to 0 (no better than "
+        "chance).",
+        ja="見つかったグループが入力の種類とどれだけ一致するかを表し、1 は完全に一致、0 は偶然と同じです。",
+    ),
+    "gloss_nmi": S(en="NMI (normalised mutual information)", ja="NMI（正規化相互情報量）"),
+    "gloss_nmi_means": S(
+        en="How much knowing an image's group tells about its kind of input, from 1 (everything) to 0 (nothing).",
+        ja="画像のグループがわかると入力の種類がどれだけわかるかを表し、1 はすべて、0 はまったくわからないことを意味します。",
+    ),
+    "gloss_pca": S(en="PCA (principal component analysis)", ja="PCA（主成分分析）"),
+    "gloss_pca_means": S(
+        en="A way to draw many numbers per image as a flat map that keeps as much of their spread as possible, "
+        "so that images the adapter treats alike land close together.",
+        ja="画像ごとの多数の数値を、ばらつきをできるだけ残したまま平面の地図に描く方法で、アダプターが似た扱いをする画像ほど近くに置かれます。",
+    ),
+    "gloss_pareto": S(en="Pareto front", ja="パレートフロント"),
+    "gloss_pareto_means": S(
+        en="The methods that no other method beats on accuracy and cost at once: the best trade-offs.",
+        ja="正解率とコストの両方で同時に上回る手法が他にない手法の集まりで、最良の選択肢です。",
+    ),
+    "gloss_flops": S(en="FLOPs", ja="FLOPs"),
+    "gloss_flops_means": S(
+        en="The number of arithmetic operations the model makes for one image: a measure of computation that "
+        "does not depend on the computer.",
+        ja="モデルが画像 1 枚に行う計算の回数で、コンピューターに左右されない計算量の目安です。",
+    ),
     # -- table columns ---------------------------------------------------------------------------------
     "col_run": S(en="Run", ja="実行"),
     "col_method": S(en="Method", ja="手法"),
@@ -491,7 +642,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "col_model": S(en="Model", ja="モデル"),
     "col_data": S(en="Data", ja="データ"),
     "col_test_acc": S(en="Accuracy on unseen images (%)", ja="未学習の画像での正解率（%）"),
-    "col_trainable_params": S(en="Trained parameters", ja="学習したパラメーター数"),
+    "col_trainable_params": S(en="Trainable parameters", ja="学習するパラメーター数"),
     "col_flops": S(en="Computation per image (FLOPs)", ja="画像 1 枚あたりの計算量（FLOPs）"),
     "col_train_time_s": S(en="Training time (s)", ja="学習時間（秒）"),
     "col_device": S(en="Device", ja="デバイス"),
@@ -503,6 +654,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "col_weights": S(en="Weights", ja="重みの数"),
     "col_split": S(en="Split", ja="分割"),
     "col_images": S(en="Images", ja="画像数"),
+    "col_size": S(en="Size on disk", ja="ディスク上のサイズ"),
 }
 
 #: Display names of the library's domain ids (:data:`metalora.data.DOMAINS`), translated at display time.

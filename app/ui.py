@@ -21,6 +21,9 @@ BASE_CSS = """
 <style>
 [data-testid="stMain"] img { image-rendering: pixelated; }  /* small images stay crisp when enlarged */
 [data-testid="stAppDeployButton"] { display: none; }  /* a developer tool, not for the room */
+/* the glossary in the narrow sidebar (app/glossary.py): compact type, also in meeting mode */
+.st-key-glossary [data-testid="stMarkdownContainer"] li,
+.st-key-glossary [data-testid="stMarkdownContainer"] p { font-size: 0.85rem !important; line-height: 1.4; }
 </style>
 """
 
@@ -34,8 +37,9 @@ h1 { font-size: 2.6rem !important; } h2 { font-size: 2.0rem !important; }
   font-size: 2.6rem; line-height: 1.2; }  /* the big numbers stay big (the rule for p above is smaller) */
 [data-testid="stTable"] th, [data-testid="stTable"] td { font-size: 1.0rem; }
 [data-testid="stToolbar"] { display: none; }
-/* long labels wrap instead of ending in "…": the menu's page titles and the metrics' labels */
-[data-testid="stSidebarNav"] a span, [data-testid="stMetricLabel"], [data-testid="stMetricLabel"] * {
+/* long labels wrap instead of ending in "…": the menu's page titles, the metrics' labels and deltas */
+[data-testid="stSidebarNav"] a span, [data-testid="stMetricLabel"], [data-testid="stMetricLabel"] *,
+[data-testid="stMetricDelta"], [data-testid="stMetricDelta"] * {
   white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
 </style>
 """
@@ -58,6 +62,12 @@ def meeting() -> bool:
 
 def technical(label_key: str = "technical_settings"):
     """A container for technical controls: an expander, folded in meeting mode."""
+    return st.expander(tr(label_key), expanded=not meeting())
+
+
+def details(label_key: str):
+    """A section below an analysis page's headline chart: an expander titled ``label_key``, open on a desk,
+    folded in meeting mode (the page then opens with its headline chart and its one sentence)."""
     return st.expander(tr(label_key), expanded=not meeting())
 
 
@@ -85,6 +95,10 @@ REPORT = "report_figures"
 MEETING_FONT_PX = 18
 #: Meeting mode's chart title and axis titles (px).
 MEETING_TITLE_PX, MEETING_AXIS_TITLE_PX = 24, 20
+#: How much taller a chart is in meeting mode, and the height of a figure that sets none (Plotly's, px).
+MEETING_HEIGHT, DEFAULT_HEIGHT = 1.35, 450
+#: How much larger the markers of a scatter are in meeting mode.
+MEETING_MARKER = 1.5
 
 
 def projector(fig):
@@ -121,6 +135,9 @@ def projector(fig):
                 big.update_layout(margin_r=max(big.layout.margin.r or 0, 120 + 11 * max(side_labels)))
         if "textfont" in trace:
             trace.textfont.size = max(trace.textfont.size or 0, px)
+        marker = getattr(trace, "marker", None)
+        if trace.type in ("scatter", "scattergl") and isinstance(getattr(marker, "size", None), int | float):
+            marker.size = MEETING_MARKER * marker.size  # dots seen from the back of the room
     if big.layout.coloraxis.to_plotly_json():  # a shared colour axis draws its own colour bar
         big.layout.coloraxis.colorbar.tickfont.size = px
     for note in big.layout.annotations:
@@ -128,6 +145,9 @@ def projector(fig):
     top = big.layout.margin.t
     if top is not None:  # the larger title and legend on top need more room above the plot
         big.update_layout(margin_t=int(top * 1.5))
+    # the larger ticks and titles take room from the plot: a taller figure keeps the plot (and a long
+    # axis title along it) as high as on a desk
+    big.update_layout(height=int(MEETING_HEIGHT * (big.layout.height or DEFAULT_HEIGHT)))
     return big
 
 

@@ -21,13 +21,18 @@ from app.session_runs import RunRecord
 if TYPE_CHECKING:
     from torch import nn
 
-    from metalora.analysis import ClusterResult, RunAnalysis, ScalingTable
+    from metalora.analysis import ClusterResult, InputComparison, InputFacts, RunAnalysis, ScalingTable
     from metalora.data import DataSplits
 
 #: The cost axes of the Accuracy & cost page (each has its ``cost_`` string); ``latency_s`` is measured.
 COSTS = ("trainable", "flops", "latency_s", "train_time_s")
 #: The columns of :func:`spread_table` (each has its ``col_`` string).
 SPREAD_COLUMNS = ("method", "rank", "n", "mean", "std")
+#: The columns of the runs tables as an interactive grid shows them on a desk: those that fit the page's
+#: width (the grid cannot wrap; every column is in the CSV download and, on the Runs page, the registry's
+#: table; the Accuracy & cost page draws the costs).
+RUN_TABLE_COLUMNS = ("run", "method", "rank", "seed", "data", "test_acc", "trainable_params", "status")
+ACCURACY_TABLE_COLUMNS = ("run", "method", "rank", "seed", "data", "test_acc", "trainable_params")
 #: The columns of :func:`layer_rows` and :func:`split_rows`.
 LAYER_COLUMNS = ("layer", "layer_type", "weight_shape", "weights")
 SPLIT_COLUMNS = ("split", "images")
@@ -111,21 +116,25 @@ def named_table(table: ScalingTable, lang: str) -> ScalingTable:
     return dataclasses.replace(table, domain_names=[domain_name(d, lang) for d in table.domain_names])
 
 
-def describe(table: ScalingTable, row: int, lang: str) -> str:
-    """Row ``row`` of the table in ``lang``: ``"input #12 · class 3 · mirrored · predicted 3"``."""
-    from app.strings import domain_name, t
+def _named(facts: InputFacts, lang: str) -> InputFacts:
+    from app.strings import domain_name
 
-    names = table.class_names
-    text = t(
-        "describe_input",
-        lang,
-        index=int(table.index[row]),
-        label=names[table.y[row]],
-        domain=domain_name(table.domain_names[table.domain[row]], lang),
-    )
-    if table.pred[row] >= 0:
-        text += " · " + t("describe_predicted", lang, label=names[table.pred[row]])
-    return text
+    return dataclasses.replace(facts, domain=domain_name(facts.domain, lang))
+
+
+def describe(table: ScalingTable, row: int, lang: str) -> str:
+    """Row ``row`` of the table in ``lang``, as the figures' hover texts name it (the library's words, the
+    domain named in ``lang``): ``"input #12 · class 3 · mirrored · predicted 3"``."""
+    from metalora.figures import describe_input
+
+    return describe_input(_named(table.facts(row), lang), lang)
+
+
+def input_comparison(run: RunRecord, row: int, other: int | None, lang: str) -> InputComparison:
+    """The run's :meth:`~metalora.analysis.RunAnalysis.input_comparison` with its inputs' domains named in
+    ``lang`` (for :func:`metalora.figures.input_scaling`, which writes them as they come)."""
+    comparison = analysis(run).input_comparison(row, other)
+    return dataclasses.replace(comparison, inputs=[_named(f, lang) for f in comparison.inputs])
 
 
 #: The readings of the cluster scores: ``strong`` when both ARI and NMI reach :data:`STRONG`, ``partial``

@@ -1,6 +1,8 @@
 """Accuracy & cost: the result card (MetaLoRA against LoRA), how accurate each run is, what it costs, and
 how much it varies over repeats.
 
+The page opens with the result card (its big numbers and its one sentence); the details follow, folded in
+meeting mode: accuracy against a cost, accuracy per kind of input, every run shown, the spread over repeats.
 Accuracies of runs trained on different data sets cannot be compared, so the page shows one data set at
 a time: when the runs in view differ in data, a warning says so and a selector picks the data set.
 The spread over repeats is drawn only when some setting has been trained at least twice.
@@ -13,8 +15,8 @@ import streamlit as st
 import metalora.figures as mf
 from app import headline, views
 from app.picker import require_runs
-from app.session_runs import ACCURACY_COLUMNS, MEETING_ACCURACY_COLUMNS
-from app.ui import chart, choice, guard, lang, meeting, page_title, show_caption, table, tr
+from app.session_runs import MEETING_ACCURACY_COLUMNS
+from app.ui import chart, choice, details, guard, lang, meeting, page_title, show_caption, table, tr
 
 top = st.container()  # in meeting mode the result card is the first thing on the page
 page_title("page_accuracy")
@@ -39,32 +41,33 @@ with guard():
             st.caption(headline.missing(lang()))
         headline.show(facts, lang())
 
-    rows = [r.row(lang()) for r in runs]
-    table(rows, columns=ACCURACY_COLUMNS, meeting_columns=MEETING_ACCURACY_COLUMNS)
-    show_caption("caption_runs_table")
+    with details("acc_cost_header"):
+        cost = choice("cost_axis", list(views.COSTS), "cost_", horizontal=True)
+        with st.spinner(tr("computing")):
+            costs = [views.cost_row(r, latency=cost == "latency_s") for r in runs]
+        chart(mf.accuracy_vs_cost(costs, cost, lang=lang()), key="acc_cost", title_key="acc_cost_header")
 
-    st.subheader(tr("acc_cost_header"))
-    cost = choice("cost_axis", list(views.COSTS), "cost_", horizontal=True)
-    with st.spinner(tr("computing")):
-        costs = [views.cost_row(r, latency=cost == "latency_s") for r in runs]
-    chart(mf.accuracy_vs_cost(costs, cost, lang=lang()), key="acc_cost", title_key="acc_cost_header")
-
-    st.subheader(tr("per_domain_header"))
-    chart(
-        mf.domain_accuracy(views.domain_summary(costs, lang()), lang=lang()),
-        key="per_domain",
-        title_key="per_domain_header",
-    )
-
-    st.subheader(tr("repeat_spread_header"))
-    spread = views.repeat_spread(costs)
-    if views.has_repeats(spread):
+    with details("per_domain_header"):
         chart(
-            mf.accuracy_vs_cost(spread, cost, lang=lang()),
-            key="repeat_spread",
-            title_key="repeat_spread_header",
+            mf.domain_accuracy(views.domain_summary(costs, lang()), lang=lang()),
+            key="per_domain",
+            title_key="per_domain_header",
         )
-        table(views.spread_table(spread, lang()), meeting_columns=views.SPREAD_COLUMNS)
-        show_caption("caption_repeat_spread")
-    else:
-        st.markdown(tr("no_repeats"))
+
+    with details("runs_table_header"):
+        rows = [r.row(lang()) for r in runs]
+        table(rows, columns=views.ACCURACY_TABLE_COLUMNS, meeting_columns=MEETING_ACCURACY_COLUMNS)
+        show_caption("caption_runs_table")
+
+    with details("repeat_spread_header"):
+        spread = views.repeat_spread(costs)
+        if views.has_repeats(spread):
+            chart(
+                mf.accuracy_vs_cost(spread, cost, lang=lang()),
+                key="repeat_spread",
+                title_key="repeat_spread_header",
+            )
+            table(views.spread_table(spread, lang()), meeting_columns=views.SPREAD_COLUMNS)
+            show_caption("caption_repeat_spread")
+        else:
+            st.markdown(tr("no_repeats"))

@@ -1,4 +1,9 @@
-"""Tensor ranks: how many components each layer's update really uses (TensorLy rank sweeps)."""
+"""Tensor ranks: how many components each layer's update really uses (TensorLy rank sweeps).
+
+The page opens with its headline chart (the effective rank of every layer analysed against the rank it
+was given) and its one sentence; the details follow, folded in meeting mode: which layers to analyse, one
+layer's error against rank and the strength of each direction of its learned factors.
+"""
 
 from __future__ import annotations
 
@@ -7,38 +12,41 @@ import streamlit as st
 import metalora.figures as mf
 from app import views
 from app.picker import analysis_page
-from app.ui import chart, guard, lang, technical, tr
+from app.ui import chart, details, guard, lang, tr
 
 run = analysis_page("page_ranks", "ranks_intro", "adapters")
 view = views.analysis(run)
-with technical():
+headline = st.container()  # drawn once the layers (chosen in the details) are analysed
+more = details("ranks_details")
+with more:
     chosen = st.multiselect(tr("layers_to_analyse"), view.layers, default=view.layers[:3], key="rank_layers")
 with guard():
     if not chosen:
-        st.info(tr("pick_a_layer"))
+        headline.info(tr("pick_a_layer"))
         st.stop()
     with st.spinner(tr("computing")):
         sweeps = view.rank_sweeps(chosen)
         spectra = view.spectra(chosen)
 
-    st.subheader(tr("effective_rank_header"))
     given = {n: r for n, r in view.adapter_ranks().items() if n in sweeps}
-    chart(
-        mf.effective_ranks(sweeps, given, lang=lang()),
-        key="effective_ranks",
-        title_key="effective_rank_header",
-    )
-
-    st.subheader(tr("rank_curves_header"))
-    layer = st.selectbox(tr("layer"), chosen, key="rank_layer")
-    chart(mf.error_vs_rank(sweeps[layer], lang=lang()), key="rank_curves", title_key="rank_curves_header")
-
-    st.subheader(tr("spectra_header"))
-    if spectra.get(layer):
+    with headline:
         chart(
-            mf.spectra_figure(spectra[layer], lang=lang(), layer=layer),
-            key="spectra",
-            title_key="spectra_header",
+            mf.effective_ranks(sweeps, given, lang=lang()),
+            key="effective_ranks",
+            title_key="effective_rank_header",
         )
-    else:
-        st.info(tr("no_spectra"))
+
+    with more:
+        st.subheader(tr("rank_curves_header"))
+        layer = st.selectbox(tr("layer"), chosen, key="rank_layer")
+        chart(mf.error_vs_rank(sweeps[layer], lang=lang()), key="rank_curves", title_key="rank_curves_header")
+
+        st.subheader(tr("spectra_header"))
+        if spectra.get(layer):
+            chart(
+                mf.spectra_figure(spectra[layer], lang=lang(), layer=layer),
+                key="spectra",
+                title_key="spectra_header",
+            )
+        else:
+            st.info(tr("no_spectra"))

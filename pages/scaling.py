@@ -1,4 +1,9 @@
-"""Scaling factors: those each input generates, per layer — heatmap, distributions, one input, two inputs."""
+"""Scaling factors: those each input generates, per layer.
+
+The page opens with its headline chart (how much each layer adapts to the kind of input) and its one
+sentence; the details follow, folded in meeting mode: one layer's scaling factors for every input
+(heatmap, distributions), and one input or two side by side.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ import streamlit as st
 import metalora.figures as mf
 from app import views
 from app.picker import analysis_page, image_of
-from app.ui import chart, choice, guard, lang, show_caption, tr
+from app.ui import chart, choice, details, guard, lang, show_caption, tr
 
 run = analysis_page("page_scaling", "scaling_intro", "scaling")
 view = views.analysis(run)
@@ -18,49 +23,52 @@ with guard():
         table = view.scaling_table()
     named = views.named_table(table, lang())  # the figures write the domains as the table names them
     describe = functools.partial(views.describe, table, lang=lang())
-    layer = st.selectbox(tr("layer"), table.layers, key="scaling_layer")
+    headline = st.container()  # drawn below, once the grouping of the details is known
 
-    st.subheader(tr("scaling_heatmap_header"))
-    chart(
-        mf.scaling_heatmap(named, layer, lang=lang()),
-        key="scaling_heatmap",
-        title_key="scaling_heatmap_header",
-    )
-
-    st.subheader(tr("scaling_dist_header"))
-    by = choice("group_by", ["domain", "class"], "by_", horizontal=True)
-    chart(
-        mf.scaling_distributions(named, layer, by, lang=lang()),
-        key="scaling_dist",
-        title_key="scaling_dist_header",
-    )
-    chart(
-        mf.scaling_specificity(view.scaling_stats(by), lang=lang()),
-        key="scaling_specific",
-        title_key="scaling_dist_header",
-    )
-
-    st.subheader(tr("scaling_input_header"))
-    rows = list(range(len(table)))
-    c1, c2 = st.columns(2)
-    a = c1.selectbox(tr("input_a"), rows, format_func=describe, key="input_a")
-    compare = c2.checkbox(tr("compare_two"), key="compare_two")
-    b = None
-    if compare:
-        b = c2.selectbox(
-            tr("input_b"), rows, index=min(1, len(rows) - 1), format_func=describe, key="input_b"
+    with details("scaling_layer_header"):
+        layer = st.selectbox(tr("layer"), table.layers, key="scaling_layer")
+        st.subheader(tr("scaling_heatmap_header"))
+        chart(
+            mf.scaling_heatmap(named, layer, lang=lang()),
+            key="scaling_heatmap",
+            title_key="scaling_heatmap_header",
         )
-    cols = st.columns(6)
-    for k, row in enumerate([a] if b is None else [a, b]):
-        cols[k].image(
-            image_of(run, table.index[row]), caption=tr("input_label", k="AB"[k]), clamp=True, width=120
+        st.subheader(tr("scaling_dist_header"))
+        by = choice("group_by", ["domain", "class"], "by_", horizontal=True)
+        chart(
+            mf.scaling_distributions(named, layer, by, lang=lang()),
+            key="scaling_dist",
+            title_key="scaling_dist_header",
         )
-    chart(
-        mf.input_scaling(view.input_comparison(a, b), lang=lang()),
-        key="scaling_inputs",
-        title_key="scaling_input_header",
-    )
-    if b is not None:
-        dist = view.scaling_distance(a, b, standardise=True)
-        st.metric(tr("scaling_distance"), f"{dist.overall:.2f}")
-        show_caption("caption_distance")
+
+    with headline:
+        chart(
+            mf.scaling_specificity(view.scaling_stats(by), lang=lang()),
+            key="scaling_specific",
+            title_key="page_scaling",
+        )
+
+    with details("scaling_input_header"):
+        rows = list(range(len(table)))
+        c1, c2 = st.columns(2)
+        a = c1.selectbox(tr("input_a"), rows, format_func=describe, key="input_a")
+        compare = c2.checkbox(tr("compare_two"), key="compare_two")
+        b = None
+        if compare:
+            b = c2.selectbox(
+                tr("input_b"), rows, index=min(1, len(rows) - 1), format_func=describe, key="input_b"
+            )
+        cols = st.columns(6)
+        for k, row in enumerate([a] if b is None else [a, b]):
+            cols[k].image(
+                image_of(run, table.index[row]), caption=tr("input_label", k="AB"[k]), clamp=True, width=120
+            )
+        chart(
+            mf.input_scaling(views.input_comparison(run, a, b, lang()), lang=lang()),
+            key="scaling_inputs",
+            title_key="scaling_input_header",
+        )
+        if b is not None:
+            dist = view.scaling_distance(a, b, standardise=True)
+            st.metric(tr("scaling_distance"), f"{dist.overall:.2f}")
+            show_caption("caption_distance")

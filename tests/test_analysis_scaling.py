@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from metalora import MetaLoRAConfig, get_model
-from metalora.analysis.scaling import ScalingTable, collect_scaling
+from metalora.analysis.scaling import InputFacts, ScalingTable, collect_scaling
 from metalora.analysis.scaling_summaries import (
     compare_inputs,
     component_usage,
@@ -155,7 +155,8 @@ def test_compare_inputs_with_the_average_and_with_a_second_input():
     )
     np.testing.assert_allclose(one.values[0], table.matrix()[4])
     np.testing.assert_allclose(one.average, table.matrix().mean(0))
-    assert one.names == [table.describe(4)] and one.index == [int(table.index[4])]
+    assert one.inputs == [InputFacts(index=4, label="0", domain="d0", predicted=None)]  # no prediction
+    assert one.index == [int(table.index[4])]
     two = compare_inputs(table, 4, 7, standardise=True)
     assert two.average is None and two.rows == [4, 7] and two.values.shape == (2, 5)
     assert two.distance.overall == pytest.approx(scaling_distance(table, 4, 7, standardise=True).overall)

@@ -115,6 +115,14 @@ def test_home_shows_the_result_card_after_the_demo(demo):
     assert order.index(STRINGS["home_title"]["en"]) < order.index(STRINGS["headline_header"]["en"])
 
 
+@pytest.mark.parametrize("key", ["headline_delta", "headline_domain_delta"])
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_a_signed_difference_leads_its_text(key, lang):
+    """st.metric draws the arrow (up, green / down, red) from the delta text's first character: a difference
+    must come first in every language, or a loss shows as a gain."""
+    assert STRINGS[key][lang].startswith("{delta}"), STRINGS[key][lang]
+
+
 def test_the_cards_numbers_are_measured_on_the_runs(demo):
     from app import resources
 

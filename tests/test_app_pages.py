@@ -103,6 +103,76 @@ def test_pages_in_japanese_and_meeting_mode(demo_app, page):
     at.sidebar.selectbox[0].set_value("en").run()
 
 
+def layout(at: AppTest) -> list[tuple[str, bool]]:
+    """``(element type, inside an expander)`` of the main area's elements, in the order they are drawn."""
+    from streamlit.testing.v1.element_tree import Block, Expander
+
+    out: list[tuple[str, bool]] = []
+
+    def walk(node, inside: bool) -> None:
+        for child in getattr(node, "children", {}).values():
+            folded = inside or isinstance(child, Expander)
+            if isinstance(child, Block):
+                walk(child, folded)
+            else:
+                out.append((child.type, folded))
+
+    walk(at.main, False)
+    return out
+
+
+#: The headline of each analysis page: the element it opens with (a chart; the result card's metrics).
+HEADLINE = {
+    "scaling": "plotly_chart",
+    "ranks": "plotly_chart",
+    "clusters": "plotly_chart",
+    "accuracy": "metric",
+}
+
+
+@pytest.mark.parametrize("page", list(HEADLINE))
+@pytest.mark.parametrize("meeting", [False, True])
+def test_analysis_pages_open_with_their_headline_and_fold_the_details(demo_app, page, meeting):
+    at = demo_app
+    at.switch_page("../pages/home.py").run()
+    at.sidebar.toggle[0].set_value(meeting).run()
+    try:
+        at.switch_page(f"../pages/{page}.py").run()
+        no_errors(at)
+        drawn = layout(at)
+        first = next(i for i, (kind, _) in enumerate(drawn) if kind == HEADLINE[page])
+        assert not drawn[first][1], "the headline is on the page, not in a folded section"
+        charts = [inside for kind, inside in drawn if kind == "plotly_chart"]
+        headline_charts = 1 if HEADLINE[page] == "plotly_chart" else 0  # the result card is not a chart
+        assert charts.count(False) == headline_charts, "one headline; the other charts are in the details"
+        folds = [e for e in at.main.expander if e.label in {STRINGS[k]["en"] for k in DETAILS[page]}]
+        assert len(folds) == len(DETAILS[page]) and all(e.proto.expanded == (not meeting) for e in folds)
+    finally:
+        at.switch_page("../pages/home.py").run()
+        at.sidebar.toggle[0].set_value(False).run()
+
+
+#: The folded sections of each analysis page, by their titles' keys.
+DETAILS = {
+    "scaling": ("scaling_layer_header", "scaling_input_header"),
+    "ranks": ("ranks_details",),
+    "clusters": ("clusters_details",),
+    "accuracy": ("acc_cost_header", "per_domain_header", "runs_table_header", "repeat_spread_header"),
+}
+
+
+def test_the_runs_tables_fit_the_page(demo_app):
+    """On a desk the runs tables are grids, which cannot wrap: they show the columns that fit the page."""
+    from app import views
+
+    at = demo_app
+    for page, columns in (("runs", views.RUN_TABLE_COLUMNS), ("accuracy", views.ACCURACY_TABLE_COLUMNS)):
+        at.switch_page(f"../pages/{page}.py").run()
+        no_errors(at)
+        assert list(at.dataframe[0].value.columns) == [STRINGS[f"col_{c}"]["en"] for c in columns], page
+        assert len(columns) <= 8
+
+
 def test_scaling_compares_two_inputs(demo_app):
     at = demo_app
     at.switch_page("../pages/scaling.py").run()
@@ -163,7 +233,13 @@ def test_a_second_job_waits_for_the_device(tiny_demo):
         at.button(key="run_demo").click().run()
         job = at.session_state["job"]
         assert job.status == "waiting"
-        assert at.warning[0].value == STRINGS["job_waiting"]["en"]
+        for _ in range(100):  # the job's thread gets in line
+            if job.queue_place() is not None:
+                break
+            job.join(0.05)
+        at.run()
+        assert job.queue_place() == 2  # the training holding the processor is the 1st
+        assert at.warning[0].value == STRINGS["job_queued"]["en"].format(place="2nd")
     finally:
         lock.release()
     wait_for_job(at)

@@ -227,7 +227,7 @@ def test_one_data_set_has_no_warning(tmp_path, monkeypatch):
 
 def test_meeting_mode_draws_projector_sized_chart_text_and_narrow_tables(alice):
     from app.session_runs import MEETING_ACCURACY_COLUMNS
-    from app.ui import MEETING_FONT_PX, REPORT
+    from app.ui import MEETING_FONT_PX, MEETING_HEIGHT, REPORT
 
     alice.switch_page("../pages/home.py").run()
     alice.sidebar.toggle[0].set_value(True).run()
@@ -244,6 +244,7 @@ def test_meeting_mode_draws_projector_sized_chart_text_and_narrow_tables(alice):
                 for axis in (k for k in layout if k.startswith(("xaxis", "yaxis"))):
                     sizes += [layout[axis]["tickfont"]["size"], layout[axis]["title"]["font"]["size"]]
                 assert min(sizes) >= MEETING_FONT_PX, (page, sizes)
+                assert layout["height"] >= MEETING_HEIGHT * 460, "taller: the large type keeps its plot"
         assert not alice.dataframe, "meeting mode's tables are static, in large type, and wrap to fit"
         columns = list(alice.table[0].value.columns)
         assert columns == [s(f"col_{c}") for c in MEETING_ACCURACY_COLUMNS]

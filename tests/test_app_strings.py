@@ -30,6 +30,7 @@ KEY_ARGS = {
     "show_caption": (0,),
     "caption_text": (0,),
     "technical": (0,),
+    "details": (0,),
     "page_title": (0,),
     "choice": (0,),
     "analysis_page": (0, 1),
@@ -136,7 +137,7 @@ def column_keys() -> set[str]:
 
 def families() -> dict[tuple[str, str], set[str]]:
     """Every key built at run time, by (file, expression), enumerated from the app's constants."""
-    from app import nav, picker, session_runs, views
+    from app import glossary, nav, picker, session_runs, views
     from metalora.data import BUILTIN_DATASETS
     from metalora.training.run_registry import STATUSES
 
@@ -152,9 +153,13 @@ def families() -> dict[tuple[str, str], set[str]]:
         ("pages/clusters.py", "f'reading_{reading}'"): {f"reading_{k}" for k in views.READINGS},
         ("app/session_runs.py", "f'data_{name}'"): {f"data_{n}" for n in BUILTIN_DATASETS},
         ("app/session.py", "STATUS_KEYS.get(r.get('status'), 'status_failed')"): statuses,
+        ("app/cleanup.py", "STATUS_KEYS.get(r.get('status'), 'status_failed')"): statuses,
         ("app/session_runs.py", "STATUS_KEYS.get(self.result.status, 'status_failed')"): statuses,
         ("app/ui.py", "prefix + k"): choice_keys(),
         ("app/ui.py", "f'col_{c}'"): column_keys(),
+        ("app/downloads.py", "f'col_{c}'"): column_keys(),
+        ("app/glossary.py", "f'gloss_{key}'"): {f"gloss_{k}" for k in glossary.GLOSSARY},
+        ("app/glossary.py", "f'gloss_{key}_means'"): {f"gloss_{k}_means" for k in glossary.GLOSSARY},
     }
 
 

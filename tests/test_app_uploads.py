@@ -108,6 +108,8 @@ def test_html_report_embeds_plotly_once_and_escapes_text():
     assert html.count("plotly.js v") <= 2 and html.count("<figure>") == 2  # the bundle names itself once
     assert "A &lt;b&gt;" in html and "first &amp; only" in html and 'lang="ja"' in html
     assert len(html) > 1_000_000  # self-contained: the library is inside
+    assert "<th>実行</th><th>手法</th>" in html and "<td>LoRA</td>" in html  # the table's headers in Japanese
+    assert "<h2>用語集</h2>" in html and "<dt>スケーリング係数</dt>" in html and "Glossary" not in html
     assert downloads.table_csv([{"a": 1, "b": 2}]).splitlines() == ["a,b", "1,2"]
 
 

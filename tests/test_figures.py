@@ -256,7 +256,7 @@ def test_one_lookup_rule_and_one_name_for_the_scaling_factors():
             lookup()
     with pytest.raises(ConfigError):
         term("domain", "fr")
-    assert term("domain", "ja") == "ドメイン" and tuple(LANGUAGES) == ("en", "ja")
+    assert term("domain", "ja") == "入力の種類" and tuple(LANGUAGES) == ("en", "ja")
     banned = re.compile(r"\bseeds?\b|knob|rank component|つまみ|シード", re.IGNORECASE)
     for table in (CAPTIONS, LABELS, TERMS):
         for key, entry in table.items():
@@ -266,6 +266,22 @@ def test_one_lookup_rule_and_one_name_for_the_scaling_factors():
         "スケーリング係数" in CAPTIONS["scaling_heatmap"]["ja"]
         and "scaling factors" in CAPTIONS["scaling_heatmap"]["en"]
     )
+
+
+def test_the_words_inside_figures_come_from_the_tables(results):
+    from metalora.analysis import InputFacts
+
+    assert F.mode_name("left bond", "ja") == "左の結合" and F.mode_name("mode 3", "en") == "mode 3"
+    with pytest.raises(KeyError, match="nonsense"):
+        F.mode_name("nonsense")  # one lookup rule: an unknown word raises, it is never shown raw
+    facts = InputFacts(index=12, label="3", domain="鏡像", predicted="5")
+    assert F.describe_input(facts, "ja") == "入力 #12・クラス 3・鏡像・予測 5"
+    assert F.describe_input(InputFacts(12, "3", "mirrored"), "en") == "input #12 · class 3 · mirrored"
+    with pytest.raises(ConfigError, match="cost='energy'"):
+        F.accuracy_vs_cost(results["runs"], cost="energy")  # a cost without its words in the tables
+    ja = F.accuracy_vs_cost(results["runs"], cost="flops", lang="ja")
+    assert ja.fig.data[0].hovertext[0].startswith("LoRA・ランク 4・繰り返し #0<br>正解率 ")
+    assert ja.fig.data[-1].hovertext[0].startswith("パレートフロント：")
 
 
 def test_palette_is_colour_blind_safe_first():
@@ -292,6 +308,25 @@ def test_report_runs_every_analysis_and_draws_its_figures(results):
     assert keys & {"error_vs_rank", "error_vs_rank_knee"}
     assert [c.rows for c in report.inputs] == [[0], [0, 1]]
     assert all(JAPANESE.search(f.fig.layout.title.text) for f in figs)
+    # every text of every figure (titles, axes, legends, trace names, hover texts) is Japanese, but for the
+    # names the data and the model bring as they are: the domains (a dashboard passes them translated) and
+    # the layers
+    from tests.test_app_japanese import english_words, figure_texts
+
+    names = set(results["model"].adapted_layers()) | set(data.domain_names)
+    texts = [t for f in figs for t in figure_texts(json.loads(f.fig.to_json()))]
+    assert any("スケーリング係数 0：" in t for t in texts) and any("入力 #" in t for t in texts)
+    english = {w: t for t in texts for w in english_words(t, names)}
+    assert not english, english
+    en = F.report_figures(report, lang="en")
+    hovers = [
+        str(h)
+        for f in en
+        for trace in f.fig.data
+        if trace.hovertext is not None
+        for h in np.asarray(trace.hovertext, dtype=object).ravel()
+    ]
+    assert any("scaling factor 0: " in h for h in hovers) and any(h.startswith("input #") for h in hovers)
 
 
 def test_a_long_legend_moves_to_the_right_so_it_cannot_cover_the_title():

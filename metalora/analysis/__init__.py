@@ -26,7 +26,7 @@ from .ranks import DEFAULT_TOL, RankSweep, compress, effective_rank, knee_rank, 
 from .report import ANALYSES, AnalysisReport, analyse_model, report_from
 from .run_analysis import RunAnalysis
 from .runs import pareto_front, pareto_mask, summarise_domains, summarise_epochs
-from .scaling import ScalingTable, collect_scaling
+from .scaling import InputFacts, ScalingTable, collect_scaling
 from .scaling_summaries import (
     GroupStats,
     InputComparison,
@@ -49,6 +49,7 @@ __all__ = [
     "CostReport",
     "GroupStats",
     "InputComparison",
+    "InputFacts",
     "RankSweep",
     "RunAnalysis",
     "ScalingDistance",

@@ -20,10 +20,24 @@ import torch
 from ..errors import ConfigError, DataError, ModelError, bullet_list
 from ._common import as_inputs, model_device, subsample, to_jsonable
 
-__all__ = ["GROUPINGS", "ScalingTable", "collect_scaling"]
+__all__ = ["GROUPINGS", "InputFacts", "ScalingTable", "collect_scaling"]
 
 GROUPINGS = ("domain", "class", "correct")
 """The ways :meth:`ScalingTable.grouping` can split the inputs."""
+
+
+@dataclass(frozen=True)
+class InputFacts:
+    """What names one input of a :class:`ScalingTable`: data, not words (a figure words them in a language).
+
+    ``index`` is the input's position in its data set; ``label``, ``domain`` and ``predicted`` are the names of
+    its class, domain and predicted class (``predicted`` is None where no prediction was recorded).
+    """
+
+    index: int
+    label: str
+    domain: str
+    predicted: str | None = None
 
 
 @dataclass
@@ -95,13 +109,16 @@ class ScalingTable:
         names = self.layers if layers is None else [layers] if isinstance(layers, str) else list(layers)
         return [f"{n}[{r}]" for n in names for r in range(self.factors[n].shape[1])]
 
-    def describe(self, i: int) -> str:
-        """A short name for row ``i``, e.g. ``"input #12 · class 3 · domain mirror"`` (for hover text)."""
-        label = f"input #{int(self.index[i])} · class {self.class_names[self.y[i]]}"
-        label += f" · domain {self.domain_names[self.domain[i]]}"
-        if self.pred[i] >= 0:
-            label += f" · predicted {self.class_names[self.pred[i]]}"
-        return label
+    def facts(self, i: int) -> InputFacts:
+        """What names row ``i`` (its position in the data set, class, domain, prediction), as the table names
+        them; :func:`metalora.figures.describe_input` words it in a language for hover texts."""
+        predicted = str(self.class_names[self.pred[i]]) if self.pred[i] >= 0 else None
+        return InputFacts(
+            int(self.index[i]),
+            str(self.class_names[self.y[i]]),
+            str(self.domain_names[self.domain[i]]),
+            predicted,
+        )
 
     def grouping(self, by: str) -> tuple[np.ndarray, list[str]]:
         """``(labels (N,), names)`` of a grouping of the inputs: ``"domain"``, ``"class"`` or ``"correct"``."""

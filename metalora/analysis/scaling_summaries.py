@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ._common import to_jsonable
-from .scaling import ScalingTable
+from .scaling import InputFacts, ScalingTable
 
 __all__ = [
     "GroupStats",
@@ -193,8 +193,8 @@ class InputComparison:
         The table rows compared: ``[row]`` or ``[row, other]``.
     index : list[int]
         Each compared input's position in its data set (to show the image).
-    names : list[str]
-        Each compared input's description (``ScalingTable.describe``), for hover text.
+    inputs : list[InputFacts]
+        What names each compared input (``ScalingTable.facts``), for hover text.
     values : np.ndarray
         ``(len(rows), len(columns))`` the compared inputs' scaling factors.
     average : np.ndarray or None
@@ -206,7 +206,7 @@ class InputComparison:
     columns: list[str]
     rows: list[int]
     index: list[int]
-    names: list[str]
+    inputs: list[InputFacts]
     values: np.ndarray
     average: np.ndarray | None
     distance: ScalingDistance | None
@@ -230,7 +230,7 @@ def compare_inputs(
         columns=table.column_names(),
         rows=[int(r) for r in rows],
         index=[int(table.index[r]) for r in rows],
-        names=[table.describe(r) for r in rows],
+        inputs=[table.facts(r) for r in rows],
         values=m[rows],
         average=m.mean(0) if other is None else None,
         distance=None if other is None else scaling_distance(table, row, other, standardise=standardise),

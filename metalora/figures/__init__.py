@@ -13,7 +13,7 @@ computes no statistic of its own.
 import numpy as np
 
 from .base import Figure
-from .captions import CAPTIONS, LABELS, LANGUAGES, caption, label, term
+from .captions import CAPTIONS, LABELS, LANGUAGES, caption, describe_input, label, mode_name, term
 from .clusters import cluster_map, silhouette_vs_k
 from .cost import accuracy_by_epochs, accuracy_vs_cost, domain_accuracy
 from .ranks import component_energy_figure, effective_ranks, error_vs_rank, spectra_figure
@@ -49,11 +49,13 @@ __all__ = [
     "caption",
     "cluster_map",
     "component_energy_figure",
+    "describe_input",
     "domain_accuracy",
     "effective_ranks",
     "error_vs_rank",
     "input_scaling",
     "label",
+    "mode_name",
     "report_figures",
     "scaling_distributions",
     "scaling_heatmap",

@@ -9,7 +9,7 @@ from ..analysis.clusters import ClusterResult
 from ..analysis.scaling import ScalingTable
 from ..errors import ConfigError
 from .base import Figure, finish, style
-from .captions import caption, label, term, term_both
+from .captions import caption, describe_input, label, term, term_both
 from .palette import OKABE_ITO, categorical, symbols
 
 __all__ = ["cluster_map", "silhouette_vs_k"]
@@ -44,24 +44,27 @@ def cluster_map(
             "The cluster result and the scaling table hold different inputs.", "Pass the same table."
         )
     if colour_by == "cluster":
-        cluster = term("cluster", lang)
-        groups = {f"{cluster} {c}": np.flatnonzero(result.labels == c) for c in range(result.k)}
+        groups = {
+            label("hover.cluster", lang, n=c): np.flatnonzero(result.labels == c) for c in range(result.k)
+        }
         groups = {name: rows for name, rows in groups.items() if len(rows)}
     elif colour_by in ("domain", "class"):
         groups = table.group_rows(colour_by)
     else:
         raise ConfigError(f"colour_by={colour_by!r} is not supported.", "Use 'cluster', 'domain' or 'class'.")
     xy = result.coords
+    names = [describe_input(table.facts(i), lang) for i in range(len(table))]
+    sep = label("sep", lang)
     fig = go.Figure()
     looks = zip(categorical(len(groups)), symbols(len(groups)), groups.items(), strict=True)
     for colour, mark, (name, rows) in looks:
         marker = {"color": colour, "symbol": mark, "size": 6, "opacity": 0.8}
-        hover = [f"{table.describe(i)} · cluster {result.labels[i]}" for i in rows]
+        hover = [f"{names[i]}{sep}{label('hover.cluster', lang, n=result.labels[i])}" for i in rows]
         fig.add_trace(_points(xy, rows, table, name, marker, hover))
     typical = np.array([r for rows in result.typical.values() for r in rows], dtype=int)
     if len(typical):
         marker = {"color": "rgba(0,0,0,0)", "size": 12, "line": {"color": "black", "width": 1.5}}
-        hover = [f"typical of cluster {result.labels[i]}: {table.describe(i)}" for i in typical]
+        hover = [label("hover.typical", lang, n=result.labels[i], input=names[i]) for i in typical]
         fig.add_trace(_points(xy, typical, table, label("legend.typical", lang), marker, hover))
     if result.embedding == "pca" and result.explained_variance is not None:
         ev = result.explained_variance
@@ -78,7 +81,7 @@ def cluster_map(
         height=560,
     )
     ari = result.ari.get("domain", float("nan"))
-    cap = caption("cluster_map", colour_by=by, ari_domain="n/a" if np.isnan(ari) else f"{ari:.2f}")
+    cap = caption("cluster_map", colour_by=by, ari_domain="–" if np.isnan(ari) else f"{ari:.2f}")
     fig.update_layout(dragmode="lasso")  # dragging draws a loop around dots (selects them), never pans
     return Figure(fig, cap, "cluster_map", {"colour_by": colour_by})
 
@@ -94,7 +97,10 @@ def silhouette_vs_k(result: ClusterResult, lang: str = "en") -> Figure:
             mode="lines+markers",
             name=label("axis.silhouette", lang),
             line={"color": OKABE_ITO[3]},
-            hovertext=[f"k = {k}: silhouette {s:.3f}" for k, s in zip(ks, scores, strict=True)],
+            hovertext=[
+                label("hover.silhouette", lang, k=k, score=f"{s:.3f}")
+                for k, s in zip(ks, scores, strict=True)
+            ],
             hoverinfo="text",
         )
     )
@@ -105,7 +111,7 @@ def silhouette_vs_k(result: ClusterResult, lang: str = "en") -> Figure:
             mode="markers",
             name=label("legend.chosen", lang),
             marker={"symbol": "star", "size": 16, "color": OKABE_ITO[4]},
-            hovertext=[f"chosen k = {result.k}: silhouette {result.silhouette:.3f}"],
+            hovertext=[label("hover.chosen_k", lang, k=result.k, score=f"{result.silhouette:.3f}")],
             hoverinfo="text",
         )
     )

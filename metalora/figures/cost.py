@@ -20,11 +20,11 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..analysis.runs import pareto_mask
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 from ..methods import method_label
 from ..stats import flatten_row
 from .base import Figure, finish, style
-from .captions import LABELS, TERMS, caption, label, term_both
+from .captions import caption, label, term_both
 from .palette import categorical, symbols
 
 __all__ = ["COST_SCALE", "accuracy_by_epochs", "accuracy_vs_cost", "domain_accuracy"]
@@ -45,7 +45,7 @@ def _name(row: dict, key: str, lang: str = "en") -> str:
     v = row.get(key)
     name = method_label(v, lang) if isinstance(v, str) else str(v)
     if key != "rank" and row.get("rank") is not None:
-        name += f" · rank {row['rank']}"
+        name += label("sep", lang) + label("hover.rank", lang, rank=row["rank"])
     return name
 
 
@@ -70,17 +70,27 @@ def accuracy_vs_cost(
     label_key: str = "method",
     lang: str = "en",
 ) -> Figure:
-    """Accuracy (%) against one cost, a trace per method, error bars for aggregated rows, Pareto line."""
+    """Accuracy (%) against one cost, a trace per method, error bars for aggregated rows, Pareto line.
+
+    ``cost`` is a key of :data:`COST_SCALE` (each has its axis title and its name in the string tables); any
+    other is a :class:`~metalora.errors.ConfigError`.
+    """
+    if cost not in COST_SCALE:  # every cost has its words (axis title, term) in the string tables
+        raise ConfigError(
+            f"cost={cost!r} is not a cost this figure draws.", f"Use one of {', '.join(COST_SCALE)}."
+        )
     rows = [flatten_row(dict(r)) for r in rows]
     if not rows:
         raise DataError("There are no runs to plot.", "Train and evaluate at least one model first.")
     acc_key, acc_sd = _field(rows, accuracy)
     cost_key, cost_sd = _field(rows, cost)
-    scale = COST_SCALE.get(cost, 1.0)
+    scale = COST_SCALE[cost]
     groups: dict[str, list[int]] = {}
     for i, r in enumerate(rows):
         groups.setdefault(str(r.get(label_key)), []).append(i)
     colours, marks = categorical(len(groups)), symbols(len(groups))
+    cost_term = term_both(f"cost.{cost}")
+    sep = label("sep", lang)
     fig = go.Figure()
     for colour, mark, (_, idx) in zip(colours, marks, groups.items(), strict=True):
         sub = [rows[i] for i in idx]
@@ -88,8 +98,17 @@ def accuracy_vs_cost(
         y = [100 * _num(r, acc_key) for r in sub]
         hover = []
         for r, xv, yv in zip(sub, x, y, strict=True):
-            extra = f" · n={r['n']} runs" if "n" in r else f" · repeat #{r['seed']}" if "seed" in r else ""
-            hover.append(f"{_name(r, label_key, lang)}{extra}<br>accuracy {yv:.2f}% · {cost} {xv:.4g}")
+            extra = (
+                sep + label("hover.runs", lang, n=r["n"])
+                if "n" in r
+                else sep + label("hover.repeat", lang, repeat=r["seed"])
+                if "seed" in r
+                else ""
+            )
+            numbers = label(
+                "hover.accuracy_cost", lang, accuracy=f"{yv:.2f}", cost=cost_term, value=f"{xv:.4g}"
+            )
+            hover.append(f"{_name(r, label_key, lang)}{extra}<br>{numbers}")
         trace = {
             "x": x,
             "y": y,
@@ -125,12 +144,11 @@ def accuracy_vs_cost(
             mode="lines",
             line={"color": "black", "dash": "dot", "shape": "hv"},
             name=label("legend.pareto", lang),
-            hovertext=[f"Pareto front: {f[2]}" for f in front],
+            hovertext=[label("hover.pareto", lang, name=f[2]) for f in front],
             hoverinfo="text",
         )
     )
-    cost_term = term_both(f"cost.{cost}") if f"cost.{cost}" in TERMS else {"en": cost, "ja": cost}
-    x_title = label(f"axis.{cost}", lang) if f"axis.{cost}" in LABELS else cost
+    x_title = label(f"axis.{cost}", lang)
     style(fig, label("title.accuracy_vs_cost", lang, cost=cost_term), x_title, label("axis.accuracy", lang))
     xs = np.array([scale * _num(r, cost_key) for r in rows])
     xs = xs[np.isfinite(xs) & (xs > 0)]
@@ -142,7 +160,7 @@ def accuracy_vs_cost(
 
 
 def _accuracy_bars(
-    x, cells: Sequence[tuple[dict | None, str]], name: str, colour: str, hover: Sequence[str]
+    x, cells: Sequence[tuple[dict | None, str]], name: str, colour: str, hover: Sequence[str], lang: str
 ) -> go.Bar:
     """One trace of grouped accuracy bars (%), whiskers = std over runs.
 
@@ -159,7 +177,16 @@ def _accuracy_bars(
         marker_color=colour,
         error_y={"type": "data", "array": [0 if np.isnan(s) else s for s in sds], "visible": True},
         hovertext=[
-            f"{h}: {m:.2f}%" + (f" ± {s:.2f}" if not np.isnan(s) else "") + f" (n={k} runs)"
+            label("hover.bar", lang, name=h, value=f"{m:.2f}", runs=label("hover.runs", lang, n=k))
+            if np.isnan(s)
+            else label(
+                "hover.bar_spread",
+                lang,
+                name=h,
+                value=f"{m:.2f}",
+                spread=f"{s:.2f}",
+                runs=label("hover.runs", lang, n=k),
+            )
             for h, m, s, k in zip(hover, means, sds, n, strict=True)
         ],
         hoverinfo="text",
@@ -198,7 +225,8 @@ def domain_accuracy(rows: Sequence[dict], label_key: str = "method", lang: str =
     for colour, r in zip(categorical(len(rows)), rows, strict=True):
         name = _name(r, label_key, lang)
         cells = [(r, f"per_domain.{d}") for d in domains]
-        fig.add_trace(_accuracy_bars(domains, cells, name, colour, [f"{name} · {d}" for d in domains]))
+        hover = [f"{name}{label('sep', lang)}{d}" for d in domains]
+        fig.add_trace(_accuracy_bars(domains, cells, name, colour, hover, lang))
     fig.update_layout(barmode="group")
     return finish(fig, "domain_accuracy", lang, "axis.domain", "axis.accuracy")
 
@@ -221,6 +249,7 @@ def accuracy_by_epochs(rows: Sequence[dict], label_key: str = "method", lang: st
         by_method = {_name(r, label_key, lang): r for r in agg if int(r["epochs"]) == epochs}
         cells = [(by_method.get(m), "accuracy") for m in methods]
         name = label("legend.epochs", lang, epochs=epochs)
-        fig.add_trace(_accuracy_bars(methods, cells, name, colour, [f"{m} · {name}" for m in methods]))
+        hover = [f"{m}{label('sep', lang)}{name}" for m in methods]
+        fig.add_trace(_accuracy_bars(methods, cells, name, colour, hover, lang))
     fig.update_layout(barmode="group")
     return finish(fig, "accuracy_by_epochs", lang, "axis.method", "axis.accuracy")

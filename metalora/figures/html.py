@@ -17,6 +17,7 @@ REPORT_CSS = """
 body { font-family: Helvetica, Arial, sans-serif; max-width: 1100px; margin: 2rem auto; color: #1B1F24; }
 h1 { color: #0072B2; } figure { margin: 2rem 0; } figcaption { font-size: 1.1rem; margin-top: .5rem; }
 table { border-collapse: collapse; } td, th { border: 1px solid #ccd; padding: .3rem .6rem; }
+dt { font-weight: bold; margin-top: .6rem; } dd { margin-left: 1.2rem; }
 """
 
 
@@ -38,9 +39,12 @@ def html_page(
     intro: str = "",
     lang: str = "en",
     dated: bool = True,
+    glossary: tuple[str, Sequence[tuple[str, str]]] | None = None,
 ) -> str:
-    """The page: title, intro, a table of ``rows``, then each ``(heading, Plotly figure, caption)``.
+    """The page: title, intro, a table of ``rows``, then each ``(heading, Plotly figure, caption)``, then
+    ``glossary`` when given (``(heading, [(word, what it means), ...])``, as a definition list).
 
+    Every text is the caller's, in ``lang`` (the page's ``lang`` attribute); the page adds no word of its own.
     ``dated`` adds the time the page was made under the intro (leave it out for a reproducible file).
     """
     parts = [
@@ -56,5 +60,9 @@ def html_page(
         parts.append(
             f"<figure><h2>{html.escape(heading)}</h2>{body}<figcaption>{html.escape(caption)}</figcaption></figure>"
         )
+    if glossary is not None:
+        heading, words = glossary
+        items = "".join(f"<dt>{html.escape(w)}</dt><dd>{html.escape(m)}</dd>" for w, m in words)
+        parts.append(f"<section><h2>{html.escape(heading)}</h2><dl>{items}</dl></section>")
     parts.append("</body></html>")
     return "\n".join(p for p in parts if p)

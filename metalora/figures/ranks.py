@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 from ..analysis.ranks import RankSweep
 from ..analysis.spectra import ComponentEnergy, Spectrum
 from .base import Figure, finish
-from .captions import label, term
+from .captions import label, mode_name, term
 from .palette import GREY, METHOD_COLOURS, OKABE_ITO, categorical, with_alpha
 
 __all__ = ["component_energy_figure", "effective_ranks", "error_vs_rank", "spectra_figure"]
@@ -33,19 +33,35 @@ def _star(sweep: RankSweep, m: str, lang: str, colour: str) -> go.Scatter | None
         return None
     within = sweep.within_tol(m)
     error = sweep.effective_error.get(m, float("nan"))
-    rule = "within tolerance" if within else f"{sweep.rule[m]} rule, not within tolerance"
+    rule = term("rule.within", lang)
+    if not within:
+        rule = label("hover.outside", lang, rule=term(f"rule.{sweep.rule[m]}", lang))
+    hover = label(
+        "hover.effective",
+        lang,
+        layer=sweep.name,
+        method=term(m, lang),
+        rank=eff,
+        error=_percent(error),
+        rule=rule,
+    )
     return go.Scatter(
         x=[eff],
         y=[100 * error],
         mode="markers",
-        name=f"{label('legend.effective' if within else 'legend.effective_knee', lang)} ({term(m, lang)})",
+        name=label(
+            "legend.star",
+            lang,
+            name=label("legend.effective" if within else "legend.effective_knee", lang),
+            method=term(m, lang),
+        ),
         marker={
             "symbol": "star" if within else "star-open",
             "size": 16,
             "color": colour,
             "line": {"color": "black" if within else colour, "width": 1 if within else 2},
         },
-        hovertext=[f"{sweep.name} · {term(m, 'en')}: effective rank {eff}, error {_percent(error)} ({rule})"],
+        hovertext=[hover],
         hoverinfo="text",
     )
 
@@ -61,7 +77,15 @@ def error_vs_rank(sweep: RankSweep, lang: str = "en", layer: str | None = None) 
     for m, errs in sweep.errors.items():
         colour = METHOD_COLOURS.get(m, GREY)
         hover = [
-            f"{sweep.name} · {term(m, 'en')} · rank {r}: {100 * e:.2f}% (used {u})"
+            label(
+                "hover.rank_error",
+                lang,
+                layer=sweep.name,
+                method=term(m, lang),
+                rank=r,
+                error=f"{100 * e:.2f}",
+                used=u,
+            )
             for r, e, u in zip(sweep.ranks, errs, sweep.used_ranks[m], strict=True)
         ]
         fig.add_trace(
@@ -119,7 +143,8 @@ def spectra_figure(spectra: Sequence[Spectrum], lang: str = "en", layer: str | N
     fig = go.Figure()
     for colour, sp in zip(colours, spectra, strict=True):
         vals = sp.normalised
-        trace_name = f"{sp.factor} · {sp.mode}"
+        mode = mode_name(sp.mode, lang)
+        trace_name = f"{sp.factor}{label('sep', lang)}{mode}"
         fig.add_trace(
             go.Scatter(
                 x=np.arange(1, len(vals) + 1),
@@ -127,7 +152,18 @@ def spectra_figure(spectra: Sequence[Spectrum], lang: str = "en", layer: str | N
                 mode="lines+markers",
                 name=trace_name,
                 line={"color": colour},
-                hovertext=[f"{sp.layer} · {trace_name} · #{k + 1}: {v:.3g}" for k, v in enumerate(vals)],
+                hovertext=[
+                    label(
+                        "hover.spectrum",
+                        lang,
+                        layer=sp.layer,
+                        factor=sp.factor,
+                        mode=mode,
+                        k=k + 1,
+                        value=f"{v:.3g}",
+                    )
+                    for k, v in enumerate(vals)
+                ],
                 hoverinfo="text",
             )
         )
@@ -145,9 +181,9 @@ def component_energy_figure(energy: ComponentEnergy, lang: str = "en", layer: st
     r = np.arange(len(energy.share))
     colour = OKABE_ITO[3]
 
-    def bars(share: np.ndarray, legend: str, colours, note) -> go.Bar:
+    def bars(share: np.ndarray, legend: str, colours, hover_key) -> go.Bar:
         hover = [
-            f"{energy.layer} · scaling factor {k}: {100 * v:.1f}%{note(k)}"
+            label(hover_key(k), lang, layer=energy.layer, n=k, value=f"{100 * v:.1f}")
             for k, v in zip(r, share, strict=True)
         ]
         return go.Bar(
@@ -165,7 +201,7 @@ def component_energy_figure(energy: ComponentEnergy, lang: str = "en", layer: st
             energy.share,
             "legend.energy",
             [colour if a else GREY for a in energy.alive],
-            lambda k: "" if energy.alive[k] else " (unused)",
+            lambda k: "hover.energy" if energy.alive[k] else "hover.energy_unused",
         )
     )
     fig.add_trace(
@@ -173,7 +209,7 @@ def component_energy_figure(energy: ComponentEnergy, lang: str = "en", layer: st
             energy.variation_share,
             "legend.variation",
             with_alpha(colour, 0.35),
-            lambda k: " of the input-dependent part",
+            lambda k: "hover.variation",
         )
     )
     fig.update_layout(barmode="group")
@@ -210,8 +246,15 @@ def effective_ranks(
                     "pattern": {"shape": ["" if w else "/" for w in within]},
                 },
                 hovertext=[
-                    f"{n} · {term(m, 'en')}: effective rank {v}, error "
-                    f"{_percent(sweeps[n].effective_error.get(m, float('nan')))} ({sweeps[n].rule.get(m, '')} rule)"
+                    label(
+                        "hover.effective",
+                        lang,
+                        layer=n,
+                        method=term(m, lang),
+                        rank=v,
+                        error=_percent(sweeps[n].effective_error.get(m, float("nan"))),
+                        rule=term(f"rule.{sweeps[n].rule.get(m, 'none')}", lang),
+                    )
                     for n, v in zip(layers, vals, strict=True)
                 ],
                 hoverinfo="text",
@@ -226,7 +269,7 @@ def effective_ranks(
                 name=label("legend.given_rank", lang),
                 line={"color": "black", "dash": "dash", "width": 1},
                 marker={"symbol": "line-ew-open", "size": 14},
-                hovertext=[f"{n}: rank given {given.get(n)}" for n in layers],
+                hovertext=[label("hover.given_rank", lang, layer=n, rank=given.get(n)) for n in layers],
                 hoverinfo="text",
             )
         )

@@ -16,7 +16,7 @@ from ..analysis.scaling import ScalingTable
 from ..analysis.scaling_summaries import GroupStats, InputComparison
 from ..errors import ConfigError
 from .base import Figure, finish
-from .captions import label, term, term_both
+from .captions import describe_input, label, term, term_both
 from .palette import DIVERGING, GREY, OKABE_ITO, categorical
 
 __all__ = ["input_scaling", "scaling_distributions", "scaling_heatmap", "scaling_specificity"]
@@ -34,9 +34,13 @@ def scaling_heatmap(table: ScalingTable, layer: str, lang: str = "en", max_rows:
         order = order[np.linspace(0, len(order) - 1, max_rows).astype(int)]
     z = s[order]  # (n, R)
     r = z.shape[1]
-    names = [table.describe(i) for i in order]
+    names = [describe_input(table.facts(i), lang) for i in order]
     hover = [
-        [f"{names[k]}<br>scaling factor {c}: {z[k, c]:.3f}" for c in range(r)] for k in range(len(order))
+        [
+            f"{names[k]}<br>{label('hover.scaling_factor', lang, n=c, value=f'{z[k, c]:.3f}')}"
+            for c in range(r)
+        ]
+        for k in range(len(order))
     ]
     fig = go.Figure(
         go.Heatmap(
@@ -94,6 +98,8 @@ def scaling_distributions(
         raise ConfigError(f"kind={kind!r} is not supported.", "Use 'box' or 'violin'.")
     s = table.check_layer(layer)
     groups = table.group_rows(by)
+    if by == "correct":  # the grouping's names are keys: "wrong", "correct"
+        groups = {term(f"answer.{name}", lang): rows for name, rows in groups.items()}
     fig = go.Figure()
     for colour, (name, rows) in zip(categorical(len(groups)), groups.items(), strict=True):
         common = {
@@ -101,7 +107,7 @@ def scaling_distributions(
             "y": s[rows].reshape(-1),
             "name": name,
             "legendgroup": name,
-            "hovertext": np.repeat([table.describe(i) for i in rows], s.shape[1]),
+            "hovertext": np.repeat([describe_input(table.facts(i), lang) for i in rows], s.shape[1]),
             "customdata": np.repeat(table.index[rows], s.shape[1]),
         }
         if kind == "violin":
@@ -121,15 +127,16 @@ def scaling_distributions(
     )
 
 
-def _input_bar(comparison: InputComparison, k: int, name: str, colour: str) -> go.Bar:
+def _input_bar(comparison: InputComparison, k: int, name: str, colour: str, lang: str) -> go.Bar:
     """The bars of the ``k``-th compared input (hover: its description; customdata: its data-set index)."""
     x, values = comparison.columns, comparison.values[k]
+    described = describe_input(comparison.inputs[k], lang)
     return go.Bar(
         x=x,
         y=values,
         name=name,
         marker_color=colour,
-        hovertext=[f"{comparison.names[k]}<br>{c}: {v:.3f}" for c, v in zip(x, values, strict=True)],
+        hovertext=[f"{described}<br>{c}: {v:.3f}" for c, v in zip(x, values, strict=True)],
         hoverinfo="text",
         customdata=np.full(len(x), comparison.index[k]),
     )
@@ -143,7 +150,7 @@ def input_scaling(comparison: InputComparison, lang: str = "en") -> Figure:
     x = comparison.columns
     names = [term_both("input", n=i) for i in comparison.index]
     fig = go.Figure()
-    fig.add_trace(_input_bar(comparison, 0, names[0][lang], OKABE_ITO[3]))
+    fig.add_trace(_input_bar(comparison, 0, names[0][lang], OKABE_ITO[3], lang))
     fields: dict = {"input": names[0]}
     if comparison.average is not None:
         average = label("legend.average", lang)
@@ -160,7 +167,7 @@ def input_scaling(comparison: InputComparison, lang: str = "en") -> Figure:
         )
         key = "input_scaling"
     else:
-        fig.add_trace(_input_bar(comparison, 1, names[1][lang], OKABE_ITO[0]))
+        fig.add_trace(_input_bar(comparison, 1, names[1][lang], OKABE_ITO[0], lang))
         fig.update_layout(barmode="group")
         key = "input_scaling_compare"
         fields |= {"other": names[1], "distance": f"{comparison.distance.overall:.3g}"}
@@ -182,7 +189,10 @@ def scaling_specificity(stats: dict[str, GroupStats], lang: str = "en") -> Figur
             x=layers,
             y=values,
             marker_color=[OKABE_ITO[2] if v >= 50 else GREY for v in values],
-            hovertext=[f"{n}: {v:.1f}% ({term(by, 'en')})" for n, v in zip(layers, values, strict=True)],
+            hovertext=[
+                label("hover.specificity", lang, layer=n, value=f"{v:.1f}", by=by_term)
+                for n, v in zip(layers, values, strict=True)
+            ],
             hoverinfo="text",
             name=by_term[lang],
         )

@@ -127,7 +127,8 @@ def test_japanese_and_meeting_mode(page, shots):
     assert page.get_by_text(s("clusters_intro", "ja")[:15]).count() == 1
     page.screenshot(path=str(shots / "06_clusters_ja_meeting.png"))
     go_to(page, "accuracy", "ja")
-    page.locator(PLOT).first.wait_for()
+    page.get_by_role("heading", name=s("headline_header", "ja")).wait_for()  # the card opens the page
+    page.locator(PLOT).first.wait_for(state="attached")  # the charts are in the folded details
     testkit.wait_idle(page)
     page.screenshot(path=str(shots / "07_accuracy_ja_meeting.png"), full_page=True)
     go_to(page, "home", "ja")
@@ -141,7 +142,8 @@ def test_japanese_and_meeting_mode(page, shots):
     assert_clean(page)
     page.screenshot(path=str(shots / "07c_home_en_meeting.png"), full_page=True)
     go_to(page, "accuracy")
-    page.locator(PLOT).first.wait_for()
+    page.get_by_role("heading", name=s("headline_header")).wait_for()
+    page.locator(PLOT).first.wait_for(state="attached")  # folded in meeting mode
     testkit.wait_idle(page)
     page.screenshot(path=str(shots / "07d_accuracy_en_meeting.png"), full_page=True)
     sidebar.get_by_text(s("meeting_mode")).click()
