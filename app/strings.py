@@ -387,6 +387,12 @@ STRINGS: dict[str, dict[str, str]] = {
     "col_std": S(en="Spread (std)", ja="ばらつき（標準偏差）"),
     "per_domain_header": S(en="Accuracy per kind of input", ja="入力の種類ごとの正解率"),
     "repeat_spread_header": S(en="Mean and spread over repeats", ja="繰り返しによる平均とばらつき"),
+    "contractions_used": S(
+        en="How the adapted layers computed, each in the way measured fastest on this computer (all give the "
+        "same result): {counts}.",
+        ja="適応させた各層は、このコンピューターで最も速いと測定された方法で計算しました（どれも同じ結果です）：{counts}。",
+    ),
+    "contraction_count": S(en="{n} layers with {path}", ja="{path}で {n} 層"),
     "no_repeats": S(
         en="Each setting has been trained once, so there is no spread to show yet: train one again with "
         "another repeat # (Train page, technical settings) to see how much a result varies by chance.",
@@ -681,6 +687,13 @@ SPLIT_NAMES: dict[str, dict[str, str]] = {
     "test": S(en="test (unseen)", ja="テスト用（未学習）"),
 }
 #: Display names of the layer types an adapter can be added to (the PyTorch class name where unknown).
+CONTRACTIONS: dict[str, dict[str, str]] = {
+    "factored": S(en="the update in its small factored form", ja="小さな分解形のままの更新"),
+    "composed": S(en="a combined small kernel", ja="まとめた小さなカーネル"),
+    "kernel": S(en="one full kernel per image", ja="画像ごとの完全なカーネル"),
+}
+"""How an adapted layer computes its output (metalora.adapters.contraction): the planner's paths."""
+
 LAYER_TYPES: dict[str, dict[str, str]] = {
     "Conv2d": S(en="convolution (Conv2d)", ja="畳み込み（Conv2d）"),
     "Linear": S(en="fully connected (Linear)", ja="全結合（Linear）"),

@@ -183,6 +183,22 @@ def spread_table(spread: Sequence[dict], lang: str) -> list[dict]:
     ]
 
 
+def contractions_text(run: RunRecord, lang: str) -> str | None:
+    """One sentence on how the run's adapted layers computed in training (or, for a run rebuilt without that
+    record, in the analysis's passes), or None for a run without adapters."""
+    from app.strings import CONTRACTIONS, display_name, t
+
+    counts = analysis(run).contractions()
+    used = counts["train"] or counts["infer"]
+    if not used:
+        return None
+    parts = [
+        t("contraction_count", lang, n=n, path=display_name(CONTRACTIONS, path, lang))
+        for path, n in sorted(used.items(), key=lambda kv: -kv[1])
+    ]
+    return t("contractions_used", lang, counts=("、" if lang == "ja" else ", ").join(parts))
+
+
 def layer_rows(model: nn.Module, lang: str = "en") -> list[dict]:
     """Every layer of ``model`` an adapter can be added to, with :data:`LAYER_COLUMNS`."""
     from app.strings import LAYER_TYPES, display_name

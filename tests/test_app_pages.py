@@ -93,6 +93,8 @@ def test_pages_in_japanese_and_meeting_mode(demo_app, page):
     assert at.info, "meeting mode shows each chart's meaning in a callout"
     assert at.get("plotly_chart"), page
     if page == "accuracy":  # the runs table (static in meeting mode): Japanese headers and method names
+        how = [c.value for c in at.caption if "最も速いと測定された方法" in c.value]
+        assert len(how) == 1 and " 層" in how[0], [c.value for c in at.caption]  # the layers' contractions
         df = at.table[0].value
         assert STRINGS["col_method"]["ja"] in df.columns and STRINGS["col_seed"]["ja"] in df.columns
         assert "MetaLoRA（テンソルリング）" in set(df[STRINGS["col_method"]["ja"]])
