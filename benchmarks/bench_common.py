@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 import platform
 import re
 import statistics
+import tempfile
 import time
 from pathlib import Path
 
@@ -32,6 +34,11 @@ __all__ = [
     "sync",
     "write_block",
 ]
+
+# Every benchmark run times the adapters' contractions afresh (a choice cached while the machine was busy would
+# otherwise outlive the load that made it): the planner's cache lives in a folder of this run's own, which the
+# scripts' child processes inherit.
+os.environ.setdefault("METALORA_CACHE_DIR", tempfile.mkdtemp(prefix="metalora-bench-cache-"))
 
 DEVICE_HELP = f"{', '.join(DEVICE_CHOICES)} or cuda:N (auto: CUDA, then Apple MPS, then the CPU)"
 
