@@ -53,13 +53,24 @@ def curves_figure(job: TrainingJob) -> go.Figure:
     return fig
 
 
+def ordinal(n: int, lang: str) -> str:
+    """``2`` -> ``"2nd"`` in English, ``"2"`` in Japanese (its sentence says 番目)."""
+    if lang != "en":
+        return str(n)
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
 def _panel(compact: bool) -> None:
     job = session.job()
     if job is None:
         return
     status, index, overall, _ = job.snapshot()
     if status == WAITING:
-        st.warning(tr("job_waiting"), icon=":material/hourglass_top:")
+        place = job.queue_place()  # None (or 1) for a moment: getting in line, taking the device
+        queued = place is not None and place > 1
+        text = tr("job_queued", place=ordinal(place, lang())) if queued else tr("job_waiting")
+        st.warning(text, icon=":material/hourglass_top:")
     elif job.active:
         name = job.tasks[min(index, len(job.tasks) - 1)].label(lang())
         st.progress(overall, text=tr("job_running", i=index + 1, n=len(job.tasks), name=name))

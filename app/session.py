@@ -156,7 +156,9 @@ def listed(all_runs: bool | None = None) -> list[RunRecord]:
     """The runs in view, oldest first, failed ones included: this session's, or every recorded run.
 
     Read from the registry on every call (so a run recorded by another session or the command line, or
-    deleted elsewhere, shows at once); a run already held in the session is reused, not read again.
+    deleted elsewhere, shows at once); a run already held in the session is reused, not read again. A run
+    another session (or process) is still training is left out until it has finished: a training in
+    progress is its owner's (the Runs page's registry table still lists it as "training now").
     """
     from app.recorded import from_row
 
@@ -167,7 +169,7 @@ def listed(all_runs: bool | None = None) -> list[RunRecord]:
     out = []
     for row in registry().list(newest_first=False):
         run_id = int(row["id"])
-        if everything or run_id in mine:
+        if run_id in mine or (everything and row.get("status") != "running"):
             if run_id not in held:
                 held[run_id] = from_row(row)
             out.append(held[run_id])

@@ -48,7 +48,7 @@ with guard():
         chart(mf.accuracy_vs_cost(costs, cost, lang=lang()), key="acc_cost", title_key="acc_cost_header")
         newest = max(runs, key=lambda r: r.id)
         if (how := views.contractions_text(newest, lang())) is not None:
-            st.caption(f"{newest.label(lang())}: {how}" if len(runs) > 1 else how)
+            st.caption(f"{newest.name(lang())}: {how}" if len(runs) > 1 else how)
 
     with details("per_domain_header"):
         chart(

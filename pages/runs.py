@@ -1,5 +1,6 @@
 """Runs: this session's runs (or every recorded one) — download an adapter, delete a run (after a
-confirmation), export the table, the whole registry and an HTML report.
+confirmation), export the table, the whole registry and an HTML report; the disk space runs use and a
+clean-up of old runs (it shows what would go and the space freed, then asks).
 
 Failed runs are listed with their status; they have nothing to download. The registry's own table is
 always there, also in a session that has trained nothing.
@@ -12,10 +13,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from app import downloads, session
+from app import cleanup, downloads, session, views
+from app.headline import size_text
 from app.picker import no_runs_hint, scope_toggle, select_run
 from app.session_runs import MEETING_COLUMNS
-from app.ui import REPORT, caption_text, guard, lang, page_title, show_caption, table, tr
+from app.ui import REPORT, caption_text, choice, guard, lang, page_title, show_caption, table, technical, tr
 
 #: The session key of the run waiting for the user to confirm its deletion.
 CONFIRM = "delete_pending"
@@ -28,7 +30,7 @@ rows = [r.row(lang()) for r in all_runs]
 if not all_runs:
     no_runs_hint()
 else:
-    table(rows, meeting_columns=MEETING_COLUMNS)
+    table(rows, columns=views.RUN_TABLE_COLUMNS, meeting_columns=MEETING_COLUMNS)  # fits the page
     show_caption("caption_runs_table")
     st.download_button(
         tr("download_csv"),
@@ -88,6 +90,46 @@ with st.expander(tr("registry_header")), guard():
         key="registry_csv",
         on_click="ignore",
     )
+
+st.subheader(tr("cleanup_header"))
+with guard():
+    registry = session.registry()
+    st.markdown(cleanup.usage_text(registry, lang()))
+    done = st.session_state.pop(cleanup.DONE, None)
+    if done is not None:
+        st.success(tr("cleanup_done", n=done[0], size=size_text(done[1], lang())), icon=":material/check:")
+    pending = st.session_state.get(cleanup.PENDING)
+    if pending is None:
+        with technical("cleanup_open"):
+            st.caption(tr("cleanup_explain"))
+            rule = choice("cleanup_rule", list(cleanup.RULES), "cleanup_rule_", key="cleanup_rule")
+            n = st.number_input(
+                tr("cleanup_days" if rule == "older" else "cleanup_keep"),
+                min_value=0,
+                value=30 if rule == "older" else 10,
+                step=1,
+                key=f"cleanup_n_{rule}",
+            )
+            if st.button(tr("cleanup_preview"), key="cleanup_preview", icon=":material/search:"):
+                found = cleanup.preview(registry, rule, int(n))
+                if found.ids:
+                    st.session_state[cleanup.PENDING] = found  # nothing is deleted before the confirmation
+                    st.rerun()
+                st.info(tr("cleanup_nothing"), icon=":material/check:")
+    else:
+        size = size_text(pending.bytes, lang())
+        st.warning(tr("cleanup_confirm", n=len(pending.ids), size=size), icon=":material/warning:")
+        table(pending.rows(lang()), meeting_columns=cleanup.CLEANUP_COLUMNS)
+        yes, no = st.columns(2)
+        if yes.button(
+            tr("cleanup_yes", n=len(pending.ids)), key="cleanup_yes", type="primary", width="stretch"
+        ):
+            st.session_state.pop(cleanup.PENDING, None)
+            st.session_state[cleanup.DONE] = (len(pending.ids), cleanup.delete(pending))
+            st.rerun()
+        if no.button(tr("cleanup_no"), key="cleanup_no", width="stretch"):
+            st.session_state.pop(cleanup.PENDING, None)
+            st.rerun()
 
 st.subheader(tr("report_header"))
 figures = st.session_state.get(REPORT, {})

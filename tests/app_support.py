@@ -180,6 +180,27 @@ def go_to(page, key: str, lang: str = "en") -> None:
     wait_idle(page)
 
 
+#: The pages that draw charts: a switch to one is over when its first chart is drawn.
+CHART_PAGES = ("scaling", "ranks", "clusters", "accuracy")
+
+
+def timed_switch(page, key: str, lang: str = "en") -> float:
+    """Seconds from the click on ``key``'s menu entry to its title shown, its first chart drawn (on a
+    chart page) and the script idle (the idle check's settling time left out)."""
+    import time
+
+    settle_ms = 50
+    t0 = time.perf_counter()
+    page.locator('[data-testid="stSidebarNav"] a', has_text=text_of(f"page_{key}", lang)).click()
+    page.get_by_role(
+        "heading", name=text_of("home_title" if key == "home" else f"page_{key}", lang)
+    ).first.wait_for()
+    if key in CHART_PAGES:
+        page.locator(PLOT).first.wait_for()
+    wait_idle(page, settle_ms=settle_ms)
+    return time.perf_counter() - t0 - settle_ms / 1000
+
+
 def assert_clean(page) -> None:
     """No exception and no error box on the page."""
     assert page.locator(EXCEPTION).count() == 0, page.locator(EXCEPTION).first.inner_text()

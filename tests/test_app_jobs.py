@@ -6,6 +6,7 @@ device's lock), so it stayed "waiting" forever and Start / Run the demo stayed d
 
 from __future__ import annotations
 
+import sys
 from dataclasses import replace
 from types import SimpleNamespace
 
@@ -100,3 +101,78 @@ def test_available_devices_are_those_that_exist(monkeypatch):
     devices = available_devices("ja")
     assert list(devices) == ["auto", "cpu", "cuda", "mps"]
     assert devices["cuda"] == "GPU：NVIDIA H200（141 GB）"
+
+
+def wait_until(condition, timeout: float = 10.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def test_waiting_jobs_wait_in_line_first_come_first_served_and_know_their_place(tiny_data):
+    import threading
+
+    from app.jobs import RUNNING, WAITING, device_lock
+
+    lock = device_lock("cpu")
+    lock.acquire()  # a training holds the processor
+    go = threading.Event()
+    base = build_model("resnet-mini", in_channels=1, num_classes=10)
+
+    def held_base():  # the first job, once it has the processor, waits here until the test looks
+        go.wait(30)
+        return base
+
+    try:
+        line = []
+        for _ in range(3):
+            line.append(job_on("cpu", tiny_data).start())
+            wait_until(lambda: line[-1].queue_place() is not None)  # in line before the next one comes
+        assert [j.queue_place() for j in line] == [2, 3, 4]  # the training running now is the 1st
+        line[1].cancel()  # the middle one leaves the line
+        assert line[1].join(10) and line[1].status == CANCELLED and line[1].queue_place() is None
+        assert [line[0].queue_place(), line[2].queue_place()] == [2, 3]
+        line[0].make_base = held_base
+    finally:
+        lock.release()
+    first, last = line[0], line[2]
+    wait_until(lambda: first.status == RUNNING)
+    assert first.queue_place() is None and last.status == WAITING and last.queue_place() == 2
+    go.set()
+    assert first.join(120) and last.join(120)
+    assert first.status == last.status == DONE, (first.error, last.error)
+    assert first.records[0].id < last.records[0].id, "the first in line trained first"
+
+
+def test_the_place_in_line_reads_as_an_ordinal():
+    from app.progress import ordinal
+
+    assert [ordinal(n, "en") for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111)] == [
+        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st", "111th",
+    ]  # fmt: skip
+    assert ordinal(2, "ja") == "2"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a thread's own nice value is Linux's")
+def test_a_training_yields_the_processor_to_the_pages(tiny_data):
+    import os
+    import threading
+
+    from app import jobs
+
+    seen = {}
+    job = job_on("cpu", tiny_data)
+    base = job.make_base
+
+    def spy():
+        seen["nice"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        return base()
+
+    job.make_base = spy
+    assert job.start().join(120) and job.status == DONE, job.error
+    here = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert jobs.TRAIN_NICE > 0 and seen["nice"] == max(here, jobs.TRAIN_NICE)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == here, "only the job's thread"

@@ -37,3 +37,27 @@ def test_a_second_session_sees_nothing_of_the_first():
     bob.switch_page("../pages/accuracy.py").run()
     assert "job" not in bob.session_state or not bob.session_state["job"]
     assert bob.info
+
+
+def test_another_sessions_training_in_progress_is_not_listed_even_under_all_recorded_runs():
+    import os
+    import socket
+
+    from metalora.training.run_registry import RunRegistry
+
+    reg = RunRegistry()
+    alive = {"process": {"host": socket.gethostname(), "pid": os.getpid()}}
+    training = reg.add({"method": "lora", "dataset": "secret.npz", "status": "running", "config": alive})
+    finished = reg.add({"method": "lora", "dataset": "digits", "status": "completed"})
+    try:
+        carol = new_app()
+        carol.switch_page("../pages/runs.py").run()
+        carol.toggle(key="all_runs").set_value(True).run()
+        assert not carol.exception, [e.value for e in carol.exception]
+        listed = carol.dataframe[0].value.iloc[:, 0].tolist()  # the first column: the run ids
+        assert finished in listed and training not in listed, listed
+        registry_table = carol.dataframe[1].value  # the registry's own table lists it, as training now
+        assert training in registry_table.iloc[:, 0].tolist()
+    finally:
+        reg.delete(training)
+        reg.delete(finished)

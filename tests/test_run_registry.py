@@ -6,6 +6,7 @@ import csv
 import io
 import multiprocessing as mp
 import os
+import socket
 import sqlite3
 import sys
 
@@ -192,6 +193,24 @@ def test_disk_usage_and_prune_by_age_and_count(tmp_path):
     gone = reg.prune(older_than_days=0, keep_last=2)  # either rule: every past run goes
     assert {r["id"] for r in gone} == {old, mid} and [r["id"] for r in reg.list()] == [new]
     assert reg.disk_usage()["runs"] == 1000 and not (reg.runs_dir / "run-2020-01-01T00:00:00+00:00").exists()
+
+
+def test_prune_leaves_running_runs_alone_and_each_run_has_its_size(tmp_path):
+    reg = RunRegistry(tmp_path)
+    old = _run_with_folder(reg, "2020-01-01T00:00:00+00:00", 5000)
+    here = {"process": {"host": socket.gethostname(), "pid": os.getpid()}}  # this process: alive
+    training = reg.add(record(created="2020-01-02T00:00:00+00:00", status="running", config=here))
+    outside = tmp_path.parent / f"{tmp_path.name}-elsewhere"
+    outside.mkdir()
+    (outside / "adapter_model.safetensors").write_bytes(b"x" * 700)
+    foreign = reg.add(record(created="2020-01-03T00:00:00+00:00", adapter_path=str(outside)))
+    new = _run_with_folder(reg, "2999-01-01T00:00:00+00:00", 1000)
+    sizes = {r["id"]: reg.run_bytes(r) for r in reg.list()}
+    assert sizes == {old: 5000, training: 0, foreign: 0, new: 1000}  # a folder outside frees nothing
+    assert [r["id"] for r in reg.prune_candidates(keep_last=1)] == [foreign, old]  # not the running one
+    assert {r["id"] for r in reg.prune_candidates(older_than_days=1)} == {old, foreign}
+    reg.prune(keep_last=0)
+    assert [r["id"] for r in reg.list()] == [training] and (outside / "adapter_model.safetensors").exists()
 
 
 def test_runs_du_and_prune_from_the_command_line_ask_first(tmp_path):

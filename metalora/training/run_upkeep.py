@@ -58,14 +58,24 @@ class RegistryUpkeep:
             for p in (self.db_path, Path(f"{self.db_path}-wal"), Path(f"{self.db_path}-shm"))
             if p.is_file()
         )
-        runs = sum(p.stat().st_size for p in self.runs_dir.rglob("*") if p.is_file() and not p.is_symlink())
+        runs = _tree_bytes(self.runs_dir)
         return {"registry": registry, "runs": runs, "total": registry + runs}
+
+    def run_bytes(self, run: dict) -> int:
+        """Bytes of a run's folder (a run record, as :meth:`list` gives it); 0 without one, or for a folder
+        outside the data folder (deleting the run never touches it, so it frees nothing)."""
+        folder = self.owned_folder(run.get("adapter_path"))
+        return _tree_bytes(folder) if folder is not None and folder.is_dir() else 0
 
     def prune_candidates(
         self, *, older_than_days: float | None = None, keep_last: int | None = None
     ) -> list[dict]:
         """The runs :meth:`prune` would delete (newest first): those created more than ``older_than_days``
-        ago, and/or all but the newest ``keep_last``; a run matching either rule goes. Nothing is deleted."""
+        ago, and/or all but the newest ``keep_last``; a run matching either rule goes. Nothing is deleted.
+
+        Runs still ``running`` (training now, in this or another process) are never candidates and do not
+        count towards ``keep_last``: their trainings would lose their rows.
+        """
         if older_than_days is None and keep_last is None:
             raise ConfigError(
                 "Say which runs to clean up.", "Give older_than_days=..., keep_last=..., or both."
@@ -74,7 +84,7 @@ class RegistryUpkeep:
             raise ConfigError(f"keep_last={keep_last!r} must be a whole number >= 0.")
         if older_than_days is not None and not older_than_days >= 0:
             raise ConfigError(f"older_than_days={older_than_days!r} must be >= 0.")
-        runs = self.list(newest_first=True)
+        runs = [r for r in self.list(newest_first=True) if r.get("status") != "running"]
         now = datetime.now(timezone.utc)
         doomed = []
         for i, run in enumerate(runs):
@@ -92,6 +102,11 @@ class RegistryUpkeep:
             with contextlib.suppress(LookupError):  # RunNotFoundError: deleted meanwhile by another process
                 self.delete(run["id"])
         return doomed
+
+
+def _tree_bytes(folder: Path) -> int:
+    """Bytes of the regular files under ``folder`` (symbolic links are not followed)."""
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
 
 
 def _alive(pid: Any) -> bool:
