@@ -103,6 +103,9 @@ def test_meeting_mode_charts_have_projector_sized_text(tab, shots):
     assert normal and min(normal) < MEETING_FONT_PX, "without meeting mode the builders' sizes stay"
     tab.locator('[data-testid="stSidebar"]').get_by_text(s("meeting_mode")).click()
     testkit.wait_idle(tab)
+    for header in ("acc_cost_header", "runs_table_header"):  # meeting mode folds the details: unfold two
+        tab.locator('[data-testid="stExpander"] summary', has_text=s(header)).first.click()
+    testkit.wait_idle(tab)
     tab.locator(PLOT).first.wait_for()
     tab.wait_for_function(
         f"() => [...document.querySelectorAll('{PLOT} svg text')].every("
