@@ -185,10 +185,15 @@ def spread_table(spread: Sequence[dict], lang: str) -> list[dict]:
 
 def contractions_text(run: RunRecord, lang: str) -> str | None:
     """One sentence on how the run's adapted layers computed in training (or, for a run rebuilt without that
-    record, in the analysis's passes), or None for a run without adapters."""
+    record, in the analysis's passes), or None for a run without adapters or whose model cannot be rebuilt
+    (the page says that elsewhere)."""
     from app.strings import CONTRACTIONS, display_name, t
+    from metalora.errors import MetaLoRAError
 
-    counts = analysis(run).contractions()
+    try:
+        counts = analysis(run).contractions()
+    except MetaLoRAError:  # a run whose model cannot be rebuilt (its folder or its uploaded data is gone)
+        return None
     used = counts["train"] or counts["infer"]
     if not used:
         return None
