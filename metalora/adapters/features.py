@@ -124,9 +124,8 @@ class FeatureCache:
 
     def __init__(self, size: int):
         self.size = int(size)
-        self.values: torch.Tensor | None = (
-            None  # (N, F) on the features' device, allocated at the first store
-        )
+        # (N, F) on the features' device, allocated at the first store
+        self.values: torch.Tensor | None = None
         self.known = torch.zeros(self.size, dtype=torch.bool)
         self.hits = self.misses = 0
 
