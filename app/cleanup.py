@@ -53,7 +53,7 @@ class Preview:
         return [
             {
                 "run": r["id"],
-                "created": r.get("created"),
+                "created": session.recorded_time(r.get("created")),
                 "method": method_label(r.get("method"), lang),
                 "data": data_name(str(r.get("dataset") or "–"), lang),
                 "status": t(STATUS_KEYS.get(r.get("status"), "status_failed"), lang),

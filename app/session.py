@@ -238,7 +238,7 @@ def registry_rows(registry: RunRegistry, lang: str, limit: int = 200) -> list[di
     return [
         {
             "run": r.get("id"),
-            "created": r.get("created"),
+            "created": recorded_time(r.get("created")),
             "model": r.get("model"),
             "data": data_name(str(r.get("dataset") or "–"), lang),
             "method": method_label(r.get("method"), lang),
@@ -250,3 +250,17 @@ def registry_rows(registry: RunRegistry, lang: str, limit: int = 200) -> list[di
         }
         for r in registry.list(limit=limit)
     ]
+
+
+def recorded_time(created: object) -> object:
+    """A registry row's ISO time stamp as people read it, in UTC, to the minute: ``"2026-12-02 01:33"``
+    (anything else as is). No word after it, so it reads the same in every language."""
+    from datetime import datetime, timezone
+
+    try:
+        when = datetime.fromisoformat(str(created))
+    except ValueError:
+        return created
+    if when.tzinfo is not None:
+        when = when.astimezone(timezone.utc)
+    return when.strftime("%Y-%m-%d %H:%M")

@@ -61,3 +61,11 @@ def test_another_sessions_training_in_progress_is_not_listed_even_under_all_reco
     finally:
         reg.delete(training)
         reg.delete(finished)
+
+
+def test_recorded_times_read_as_people_read_them():
+    from app.session import recorded_time
+
+    assert recorded_time("2026-12-02T01:33:03+00:00") == "2026-12-02 01:33"
+    assert recorded_time("2026-12-02T10:33:03+09:00") == "2026-12-02 01:33"
+    assert recorded_time(None) is None and recorded_time("not a time") == "not a time"
