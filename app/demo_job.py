@@ -16,10 +16,11 @@ import streamlit as st
 
 from app import resources, session
 from app.jobs import TrainingJob
+from app.measured import DEMO_SECONDS
 from app.session_runs import TrainTask
 from metalora.errors import FileFormatError
 from metalora.training import TrainConfig
-from metalora.training.demo import DEMO_DATA, DEMO_METHODS, DEMO_TRAIN_CONFIG
+from metalora.training.demo import DEMO_ADAPTER_KWARGS, DEMO_DATA, DEMO_METHODS, DEMO_TRAIN_CONFIG
 
 #: The session key of the demo's rank match (shown on Home: both adapters train about N parameters).
 DEMO_BUDGET = "demo_budget"
@@ -49,14 +50,18 @@ def load_demo_choices() -> tuple[session.ModelChoice, session.DataChoice]:
 
 
 def budget_text(lang: str) -> str | None:
-    """ "Both adapters train about N parameters (LoRA: a, MetaLoRA: b)" once this session ran the demo."""
+    """ "Both adapters train about N parameters (LoRA: a, MetaLoRA: b)" once this session ran the demo; in
+    Japanese with its own punctuation: "（LoRA：8,000、MetaLoRA（テンソルリング）：7,900）"."""
     from app.strings import t
     from metalora.methods import method_label
 
     ranks = st.session_state.get(DEMO_BUDGET)
     if ranks is None:
         return None
-    details = ", ".join(f"{method_label(m, lang)}: {n:,}" for m, n in ranks.counts.items())
+    items = [
+        t("demo_budget_item", lang, method=method_label(m, lang), n=f"{n:,}") for m, n in ranks.counts.items()
+    ]
+    details = t("demo_budget_sep", lang).join(items)
     return t("demo_budget", lang, n=f"{ranks.budget:,}", details=details)
 
 
@@ -66,10 +71,13 @@ def start_demo() -> bool:
     cfg = demo_train_config()
     ranks = resources.demo_ranks(model_choice.sample)
     st.session_state[DEMO_BUDGET] = ranks
-    tasks = [TrainTask(method=m, rank=int(ranks[m]), train=cfg) for m in DEMO_METHODS]
+    adapter = dict(DEMO_ADAPTER_KWARGS)
+    tasks = [TrainTask(method=m, rank=int(ranks[m]), train=cfg, adapter=adapter) for m in DEMO_METHODS]
     frozen = model_choice.frozen()
+    full = demo_train_config() == DEMO_TRAIN_CONFIG and resources.demo_samples_per_class() is None
     job = TrainingJob(
         tasks=tasks,
+        expected_s=DEMO_SECONDS if full else None,  # a shrunken demo (tests) has no measured time
         make_base=lambda: frozen,
         data=data_choice.source,
         model_label=model_choice.label,

@@ -3,8 +3,9 @@
 It compares the newest run of each of the demo's two methods (:data:`metalora.training.demo.DEMO_METHODS`:
 the plain adapter first, the input-conditioned one second) on one data set: accuracy on unseen images
 overall and per kind of input, the trainable parameters of both (the card says whether they are matched),
-the extra time per image (the latency of both models measured by :meth:`RunAnalysis.latency_s` on the
-same batch of test images, divided by its size) and the adapter file's size against a full copy of the
+the extra time per image (both models timed in turns on the same batch of test images, so a busy computer
+slows both alike: :meth:`RunAnalysis.latency_against`, the median of the per-round differences divided by
+the batch's size) and the adapter file's size against a full copy of the
 model (the bytes of the run folder's ``*.safetensors`` against the base model's parameter bytes).
 """
 
@@ -14,12 +15,16 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from app import views
 from app.session_runs import RunRecord
 from app.strings import domain_name, t
+
+if TYPE_CHECKING:
+    from metalora.analysis.cost import LatencyComparison
 
 #: Counts within this share of each other are "the same number of trainable parameters" (the library's
 #: rank matching lands within a few per cent: ranks are whole numbers).
@@ -34,7 +39,7 @@ class Side:
     accuracy: float  # in [0, 1]
     per_domain: dict[str, float]
     trainable: int
-    latency_per_image_s: float  # NaN when it cannot be measured
+    latency_per_image_s: float  # its median in the paired measurement (its own without one); NaN: unmeasured
     latency_images: int  # the size of the batch it was measured on (0 when not measured)
     file_bytes: int | None  # the adapter's safetensors in the run folder; None without a folder
 
@@ -46,6 +51,11 @@ class Headline:
     ours: Side
     ref: Side
     base_bytes: int | None  # None when neither run's model can be rebuilt (uploaded, folder gone)
+    #: The paired measurement: the median over the rounds of (ours - ref) per image, and the interquartile
+    #: range of those differences (NaN, 0 rounds, when either model cannot be rebuilt).
+    extra_per_image_s: float = math.nan
+    extra_spread_s: float = math.nan
+    rounds: int = 0
 
     @property
     def matched(self) -> bool:
@@ -54,7 +64,8 @@ class Headline:
 
     @property
     def extra_ms(self) -> float:
-        return 1000 * (self.ours.latency_per_image_s - self.ref.latency_per_image_s)
+        """The extra time per image of ours, paired (negative: faster; NaN: not measured)."""
+        return 1000 * self.extra_per_image_s
 
 
 def pair(runs: Sequence[RunRecord]) -> tuple[RunRecord, RunRecord] | None:
@@ -87,17 +98,32 @@ def base_bytes(*runs: RunRecord) -> int | None:
     return None
 
 
-def side(run: RunRecord) -> Side:
-    """One run's numbers; its latency is measured once (kept with the run's analysis), NaN for a run
-    whose model cannot be rebuilt (its recorded facts are still shown)."""
+def paired(ours: RunRecord, ref: RunRecord) -> LatencyComparison | None:
+    """Both runs' models timed in turns on the same batch of ``ours``'s test images (measured once per
+    pair, kept in ``ours``'s analysis), or None when either model cannot be rebuilt."""
     from metalora.errors import MetaLoRAError
 
     try:
-        view = views.analysis(run)
-        batch = min(view.latency_batch, len(run.splits.test))
-        latency = view.latency_s() / max(batch, 1)
+        return views.analysis(ours).latency_against(views.analysis(ref))
     except MetaLoRAError:
-        batch, latency = 0, math.nan
+        return None
+
+
+def side(run: RunRecord, timed: LatencyComparison | None = None, name: str = "model") -> Side:
+    """One run's numbers; its latency is its median in ``timed`` (the paired measurement, where it is
+    ``name``), else measured on its own (once, kept with the run's analysis): NaN for a run whose model
+    cannot be rebuilt (its recorded facts are still shown)."""
+    from metalora.errors import MetaLoRAError
+
+    if timed is not None:
+        batch, latency = timed.batch_size, timed.per_input_s(timed.median_s[name])
+    else:
+        try:
+            view = views.analysis(run)
+            batch = min(view.latency_batch, len(run.splits.test))
+            latency = view.latency_s() / max(batch, 1)
+        except MetaLoRAError:
+            batch, latency = 0, math.nan
     r = run.result
     return Side(run, r.accuracy, r.per_domain, int(r.trainable_params), latency, batch, file_bytes(run))
 
@@ -115,7 +141,20 @@ def headline(runs: Sequence[RunRecord]) -> Headline | None:
     if found is None:
         return None
     ref, ours = found
-    return Headline(ours=side(ours), ref=side(ref), base_bytes=base_bytes(ours, ref))
+    timed = paired(ours, ref)
+    extra = {}
+    if timed is not None:
+        extra = {
+            "extra_per_image_s": timed.per_input_s(timed.diff_s["model"]),
+            "extra_spread_s": timed.per_input_s(timed.diff_iqr_s["model"]),
+            "rounds": timed.rounds,
+        }
+    return Headline(
+        ours=side(ours, timed, "model"),
+        ref=side(ref, timed, "reference"),
+        base_bytes=base_bytes(ours, ref),
+        **extra,
+    )
 
 
 def missing(lang: str) -> str:
@@ -287,7 +326,13 @@ def show(h: Headline | None, lang: str) -> None:
             "label": t("headline_time", lang),
             "value": t("headline_time_value", lang, delta=extra),
             "delta": detail,
-            "help": t("headline_time_help", lang, n=h.ours.latency_images),
+            "help": t(
+                "headline_time_help",
+                lang,
+                n=h.ours.latency_images,
+                k=h.rounds,
+                spread=ms(h.extra_spread_s),
+            ),
             **quiet,
         }
         size = {

@@ -41,6 +41,9 @@ TRAIN_NICE = int(os.environ.get("METALORA_TRAIN_NICE", "10"))
 
 WAITING, RUNNING, DONE, FAILED, CANCELLED = "waiting", "running", "done", "failed", "cancelled"
 
+#: The share of a job's work after which its own measured pace alone estimates the time left.
+TRUST_PROGRESS = 0.3
+
 
 def device_key(device: str) -> str:
     """The kind of device a job trains on (``"auto"`` -> ``"cpu"`` here): jobs of one key share its lock."""
@@ -97,6 +100,10 @@ class TrainingJob:
     error_unexpected: bool = False  # True: a bug, details in ``error_detail`` and the log
     error_detail: str | None = None
     started: float = field(default_factory=time.time)
+    #: Seconds the whole job is expected to train, known before it starts (the demo's measured time), so
+    #: the time left shows from the first second; None: estimated from the progress once there is some.
+    expected_s: float | None = None
+    running_since: float | None = None  # time.monotonic() when training began (after any wait in line)
     collected: bool = False  # the session has taken the records
     failed_ids: list[int] = field(default_factory=list)  # registry ids of runs recorded as failed
     cancel_event: threading.Event = field(default_factory=threading.Event)
@@ -133,6 +140,25 @@ class TrainingJob:
         """Progress over all tasks in [0, 1]."""
         n = max(len(self.tasks), 1)
         return min(1.0, (self.task_index + self.fraction) / n)
+
+    def time_left(self, now: float | None = None) -> float | None:
+        """Seconds of training left, estimated; None while waiting, when over, or with nothing to go on.
+
+        Before :data:`TRUST_PROGRESS` of the work is done the estimate leans on :attr:`expected_s` (the
+        first epoch's steps include setting up), then the measured pace takes over in proportion:
+        ``elapsed / done - elapsed`` once the progress is a reliable guide.
+        """
+        with self._lock:
+            since, done, status = self.running_since, self.overall, self.status
+        if status != RUNNING or since is None:
+            return None
+        elapsed = max((time.monotonic() if now is None else now) - since, 0.0)
+        paced = elapsed / done - elapsed if done > 0 else None
+        prior = None if self.expected_s is None else max(self.expected_s - elapsed, 0.0)
+        if prior is None or paced is None:
+            return paced if prior is None else prior
+        weight = min(done / TRUST_PROGRESS, 1.0)  # 0: the prior alone, 1: the measured pace alone
+        return weight * paced + (1 - weight) * prior
 
     def queue_place(self) -> int | None:
         """This job's place in its device's line while it waits: 2 when one training runs and none waits
@@ -213,7 +239,8 @@ class TrainingJob:
         from app.session_runs import train_one
         from metalora.training.run_registry import RunRegistry
 
-        self.status = RUNNING
+        with self._lock:
+            self.status, self.running_since = RUNNING, time.monotonic()
         registry = RunRegistry()
         for i, task in enumerate(self.tasks):
             with self._lock:

@@ -7,18 +7,24 @@ every page see the new runs.
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from app import session
 from app.jobs import CANCELLED, DONE, FAILED, WAITING, TrainingJob
+from app.strings import t
 from app.ui import chart, lang, meeting, tr
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-POLL_S = 1.0
+#: Seconds between two looks at the job: the progress bar and its time left (cheap), and the curves.
+#: Redrawing the curves every second made the demo in a browser on 2 cores take twice as long (32 s against
+#: 17 s: the page's own redrawing competes with the training), so they refresh less often.
+POLL_S = float(os.environ.get("METALORA_POLL_S", "1.0"))
+CURVES_POLL_S = float(os.environ.get("METALORA_CURVES_POLL_S", "5.0"))
 
 
 def curves_figure(job: TrainingJob) -> go.Figure:
@@ -32,7 +38,13 @@ def curves_figure(job: TrainingJob) -> go.Figure:
         if not pts:
             continue
         xs, label = [p.x for p in pts], task.label(lang())
-        fig.add_scatter(x=xs, y=[p.loss for p in pts], name=f"{label} · {tr('loss')}", mode="lines+markers")
+        fig.add_scatter(
+            x=xs,
+            y=[p.loss for p in pts],
+            name=f"{label} · {tr('loss')}",
+            mode="lines+markers",
+            hovertemplate=f"{tr('epoch')} %{{x:.1f}}<br>{tr('loss')} %{{y:.3f}}<extra>{label}</extra>",
+        )
         fig.add_scatter(
             x=xs,
             y=[p.train_acc for p in pts],
@@ -40,17 +52,35 @@ def curves_figure(job: TrainingJob) -> go.Figure:
             mode="lines+markers",
             yaxis="y2",
             line={"dash": "dot"},
+            hovertemplate=f"{tr('epoch')} %{{x:.1f}}<br>{tr('accuracy')} %{{y:.1%}}<extra>{label}</extra>",
         )
+    epochs = max((t.train.epochs for t in job.tasks), default=1)
     fig.update_layout(
         height=320,
         margin={"l": 60, "r": 60, "t": 30, "b": 10},
         template="plotly_white",
-        xaxis_title=tr("epoch"),
-        yaxis={"title": tr("loss")},
-        yaxis2={"title": tr("accuracy"), "overlaying": "y", "side": "right", "range": [0, 1]},
+        # whole epochs on the axis (the points fall between them: a point per part of an epoch)
+        xaxis={"title": tr("epoch"), "range": [0, epochs], "dtick": 1 if epochs <= 12 else None},
+        yaxis={"title": tr("loss"), "rangemode": "tozero"},
+        yaxis2={
+            "title": tr("accuracy"),
+            "overlaying": "y",
+            "side": "right",
+            "range": [0, 1],
+            "tickformat": ".0%",
+        },
         legend={"orientation": "h", "y": -0.25},
     )
     return fig
+
+
+def duration(seconds: float, lang: str) -> str:
+    """A time left as people say it: ``"about 20 s"``, ``"about 3 min"``, ``"a few seconds"``."""
+    if seconds < 5:
+        return t("few_seconds", lang)
+    if seconds < 90:
+        return t("about_seconds", lang, n=int(5 * round(seconds / 5)))
+    return t("about_minutes", lang, n=round(seconds / 60))
 
 
 def ordinal(n: int, lang: str) -> str:
@@ -73,16 +103,13 @@ def _panel(compact: bool) -> None:
         st.warning(text, icon=":material/hourglass_top:")
     elif job.active:
         name = job.tasks[min(index, len(job.tasks) - 1)].label(lang())
-        st.progress(overall, text=tr("job_running", i=index + 1, n=len(job.tasks), name=name))
+        text = tr("job_running", i=index + 1, n=len(job.tasks), name=name)
+        left = job.time_left()
+        if left is not None:
+            text += tr("job_time_left", left=duration(left, lang()))
+        st.progress(overall, text=text)
     if job.active:
         st.button(tr("cancel"), key=f"cancel_{'side' if compact else 'main'}", on_click=job.cancel)
-    if not compact and job.points:
-        chart(
-            curves_figure(job),
-            "caption_curves",
-            key="curves_side" if compact else "curves",
-            title_key="training_curves",
-        )
     if not job.active and session.collect():
         st.rerun()  # one full rerun so every page sees the new runs; polling stops with it
     if compact or job.active:
@@ -101,10 +128,19 @@ def _panel(compact: bool) -> None:
             st.error(job.error, icon=":material/error:")
 
 
+def _curves() -> None:
+    job = session.job()
+    if job is not None and job.points:
+        chart(curves_figure(job), "caption_curves", key="curves", title_key="training_curves")
+
+
 def job_panel(compact: bool = False) -> None:
-    """Draw the job's state; it refreshes itself every second while the job is running."""
+    """Draw the job's state: its progress refreshes every :data:`POLL_S` seconds while the job is running,
+    its curves (not in the compact panel) every :data:`CURVES_POLL_S`."""
     job = session.job()
     if job is None:
         return
     every = (POLL_S * (2 if compact else 1)) if job.active else None
     st.fragment(run_every=every)(_panel)(compact)
+    if not compact:
+        st.fragment(run_every=CURVES_POLL_S if job.active else None)(_curves)()

@@ -43,19 +43,9 @@ def demo_ranks(name: str):
     A :class:`~metalora.training.methods.RankMatch` (``{method: rank}`` with ``.counts`` and ``.budget``),
     computed once per sample model for every session. Never modify it.
     """
-    import copy
+    from metalora.training.demo import demo_ranks as match
 
-    from metalora.training.demo import DEMO_METHODS, DEMO_RANK
-    from metalora.training.methods import match_ranks, prepare
-
-    base = sample_model(name)[0]
-
-    def fresh() -> nn.Module:
-        return copy.deepcopy(base)  # the shared model is never changed
-
-    reference = DEMO_METHODS[0]  # plain LoRA: the budget is what it trains at the demo's rank
-    budget = sum(p.numel() for p in prepare(fresh(), reference, rank=DEMO_RANK)[1])
-    return match_ranks(fresh, DEMO_METHODS, budget)
+    return match(sample_model(name)[0])
 
 
 def sample_model_names() -> list[str]:

@@ -68,6 +68,8 @@ class TrainTask:
     rank: int = DEMO_RANK
     targets: str | tuple[str, ...] = "all"
     train: TrainConfig = field(default_factory=lambda: DEMO_TRAIN_CONFIG)
+    #: Further adapter settings (:class:`~metalora.MetaLoRAConfig` fields, e.g. the demo's feature source).
+    adapter: dict[str, Any] = field(default_factory=dict)
 
     def label(self, lang: str) -> str:
         """``"MetaLoRA (Tensor Ring) · rank 4 · repeat #0"`` in ``lang`` (no rank without adapters)."""
@@ -199,6 +201,7 @@ def train_one(
         task.train,
         rank=int(task.rank),
         target_modules=task.targets,
+        adapter_kwargs=task.adapter,
         registry=registry,
         callback=callback,
         cancel_event=cancel_event,

@@ -11,7 +11,7 @@ dashboard stays in it so a translator reads both languages side by side in one p
 
 from __future__ import annotations
 
-from metalora.i18n import LANGUAGES, text
+from metalora.i18n import DOMAIN_NAMES, LANGUAGES, display_name, domain_name, text
 
 __all__ = [
     "DOMAIN_NAMES",
@@ -98,10 +98,13 @@ STRINGS: dict[str, dict[str, str]] = {
         ja="そのため、きれいな画像・反転画像・回転画像など、種類の違う入力をひとつのアダプターがそれぞれに合った形で扱えます。",
     ),
     "pipeline_caption": S(
-        en="How an input flows: the frozen model reads it, a small network turns what it sees into scaling "
-        "factors, and the scaling factors set the low-rank update of every adapted layer.",
-        ja="入力の流れ：固定されたモデルが入力を読み取り、小さなネットワークがそれを「スケーリング係数」に変え、"
-        "スケーリング係数が各層の低ランク更新を決めます。",
+        en="How an input flows: a frozen feature extractor reads it, a small network turns what it sees into "
+        "scaling factors, and the scaling factors set the low-rank update of every adapted layer. In the demo "
+        "the extractor is a few plain measurements of the image (its brightness, its contrast and a tiny "
+        "thumbnail), which show at once whether a digit is inverted, rotated or mirrored.",
+        ja="入力の流れ：固定された特徴抽出器が入力を読み取り、小さなネットワークがそれを「スケーリング係数」に変え、"
+        "スケーリング係数が各層の低ランク更新を決めます。デモの特徴抽出器は、画像の簡単な測定値（明るさ、"
+        "コントラスト、小さな縮小画像）で、数字が反転・回転・鏡像になっているかがすぐに分かります。",
     ),
     "node_input": S(en="Input image", ja="入力画像"),
     "node_features": S(en="Frozen feature extractor", ja="固定された特徴抽出器"),
@@ -113,14 +116,32 @@ STRINGS: dict[str, dict[str, str]] = {
     "demo_explain": S(
         en="The demo takes a small pre-trained model and handwritten digits shown in four ways (clean, inverted, "
         "rotated, mirrored), then trains ordinary LoRA and MetaLoRA side by side, each with the same budget of "
-        "trainable parameters. On this dashboard's computer it took about 40 seconds (longer while the computer is busy).",
+        "trainable parameters. On a laptop with 2 processor cores it takes about {warm} seconds, {cold} as the "
+        "first demo after the dashboard starts, and longer while the computer is busy.",
         ja="デモでは、小さな学習済みモデルと、4 通り（そのまま・反転・回転・鏡像）に変えた手書き数字を使い、"
         "通常の LoRA と MetaLoRA を、学習するパラメーター数を同じにして並べて学習します。"
-        "このダッシュボードのコンピューターでは約 40 秒かかりました（コンピューターが混んでいるときは、もっとかかります）。",
+        "2 コアのノートパソコンで約 {warm} 秒（ダッシュボード起動後の最初のデモは約 {cold} 秒）かかります。"
+        "コンピューターが混んでいるときは、もっとかかります。",
     ),
     "demo_budget": S(
         en="Both adapters train about {n} parameters ({details}), so the comparison is fair.",
         ja="どちらのアダプターも約 {n} 個のパラメーターを学習します（{details}）。そのため公平な比較です。",
+    ),
+    "demo_budget_item": S(en="{method}: {n}", ja="{method}：{n}"),
+    "demo_budget_sep": S(en=", ", ja="、"),
+    "feature_source": S(en="What MetaLoRA looks at", ja="MetaLoRA が見るもの"),
+    "feature_source_help": S(
+        en="What the small network that sets the scaling factors reads from each image. Plain LoRA does not "
+        "look at the input, so this changes nothing for it.",
+        ja="スケーリング係数を決める小さなネットワークが、各画像から何を読み取るかです。通常の LoRA は入力を見ないので、"
+        "影響はありません。",
+    ),
+    "source_backbone": S(
+        en="The frozen model's own features (the paper's choice)", ja="固定モデル自身の特徴（論文の方法）"
+    ),
+    "source_input-stats": S(
+        en="Simple image measurements: brightness, contrast, a tiny thumbnail (the demo's choice)",
+        ja="画像の簡単な測定値：明るさ、コントラスト、小さな縮小画像（デモの方法）",
     ),
     "demo_button": S(en="Run the demo", ja="デモを実行"),
     "demo_next": S(en="Where to look next", ja="次に見るところ"),
@@ -155,6 +176,10 @@ STRINGS: dict[str, dict[str, str]] = {
         ja="プロセッサーの空き待ちです。あなたは {place} 番目です（実行中の学習が 1 番目）。順番が来ると"
         "自動的に始まります。「学習を中止」で列から外れます。",
     ),
+    "job_time_left": S(en=" · {left} left", ja="・残り{left}"),
+    "few_seconds": S(en="a few seconds", ja="数秒"),
+    "about_seconds": S(en="about {n} s", ja="約 {n} 秒"),
+    "about_minutes": S(en="about {n} min", ja="約 {n} 分"),
     "job_running": S(en="Training run {i} of {n}: {name}", ja="学習中 {i} / {n}：{name}"),
     "job_done": S(
         en="Training finished: {n} new run(s). Open the views in the menu to see what they learned.",
@@ -425,10 +450,13 @@ STRINGS: dict[str, dict[str, str]] = {
     "headline_file_detail": S(en="{share} of the full model ({full})", ja="モデル全体（{full}）の {share}"),
     "headline_by_domain": S(en="{method} on each kind of input", ja="入力の種類ごとの {method} の正解率"),
     "headline_time_help": S(
-        en="The median time of 5 passes of each model over the same {n} test images on this computer, per "
-        "image. A difference of a fraction of a millisecond can be chance: the computer may be busy.",
-        ja="このコンピューターで、同じ {n} 枚のテスト画像を各モデルに 5 回通したときの中央値（画像 1 枚あたり）です。"
-        "1 ミリ秒に満たない差は偶然のこともあります（コンピューターが混んでいる場合など）。",
+        en="Both models took turns on the same {n} test images on this computer, {k} rounds in alternating "
+        "order, so a busy moment slows both alike. The number is the median of the {k} per-round differences, "
+        "per image (the middle half of the rounds spanned {spread} ms). A difference of a fraction of a "
+        "millisecond can still be chance.",
+        ja="このコンピューターで、同じ {n} 枚のテスト画像を 2 つのモデルに交互に {k} 回ずつ通し（順番も毎回入れ替え）、"
+        "混み具合の影響が両方に同じようにかかるようにして測りました。数値は {k} 回の差の中央値（画像 1 枚あたり）で、"
+        "中ほど半分の回の差は {spread} ms の幅に収まりました。1 ミリ秒に満たない差は偶然のこともあります。",
     ),
     "headline_sentence": S(
         en="On images it never saw in training, {a} is {diff} ({acc_a} vs {acc_b}), {budget}; {time}, and its "
@@ -525,6 +553,21 @@ STRINGS: dict[str, dict[str, str]] = {
     "cleanup_no": S(en="Keep them", ja="残す"),
     "cleanup_done": S(
         en="Deleted {n} run(s) and freed {size}.", ja="{n} 件の実行を削除し、{size} を空けました。"
+    ),
+    "cleanup_usage_leftovers": S(
+        en="{n} leftover folder(s) of interrupted runs use {size} more; a clean-up removes them.",
+        ja="中断された実行の残りのフォルダー {n} 個が、さらに {size} 使っています。整理すると削除されます。",
+    ),
+    "cleanup_confirm_leftovers": S(
+        en="{n} leftover folder(s) of interrupted runs ({size}) will be removed: no recorded run uses them "
+        "and no training is writing them.",
+        ja="中断された実行の残りのフォルダー {n} 個（{size}）を削除します。記録された実行はどれも使っておらず、"
+        "書き込み中の学習もありません。",
+    ),
+    "cleanup_yes_leftovers": S(en="Yes, remove them", ja="はい、削除します"),
+    "cleanup_done_leftovers": S(
+        en="Removed {n} leftover folder(s) of interrupted runs, {size}.",
+        ja="中断された実行の残りのフォルダー {n} 個（{size}）を削除しました。",
     ),
     "report_header": S(en="Report to send after the meeting", ja="会議後に送るレポート"),
     "report_explain": S(
@@ -663,23 +706,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "col_size": S(en="Size on disk", ja="ディスク上のサイズ"),
 }
 
-#: Display names of the library's domain ids (:data:`metalora.data.DOMAINS`), translated at display time.
-#: A domain registered outside the library keeps its id (a proper name) where this table has no entry.
-DOMAIN_NAMES: dict[str, dict[str, str]] = {
-    "clean": S(en="clean", ja="そのまま"),
-    "inverted": S(en="inverted", ja="反転"),
-    "rotate90": S(en="rotated 90°", ja="90° 回転"),
-    "rotate180": S(en="rotated 180°", ja="180° 回転"),
-    "mirror": S(en="mirrored", ja="鏡像"),
-    "noise": S(en="noisy", ja="ノイズ"),
-    "blur": S(en="blurred", ja="ぼかし"),
-    "low_contrast": S(en="low contrast", ja="低コントラスト"),
-    "occlusion": S(en="partly hidden", ja="一部を隠す"),
-    "bg_noise": S(en="noisy background", ja="ノイズの背景"),
-    "bg_stripes": S(en="striped background", ja="縞模様の背景"),
-    "palette_cool": S(en="cool colours", ja="寒色"),
-    "palette_warm": S(en="warm colours", ja="暖色"),
-}
+# The display names of the domain ids (DOMAIN_NAMES), domain_name and display_name are the library's
+# (metalora.i18n: its figures and report name domains too), imported above and re-exported for the pages.
+
 #: Display names of the data splits (:meth:`metalora.data.DataSplits.as_dict`).
 SPLIT_NAMES: dict[str, dict[str, str]] = {
     "train": S(en="training", ja="学習用"),
@@ -698,18 +727,6 @@ LAYER_TYPES: dict[str, dict[str, str]] = {
     "Conv2d": S(en="convolution (Conv2d)", ja="畳み込み（Conv2d）"),
     "Linear": S(en="fully connected (Linear)", ja="全結合（Linear）"),
 }
-
-
-def display_name(table: dict[str, dict[str, str]], key: str, lang: str) -> str:
-    """``key``'s display name in ``lang`` from one of the tables above; ``key`` itself when the table has
-    no entry (a name registered outside the library); ``KeyError`` for a language the entry lacks."""
-    entry = table.get(str(key))
-    return str(key) if entry is None else text(table, str(key), lang)
-
-
-def domain_name(domain: str, lang: str) -> str:
-    """The display name of a library domain id in ``lang`` (``"rotate90"`` -> ``"90° 回転"``)."""
-    return display_name(DOMAIN_NAMES, domain, lang)
 
 
 def t(key: str, lang: str, **fields) -> str:

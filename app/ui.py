@@ -24,6 +24,15 @@ BASE_CSS = """
 /* the glossary in the narrow sidebar (app/glossary.py): compact type, also in meeting mode */
 .st-key-glossary [data-testid="stMarkdownContainer"] li,
 .st-key-glossary [data-testid="stMarkdownContainer"] p { font-size: 0.85rem !important; line-height: 1.4; }
+/* no animation while a training runs: on a 2-core laptop the browser's redrawing of a progress bar that
+   glides to each new value, and of the running indicator, took time from the training itself */
+[data-testid="stProgress"] *, [data-testid="stStatusWidget"] * {
+  transition: none !important; animation: none !important; }
+/* the pipeline on Home (flow_html): rounded boxes joined by arrows, wrapping on a narrow screen */
+.ml-flow { display: flex; flex-wrap: wrap; align-items: center; gap: 0.4rem; margin: 0.6rem 0 0.4rem 0; }
+.ml-flow .ml-node { border: 1.5px solid #4C5A6A; border-radius: 0.6rem; padding: 0.45rem 0.8rem;
+  background: #F4F6F9; color: #1B1F24; font-size: 0.95em; line-height: 1.3; }
+.ml-flow .ml-arrow { color: #4C5A6A; font-size: 1.3em; }
 </style>
 """
 
@@ -43,6 +52,18 @@ h1 { font-size: 2.6rem !important; } h2 { font-size: 2.0rem !important; }
   white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
 </style>
 """
+
+
+def flow_html(steps: Sequence[str]) -> str:
+    """``steps`` as one row of boxes joined by arrows (HTML for ``st.markdown``; the text is escaped).
+
+    Home's pipeline picture: drawn by the browser's own layout, with nothing to load first (a graph
+    layout library took seconds to start in the first page of a cold start)."""
+    import html
+
+    arrow = '<span class="ml-arrow" aria-hidden="true">→</span>'
+    boxes = [f'<span class="ml-node">{html.escape(s)}</span>' for s in steps]
+    return f'<div class="ml-flow" role="list">{arrow.join(boxes)}</div>'
 
 
 def lang() -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import nav, progress, session
+from app import measured, nav, progress, session, ui
 from app.ui import guard, lang, meeting, show_caption, tr
 
 POINTS = ("home_what_1", "home_what_2", "home_what_3")
@@ -30,15 +30,11 @@ st.title(tr("home_title"))
 for key in POINTS:
     st.markdown(f"- {tr(key)}")
 
-dot = "digraph { rankdir=LR; node [shape=box, style=rounded, fontname=Helvetica];\n"
-dot += "\n".join(f'{n} [label="{tr(n)}"];' for n in NODES)
-dot += "\n" + " -> ".join(NODES) + ";"
-dot += "\nnode_input -> node_update [style=dashed]; }"
-st.graphviz_chart(dot)
+st.markdown(ui.flow_html([tr(n) for n in NODES]), unsafe_allow_html=True)  # plain HTML: no chart library
 show_caption("pipeline_caption")
 
 st.header(tr("demo_header"))
-st.markdown(tr("demo_explain"))
+st.markdown(tr("demo_explain", warm=round(measured.DEMO_SECONDS), cold=round(measured.DEMO_SECONDS_FIRST)))
 job = session.job()
 busy = job is not None and job.active
 if st.button(tr("demo_button"), type="primary", disabled=busy, key="run_demo"):

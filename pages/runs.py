@@ -14,7 +14,6 @@ from pathlib import Path
 import streamlit as st
 
 from app import cleanup, downloads, session, views
-from app.headline import size_text
 from app.picker import no_runs_hint, scope_toggle, select_run
 from app.session_runs import MEETING_COLUMNS
 from app.ui import REPORT, caption_text, choice, guard, lang, page_title, show_caption, table, technical, tr
@@ -96,8 +95,8 @@ with guard():
     registry = session.registry()
     st.markdown(cleanup.usage_text(registry, lang()))
     done = st.session_state.pop(cleanup.DONE, None)
-    if done is not None:
-        st.success(tr("cleanup_done", n=done[0], size=size_text(done[1], lang())), icon=":material/check:")
+    for text in done.texts(lang()) if done is not None else []:
+        st.success(text, icon=":material/check:")
     pending = st.session_state.get(cleanup.PENDING)
     if pending is None:
         with technical("cleanup_open"):
@@ -112,20 +111,19 @@ with guard():
             )
             if st.button(tr("cleanup_preview"), key="cleanup_preview", icon=":material/search:"):
                 found = cleanup.preview(registry, rule, int(n))
-                if found.ids:
+                if not found.empty:
                     st.session_state[cleanup.PENDING] = found  # nothing is deleted before the confirmation
                     st.rerun()
                 st.info(tr("cleanup_nothing"), icon=":material/check:")
     else:
-        size = size_text(pending.bytes, lang())
-        st.warning(tr("cleanup_confirm", n=len(pending.ids), size=size), icon=":material/warning:")
-        table(pending.rows(lang()), meeting_columns=cleanup.CLEANUP_COLUMNS)
+        for text in pending.confirm_texts(lang()):
+            st.warning(text, icon=":material/warning:")
+        if pending.ids:
+            table(pending.rows(lang()), meeting_columns=cleanup.CLEANUP_COLUMNS)
         yes, no = st.columns(2)
-        if yes.button(
-            tr("cleanup_yes", n=len(pending.ids)), key="cleanup_yes", type="primary", width="stretch"
-        ):
+        if yes.button(pending.yes_text(lang()), key="cleanup_yes", type="primary", width="stretch"):
             st.session_state.pop(cleanup.PENDING, None)
-            st.session_state[cleanup.DONE] = (len(pending.ids), cleanup.delete(pending))
+            st.session_state[cleanup.DONE] = cleanup.delete(pending)
             st.rerun()
         if no.button(tr("cleanup_no"), key="cleanup_no", width="stretch"):
             st.session_state.pop(cleanup.PENDING, None)

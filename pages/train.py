@@ -10,11 +10,12 @@ from app import progress, session
 from app.devices import available_devices
 from app.jobs import TrainingJob
 from app.session_runs import TrainTask
-from app.ui import guard, lang, page_title, technical, tr
+from app.ui import choice, guard, lang, page_title, technical, tr
 from metalora.adapters import adaptable_modules
+from metalora.config import FEATURE_SOURCES
 from metalora.methods import get_method, method_ids
 from metalora.training import TrainConfig
-from metalora.training.demo import DEMO_METHOD, DEMO_RANK, DEMO_TRAIN_CONFIG
+from metalora.training.demo import DEMO_ADAPTER_KWARGS, DEMO_METHOD, DEMO_RANK, DEMO_TRAIN_CONFIG
 
 LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2]  # around the library's default, TrainConfig.lr
 
@@ -44,6 +45,14 @@ with st.form("train_form"):
         targets = st.multiselect(
             tr("target_layers"), layers, placeholder=tr("all_layers"), help=tr("targets_help")
         )
+        source = choice(
+            "feature_source",
+            list(FEATURE_SOURCES),
+            "source_",
+            widget=st.selectbox,
+            index=FEATURE_SOURCES.index(DEMO_ADAPTER_KWARGS["feature_source"]),  # as the demo trains
+            help=tr("feature_source_help"),
+        )
         lr = st.select_slider(tr("learning_rate"), LEARNING_RATES, value=TrainConfig.lr)
         seed = st.number_input(tr("repeat"), 0, 10_000, TrainConfig.seed, help=tr("repeat_help"))
         device = st.selectbox(tr("device"), list(devices), format_func=devices.get, key="device")
@@ -52,7 +61,13 @@ with st.form("train_form"):
 if submitted:
     with guard():
         cfg = TrainConfig(epochs=int(epochs), lr=float(lr), seed=int(seed), device=device)
-        task = TrainTask(method=method, rank=int(rank), targets=tuple(targets) or "all", train=cfg)
+        task = TrainTask(
+            method=method,
+            rank=int(rank),
+            targets=tuple(targets) or "all",
+            train=cfg,
+            adapter={"feature_source": source},
+        )
         new = TrainingJob(
             tasks=[task],
             make_base=functools.partial(model.frozen),

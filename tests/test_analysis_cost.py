@@ -4,6 +4,7 @@ figures draw, and the measured costs of a model."""
 from __future__ import annotations
 
 import math
+import statistics
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from torch import nn
 from metalora import MetaLoRAConfig, get_model
 from metalora.analysis import aggregate_runs, summarise_domains, summarise_epochs
 from metalora.analysis.cost import (
+    compare_latency,
     cost_report,
     count_flops,
     flops_per_input,
@@ -22,7 +24,7 @@ from metalora.analysis.cost import (
     measure_storage,
 )
 from metalora.analysis.runs import pareto_front, pareto_mask
-from metalora.errors import DataError
+from metalora.errors import ConfigError, DataError, MetaLoRAError
 from metalora.models import build_model
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -146,3 +148,85 @@ def test_measured_costs(tmp_path):
     assert (report.trainable, report.total) == (trainable, total)
     assert report.row()["flops"] == report.flops_adapted > report.flops_base
     assert report.latency_base_s is not None and report.batch_size == 4
+
+
+# ----------------------------------------------------------------------------- paired latency
+class Repeated(nn.Module):
+    """One linear layer run ``times`` times: ``times`` × the work of a single pass."""
+
+    def __init__(self, times: int):
+        super().__init__()
+        torch.manual_seed(0)
+        self.layer, self.times = nn.Linear(256, 256), times
+
+    def forward(self, x):
+        for _ in range(self.times):
+            x = self.layer(x)
+        return x
+
+
+def test_paired_latency_finds_the_model_that_does_more_work():
+    models = {"once": Repeated(1), "four": Repeated(4)}
+    x = torch.rand(64, 256)
+    timed = compare_latency(models, x, repeats=7, warmup=1)
+    assert timed.reference == "once" and timed.rounds == 7 and timed.batch_size == 64
+    assert timed.device == "cpu" and set(timed.median_s) == {"once", "four"}
+    assert set(timed.diff_s) == set(timed.diff_iqr_s) == {"four"}  # no difference to itself
+    assert all(len(timed.times_s[n]) == 7 for n in models)
+    for name in models:  # every model's own median of its rounds
+        assert timed.median_s[name] == statistics.median(timed.times_s[name]) > 0
+    assert timed.median_s["four"] > timed.median_s["once"]
+    rounds = [a - b for a, b in zip(timed.times_s["four"], timed.times_s["once"], strict=True)]
+    assert timed.diff_s["four"] == statistics.median(rounds) > 0  # paired: round by round
+    assert timed.diff_iqr_s["four"] >= 0
+    assert timed.per_input_s(timed.diff_s["four"]) == pytest.approx(timed.diff_s["four"] / 64)
+    assert timed.to_dict()["diff_s"]["four"] == timed.diff_s["four"]
+
+
+def test_paired_latency_takes_turns_in_inference_mode_and_restores_the_mode():
+    calls = []
+
+    class Recorder(nn.Module):
+        def __init__(self, name):
+            super().__init__()
+            self.name, self.lin = name, nn.Linear(3, 3)
+
+        def forward(self, x):
+            calls.append((self.name, torch.is_inference_mode_enabled(), self.training))
+            return self.lin(x)
+
+    a, b = Recorder("a"), Recorder("b").eval()
+    a.train()
+    timed = compare_latency({"a": a, "b": b}, torch.rand(2, 3), repeats=3, warmup=1, reference="b")
+    # warm-up (reversed), then the timed rounds: in order, reversed, in order
+    assert [c[0] for c in calls] == ["b", "a", "a", "b", "b", "a", "a", "b"]
+    assert all(inference and not training for _, inference, training in calls)
+    assert a.training and not b.training
+    assert timed.reference == "b" and set(timed.diff_s) == {"a"}
+
+
+def test_paired_latency_with_one_round():
+    timed = compare_latency(
+        {"once": Repeated(1), "four": Repeated(4)}, torch.rand(2, 256), repeats=1, warmup=0
+    )
+    assert timed.rounds == 1 and [len(t) for t in timed.times_s.values()] == [1, 1]
+    assert timed.diff_s["four"] == timed.times_s["four"][0] - timed.times_s["once"][0]
+    assert timed.diff_iqr_s["four"] == 0.0
+    alone = compare_latency({"only": Repeated(1)}, torch.rand(2, 256), repeats=1)
+    assert alone.diff_s == {} and alone.median_s["only"] > 0
+
+
+@pytest.mark.parametrize(
+    ("models", "x", "kwargs", "error", "match"),
+    [
+        ({"m": Repeated(1)}, torch.empty(0, 256), {}, DataError, "no inputs"),
+        ({}, torch.rand(2, 256), {}, ConfigError, "no models"),
+        ({"m": Repeated(1)}, torch.rand(2, 256), {"repeats": 0}, ConfigError, "repeats"),
+        ({"m": Repeated(1)}, torch.rand(2, 256), {"warmup": -1}, ConfigError, "warmup"),
+        ({"m": Repeated(1)}, torch.rand(2, 256), {"reference": "x"}, ConfigError, "reference"),
+    ],
+)
+def test_paired_latency_rejects_what_it_cannot_time(models, x, kwargs, error, match):
+    with pytest.raises(error, match=match) as caught:
+        compare_latency(models, x, **kwargs)
+    assert isinstance(caught.value, MetaLoRAError)

@@ -159,3 +159,24 @@ def test_contractions_count_what_training_ran_and_survive_save_and_load(tmp_path
     assert analysis.contractions()["train"] == {"kernel": layers}
     analysis.latency_s()  # an inference pass on the loaded model's own (planned) contractions
     assert sum(analysis.contractions()["infer"].values()) == layers
+
+
+def test_latency_against_is_paired_and_measured_once_per_reference(monkeypatch, digits):
+    import gc
+    import weakref
+
+    compare = _count(monkeypatch, "compare_latency")
+    view = RunAnalysis(_model("meta-tr"), digits, latency_batch=4)
+    ref = RunAnalysis(_model("lora"), digits)
+    timed = view.latency_against(ref)
+    assert view.latency_against(ref) is timed and compare[0] == 1  # kept: one measurement per pair
+    assert set(timed.median_s) == {"model", "reference"} and set(timed.diff_s) == {"model"}
+    assert (timed.reference, timed.rounds, timed.batch_size) == ("reference", ra.PAIRED_ROUNDS, 4)
+    other = RunAnalysis(_model("cp"), digits)
+    assert view.latency_against(other) is not timed and compare[0] == 2  # another reference: measured anew
+    assert view.latency_against(ref) is timed and compare[0] == 2
+    gone = weakref.ref(other)
+    del other
+    gc.collect()
+    assert gone() is None, "the analysis must not keep another run's model alive"
+    assert view.latency_s() > 0  # the run's own latency stays for the pages that draw it

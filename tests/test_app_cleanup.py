@@ -4,6 +4,7 @@ only after showing which ones go and the space freed, and a confirmation; "Delet
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 from datetime import datetime, timedelta, timezone
 
@@ -140,3 +141,69 @@ def test_the_clean_up_in_japanese(at):
     proper = {"resnet-mini-digits", *(r.model_label for r in session_runs(at))}
     english = [(w, text) for text in texts for w in english_words(text, proper)]
     assert not english, english
+
+
+def leftover(name: str, size: int, age_s: float = 0.0):
+    """A hidden folder under ``runs/`` as a training killed while saving leaves it, last changed ``age_s``
+    ago."""
+    folder = RunRegistry().runs_dir / name
+    folder.mkdir()
+    (folder / "adapter_model.safetensors").write_bytes(b"x" * size)
+    then = datetime.now(timezone.utc).timestamp() - age_s
+    for p in (folder / "adapter_model.safetensors", folder):
+        os.utime(p, (then, then))
+    return folder
+
+
+def test_leftovers_of_interrupted_runs_are_counted_and_removed_but_never_one_being_written(at):
+    from metalora.training.run_upkeep import LEFTOVER_AGE_S
+
+    here = {"process": {"host": socket.gethostname(), "pid": os.getpid()}}  # alive: still training
+    recorded_elsewhere(0, 10, status="running", config=here, adapter_path=None)
+    stale = leftover(".tmp-20260101-000000-meta-tr-s0-1234abcd-x1", 3 * 1024, age_s=LEFTOVER_AGE_S + 60)
+    killed_delete = leftover(".deleting-20260101-000000-lora-s0-5678abcd-1a2b3c", 1024)
+    fresh = leftover(".tmp-20260102-000000-lora-s1-9999abcd-z9", 2048)  # the training may be writing it
+    at.switch_page("../pages/runs.py").run()
+    no_errors(at)
+    assert t("cleanup_usage_leftovers", "en", n=2, size="4 KiB") in markdown(at)
+
+    pending = preview(at, "older", 365)  # no run that old: the leftovers only
+    assert pending.ids == () and set(pending.leftovers) == {stale.name, killed_delete.name}
+    assert [w.value for w in at.warning] == [t("cleanup_confirm_leftovers", "en", n=2, size="4 KiB")]
+    assert stale.is_dir(), "nothing is removed before the confirmation"
+    assert at.button(key="cleanup_yes").label == STRINGS["cleanup_yes_leftovers"]["en"]
+    at.button(key="cleanup_yes").click().run()
+    no_errors(at)
+    assert [s.value for s in at.success] == [t("cleanup_done_leftovers", "en", n=2, size="4 KiB")]
+    assert not stale.exists() and not killed_delete.exists() and fresh.is_dir()
+    assert RunRegistry().count() == 3 and "leftover" not in markdown(at)
+    assert preview(at, "older", 365) is None and at.info[-1].value == STRINGS["cleanup_nothing"]["en"]
+    shutil.rmtree(fresh)  # the next test's registry has no run training: it would be a leftover there
+
+
+def test_a_clean_up_removes_the_leftovers_with_the_runs_in_japanese(at):
+    old = recorded_elsewhere(400, 2048)
+    stale = leftover(".tmp-20260101-000000-meta-tr-s0-1234abcd-x1", 1024, age_s=2 * 3600)
+    at.sidebar.selectbox[0].set_value("ja").run()
+    at.switch_page("../pages/runs.py").run()
+    no_errors(at)
+    assert t("cleanup_usage_leftovers", "ja", n=1, size="1 KiB") in markdown(at)
+    at.radio(key="cleanup_rule").set_value(STRINGS["cleanup_rule_older"]["ja"]).run()
+    at.number_input(key="cleanup_n_older").set_value(365).run()
+    at.button(key="cleanup_preview").click().run()
+    no_errors(at)
+    assert [w.value for w in at.warning] == [
+        t("cleanup_confirm", "ja", n=1, size="2 KiB"),
+        t("cleanup_confirm_leftovers", "ja", n=1, size="1 KiB"),
+    ]
+    texts = list(page_texts(at, figures=False))
+    proper = {"resnet-mini-digits", *(r.model_label for r in session_runs(at))}
+    english = [(w, text) for text in texts for w in english_words(text, proper)]
+    assert not english, english
+    at.button(key="cleanup_yes").click().run()
+    no_errors(at)
+    assert [s.value for s in at.success] == [
+        t("cleanup_done", "ja", n=1, size="2 KiB"),
+        t("cleanup_done_leftovers", "ja", n=1, size="1 KiB"),
+    ]
+    assert not stale.exists() and old not in {r["id"] for r in RunRegistry().list()}

@@ -17,6 +17,8 @@ from streamlit.testing.v1 import AppTest
 
 from app import headline, views
 from app.strings import STRINGS, domain_name, t
+from metalora.analysis.cost import LatencyComparison
+from metalora.analysis.run_analysis import PAIRED_ROUNDS
 from metalora.methods import method_label
 from metalora.training.demo import DEMO_METHODS, DEMO_RANK
 from tests.app_support import environment, new_app, own_runs, session_runs, tiny_env
@@ -85,7 +87,14 @@ def test_home_says_how_many_parameters_both_train(demo):
     details = ", ".join(f"{method_label(m, 'en')}: {n:,}" for m, n in match.counts.items())
     expected = STRINGS["demo_budget"]["en"].format(n=f"{match.budget:,}", details=details)
     assert expected in [m.value for m in demo.markdown]
-    assert "seconds" in STRINGS["demo_explain"]["en"] and "{" not in STRINGS["demo_explain"]["en"]
+    from app import measured
+
+    # Home states the demo's measured times (app/measured.py, from benchmarks/bench_app.py --full)
+    assert 0 < measured.DEMO_SECONDS <= measured.DEMO_SECONDS_FIRST
+    said = STRINGS["demo_explain"]["en"].format(
+        warm=round(measured.DEMO_SECONDS), cold=round(measured.DEMO_SECONDS_FIRST)
+    )
+    assert said in [m.value for m in demo.markdown] and "{" not in said
 
 
 # ----------------------------------------------------------------------------- the result card
@@ -130,10 +139,11 @@ def test_the_cards_numbers_are_measured_on_the_runs(demo):
     facts = headline.headline(list(runs.values()))
     ref, ours = (runs[m] for m in DEMO_METHODS)
     assert facts.ours.run is ours and facts.ref.run is ref
-    for side, run in ((facts.ours, ours), (facts.ref, ref)):
-        view = views.analysis(run)
-        batch = min(view.latency_batch, len(run.splits.test))
-        assert side.latency_per_image_s == pytest.approx(view.latency_s() / batch)
+    timed = views.analysis(ours).latency_against(views.analysis(ref))  # kept: what the card measured
+    assert timed.batch_size == min(views.analysis(ours).latency_batch, len(ours.splits.test))
+    for side, run, name in ((facts.ours, ours, "model"), (facts.ref, ref, "reference")):
+        assert side.latency_per_image_s == pytest.approx(timed.median_s[name] / timed.batch_size)
+        assert side.latency_images == timed.batch_size
         folder = Path(run.result.adapter_path)
         files = list(folder.rglob("*.safetensors"))
         assert files and side.file_bytes == sum(f.stat().st_size for f in files)
@@ -141,9 +151,77 @@ def test_the_cards_numbers_are_measured_on_the_runs(demo):
     assert facts.base_bytes == sum(p.numel() * p.element_size() for p in base.parameters())
     assert 0 < facts.ours.file_bytes < facts.base_bytes
     assert facts.matched
-    assert math.isclose(
-        facts.extra_ms, 1000 * (facts.ours.latency_per_image_s - facts.ref.latency_per_image_s)
+    assert facts.rounds == timed.rounds == PAIRED_ROUNDS
+    assert math.isclose(facts.extra_ms, 1000 * timed.diff_s["model"] / timed.batch_size)  # paired
+    assert facts.extra_spread_s == pytest.approx(timed.diff_iqr_s["model"] / timed.batch_size)
+    assert headline.headline(list(runs.values())).extra_ms == facts.extra_ms  # measured once per pair
+
+
+def timing(diff_s: float) -> LatencyComparison:
+    """A paired measurement of 16 images whose medians differ by 0.5 ms per image, its paired figure by
+    ``diff_s`` per batch: the card must show the paired figure."""
+    return LatencyComparison(
+        median_s={"model": 0.032, "reference": 0.024},
+        diff_s={"model": diff_s},
+        diff_iqr_s={"model": 0.0016},
+        times_s={"model": [0.032] * 7, "reference": [0.024] * 7},
+        reference="reference",
+        rounds=7,
+        batch_size=16,
+        device="cpu",
     )
+
+
+@pytest.mark.parametrize(
+    ("diff_s", "shown", "words"), [(0.0048, "+0.30", "more"), (-0.0048, "-0.30", "less")]
+)
+def test_the_card_shows_the_paired_figure(demo, monkeypatch, diff_s, shown, words):
+    import metalora.analysis.run_analysis as ra
+
+    calls = []
+
+    def compare(models, x, **kwargs):
+        calls.append((list(models), kwargs.get("reference")))
+        return timing(diff_s)
+
+    monkeypatch.setattr(ra, "compare_latency", compare)
+    runs = [dataclasses.replace(r, analysis_memo=None) for r in session_runs(demo)]  # nothing measured yet
+    facts = headline.headline(runs)
+    assert calls == [(["model", "reference"], "reference")]
+    assert facts.extra_ms == pytest.approx(1000 * diff_s / 16)  # not the medians' 0.5 ms
+    assert facts.ours.latency_per_image_s == pytest.approx(0.002) and facts.ours.latency_images == 16
+    assert facts.ref.latency_per_image_s == pytest.approx(0.0015) and facts.rounds == 7
+    assert f"0.30 ms {words} per image" in headline.sentence(facts, "en")
+    at = new_app()
+    own_runs(at, runs)
+    at.switch_page("../pages/accuracy.py").run()
+    no_errors(at)
+    card = {m.label: m for m in at.metric}[STRINGS["headline_time"]["en"]]
+    assert card.value == f"{shown} ms"
+    assert card.help == t("headline_time_help", "en", n=16, k=7, spread="0.10")
+    assert len(calls) == 1, "measured once per pair, then kept with the run's analysis"
+
+
+def test_a_run_that_cannot_be_rebuilt_has_no_extra_time(demo, monkeypatch):
+    from metalora.errors import ModelError
+
+    runs = {r.method: r for r in session_runs(demo)}
+    ref, ours = (runs[m] for m in DEMO_METHODS)
+    real = views.analysis
+
+    def analysis(run):
+        if run is ref:
+            raise ModelError("Its folder is gone.")
+        return real(run)
+
+    monkeypatch.setattr(views, "analysis", analysis)
+    facts = headline.headline([ref, ours])
+    assert math.isnan(facts.extra_ms) and math.isnan(facts.extra_spread_s) and facts.rounds == 0
+    assert math.isnan(facts.ref.latency_per_image_s) and facts.ref.latency_images == 0
+    batch = min(real(ours).latency_batch, len(ours.splits.test))
+    assert facts.ours.latency_per_image_s == pytest.approx(real(ours).latency_s() / batch)  # its own
+    assert facts.ref.accuracy == ref.result.accuracy  # the recorded facts stay
+    assert STRINGS["headline_untimed"]["en"] in headline.sentence(facts, "en")
 
 
 def test_the_sentence_tells_an_unmatched_budget_and_a_loss(demo):

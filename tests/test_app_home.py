@@ -35,3 +35,23 @@ def test_meeting_mode_adds_large_type():
     at.sidebar.toggle[0].set_value(True).run()
     assert not at.exception
     assert any("font-size: 20px" in m.value for m in at.markdown)
+
+
+def test_the_pipeline_is_plain_html_in_the_users_language():
+    """Home draws the pipeline as HTML boxes (a graph layout library took seconds of a cold start), every
+    step's label from the string table, escaped, in order."""
+    import re
+
+    from app.ui import flow_html
+
+    for lang in ("en", "ja"):
+        at = run_app()
+        if lang == "ja":
+            at.sidebar.selectbox[0].set_value("ja").run()
+        assert not at.get("graphviz_chart")
+        flows = [m.value for m in at.markdown if 'class="ml-flow"' in m.value]
+        assert len(flows) == 1
+        nodes = re.findall(r'<span class="ml-node">(.*?)</span>', flows[0])
+        keys = ("node_input", "node_features", "node_mapping", "node_scaling", "node_update", "node_output")
+        assert nodes == [STRINGS[k][lang] for k in keys]
+    assert "&lt;b&gt; &amp; x" in flow_html(["<b> & x", "y"]) and flow_html(["a", "b"]).count("→") == 1

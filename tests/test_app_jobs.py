@@ -176,3 +176,43 @@ def test_a_training_yields_the_processor_to_the_pages(tiny_data):
     here = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     assert jobs.TRAIN_NICE > 0 and seen["nice"] == max(here, jobs.TRAIN_NICE)
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == here, "only the job's thread"
+
+
+def test_the_training_curves_show_whole_epochs_and_accuracy_in_percent(tiny_data):
+    """The curves' axes read as a manager reads them: epochs 0, 1, 2, 3 (not 0.187, 0.387) and accuracy in %."""
+    from app.jobs import CurvePoint
+    from app.progress import curves_figure
+
+    job = job_on("cpu", tiny_data)
+    job.tasks = [replace(job.tasks[0], train=replace(job.tasks[0].train, epochs=3))]
+    job.points = [CurvePoint(0, x, 2.0 - x / 2, 0.2 + x / 5, None) for x in (0.187, 0.387, 1.5, 3.0)]
+    fig = curves_figure(job)
+    assert fig.layout.xaxis.dtick == 1 and tuple(fig.layout.xaxis.range) == (0, 3)
+    assert fig.layout.yaxis2.tickformat == ".0%"
+    assert "%{y:.1%}" in fig.data[1].hovertemplate
+
+
+def test_the_time_left_starts_from_the_measured_demo_and_follows_the_pace(tiny_data):
+    from app.jobs import RUNNING, TRUST_PROGRESS
+
+    job = job_on("cpu", tiny_data)
+    job.expected_s = 20.0
+    assert job.time_left() is None, "nothing is promised before the training starts"
+    job.status, job.running_since = RUNNING, 100.0
+    assert job.time_left(now=101.0) == pytest.approx(19.0), "from the first second: the measured demo"
+    job.fraction = 0.5 * TRUST_PROGRESS  # halfway to trusting the pace: half prior, half pace
+    paced = 10.0 / job.overall - 10.0
+    assert job.time_left(now=110.0) == pytest.approx(0.5 * paced + 0.5 * 10.0)
+    job.fraction = 0.5  # the pace alone: 10 s for half of the work, 10 s to go
+    assert job.time_left(now=110.0) == pytest.approx(10.0)
+    job.expected_s = None
+    job.fraction = 0.0
+    assert job.time_left(now=110.0) is None, "no prior and no progress: no guess"
+
+
+def test_the_time_left_reads_as_people_say_it():
+    from app.progress import duration
+
+    assert duration(2, "en") == "a few seconds"
+    assert duration(18, "en") == "about 20 s" and duration(18, "ja") == "約 20 秒"
+    assert duration(200, "en") == "about 3 min" and duration(200, "ja") == "約 3 分"

@@ -11,6 +11,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.strings import STRINGS
+from metalora.methods import method_label
+from metalora.training.demo import DEMO_ADAPTER_KWARGS, DEMO_METHOD, DEMO_METHODS
 from tests.app_support import environment, new_app, own_runs, session_runs, tiny_env
 
 PAGES = ["model_data", "train", "scaling", "ranks", "clusters", "accuracy", "runs"]
@@ -58,7 +60,7 @@ def test_demo_trains_two_runs_and_guides_to_the_views(demo_app):
     no_errors(at)
     job = at.session_state["job"]
     assert job.status == "done", job.error
-    assert [r.method for r in session_runs(at)] == ["lora", "meta-tr"]
+    assert tuple(r.method for r in session_runs(at)) == DEMO_METHODS
     assert at.query_params["runs"] == ",".join(str(r.id) for r in session_runs(at)), "kept over a reload"
     assert at.success[0].value == STRINGS["job_done"]["en"].format(n=2)
     assert len(at.get("page_link")) == 5
@@ -97,7 +99,8 @@ def test_pages_in_japanese_and_meeting_mode(demo_app, page):
         assert len(how) == 1 and " 層" in how[0], [c.value for c in at.caption]  # the layers' contractions
         df = at.table[0].value
         assert STRINGS["col_method"]["ja"] in df.columns and STRINGS["col_seed"]["ja"] in df.columns
-        assert "MetaLoRA（テンソルリング）" in set(df[STRINGS["col_method"]["ja"]])
+        assert method_label(DEMO_METHOD, "ja") in set(df[STRINGS["col_method"]["ja"]])
+        assert method_label(DEMO_METHOD, "ja") != method_label(DEMO_METHOD, "en")  # translated
     else:
         assert all("繰り返し #0" in o for o in at.selectbox(key="run_pick").options)
     at.switch_page("../pages/home.py").run()  # AppTest keeps a radio's old label: switch back elsewhere
@@ -218,6 +221,8 @@ def test_train_form_then_cancel(tiny_demo):
     no_errors(at)
     job = at.session_state["job"]
     assert job.active
+    # MetaLoRA looks at what the demo's MetaLoRA looks at, unless the user picks the other source
+    assert job.tasks[0].method == DEMO_METHOD and job.tasks[0].adapter == dict(DEMO_ADAPTER_KWARGS)
     at.button(key="cancel_main").click().run()
     assert job.join(60)
     at.run()
@@ -291,7 +296,7 @@ def test_each_run_keeps_one_analysis_warmed_in_the_training_thread(demo_app):
     from app import views
 
     runs = {r.method: r for r in session_runs(demo_app)}
-    meta = runs["meta-tr"]
+    meta = runs[DEMO_METHOD]
     assert meta.analysis_memo is not None, "the training thread warms the MetaLoRA run's analysis"
     assert views.analysis(meta) is meta.analysis_memo is views.analysis(meta)
     assert views.analysis(meta).scaling_table() is views.analysis(meta).scaling_table()  # computed once
@@ -307,7 +312,7 @@ def test_tables_have_their_declared_columns(demo_app):
     assert [list(r.row("ja")) for r in runs] == [list(ROW_COLUMNS)] * len(runs)
     spread = views.spread_table(views.repeat_spread([views.cost_row(r) for r in runs]), "ja")
     assert [list(g) for g in spread] == [list(views.SPREAD_COLUMNS)] * 2
-    assert {g["method"] for g in spread} == {"LoRA", "MetaLoRA（テンソルリング）"}
+    assert {g["method"] for g in spread} == {method_label(m, "ja") for m in DEMO_METHODS}
     base = demo_app.session_state["model_choice"].frozen()
     assert list(views.layer_rows(base)[0]) == list(views.LAYER_COLUMNS)
     assert [list(r) for r in views.split_rows(runs[0].splits)] == [list(views.SPLIT_COLUMNS)] * 3

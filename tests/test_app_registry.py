@@ -16,6 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.strings import STRINGS
+from metalora.training.demo import DEMO_METHOD, DEMO_METHODS
 from tests.app_support import MAIN, environment, new_app, session_runs, tiny_env
 
 
@@ -46,7 +47,7 @@ def alice(tiny_demo) -> AppTest:
     assert at.session_state["job"].join(120), "training did not finish in time"
     at.run()
     no_errors(at)
-    assert [r.method for r in session_runs(at)] == ["lora", "meta-tr"]
+    assert tuple(r.method for r in session_runs(at)) == DEMO_METHODS
     return at
 
 
@@ -75,7 +76,7 @@ def test_a_fresh_session_sees_the_recorded_runs_and_rebuilds_one_from_its_folder
     no_errors(bob)
     assert bob.toggle(key="all_runs").value
     assert len(bob.get("plotly_chart")) == 4
-    meta = next(r for r in session_runs(alice) if r.method == "meta-tr")
+    meta = next(r for r in session_runs(alice) if r.method == DEMO_METHOD)
     rebuilt = bob.session_state["run_cache"][meta.id]
     assert rebuilt is not meta and rebuilt.loaded, "rebuilt in Bob's session, not borrowed from Alice's"
     assert not session_runs(bob), "Bob trained nothing: none of these runs are his session's"
@@ -107,7 +108,7 @@ def add_row(source: dict, **changes) -> int:
 
 
 def test_failed_and_unrebuildable_runs_say_so_plainly(alice):
-    meta = next(r for r in session_runs(alice) if r.method == "meta-tr")
+    meta = next(r for r in session_runs(alice) if r.method == DEMO_METHOD)
     source = registry().get(meta.id)
     failed = add_row(source, status="failed", error="Training diverged.", adapter_path=None, accuracy=None)
     copy = Path(source["adapter_path"]).with_name("uploaded-model-copy")

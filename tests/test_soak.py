@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+from metalora.training.demo import DEMO_METHODS
 from metalora.training.run_registry import RunRegistry
 from tests.app_support import ROOT
 
@@ -34,4 +35,4 @@ def test_three_demos_in_a_row_leak_no_threads_no_files_and_record_every_run(tmp_
     assert growth, last
     rows = RunRegistry(home).list()  # checked here too, not only by the benchmark
     assert len(rows) == 6 and {r["status"] for r in rows} == {"completed"}
-    assert {r["method"] for r in rows} == {"lora", "meta-tr"}
+    assert {r["method"] for r in rows} == set(DEMO_METHODS)

@@ -4,7 +4,9 @@
   convolutions and matrix products (the usual convention); element-wise work (bias, activations,
   normalisation) is not counted. For a MetaLoRA model the adapted count includes the feature pass that
   produces the scaling factors, so the "extra" FLOPs are the real inference overhead.
-* Latency is the median of repeated forward passes of one batch (after warm-up).
+* Latency is the median of repeated forward passes of one batch (after warm-up). To compare models, time
+  them together (:func:`compare_latency`): in turns on the same batch, each round running every model once,
+  so a busy machine slows all of them alike, and the difference is the median of the per-round differences.
 * Peak memory is the CUDA allocator's peak on a GPU; on a CPU the process's resident memory, sampled
   during the pass (the increase over the level before it is reported as the pass's own cost).
 * Storage compares the adapter's files (``save_adapter``) with a full fine-tuned copy of the model
@@ -20,17 +22,21 @@ import statistics
 import tempfile
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from ..errors import ConfigError, DataError
 from ..measure import count_flops, count_parameters
 from ._common import model_device, to_jsonable
 
 __all__ = [
     "CostReport",
+    "LatencyComparison",
+    "compare_latency",
     "cost_report",
     "count_flops",
     "flops_per_input",
@@ -101,6 +107,112 @@ def measure_latency(model: nn.Module, x: torch.Tensor, repeats: int = 5, warmup:
         "per_input_ms": 1000.0 * med / max(1, x.shape[0]),
         "device": str(device),
     }
+
+
+@dataclass(frozen=True)
+class LatencyComparison:
+    """Models timed in turns on one batch (:func:`compare_latency`); every time is seconds per batch.
+
+    ``diff_s[name]`` is the paired figure: the median over the rounds of ``name``'s time minus the
+    reference's time in the same round (each round saw one load of the machine), ``diff_iqr_s[name]``
+    the interquartile range of those per-round differences (0 with one round). Both are given for every
+    model but the reference; ``median_s`` (every model's own median) is what each took, not the paired
+    difference (the difference of two medians is not the median of the differences).
+    """
+
+    median_s: dict[str, float]
+    diff_s: dict[str, float]
+    diff_iqr_s: dict[str, float]
+    times_s: dict[str, list[float]]  # per model, one time per round, in the rounds' order
+    reference: str
+    rounds: int
+    batch_size: int
+    device: str
+
+    def per_input_s(self, seconds: float) -> float:
+        """A time of the batch as the time of one of its inputs."""
+        return seconds / self.batch_size
+
+    def to_dict(self) -> dict:
+        return to_jsonable(self)
+
+
+def _iqr(values: list[float]) -> float:
+    if len(values) < 2:
+        return 0.0
+    q1, _, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return q3 - q1
+
+
+def compare_latency(
+    models: Mapping[str, nn.Module],
+    x: torch.Tensor,
+    repeats: int = 9,
+    warmup: int = 1,
+    reference: str | None = None,
+) -> LatencyComparison:
+    """Time ``models`` against each other on the batch ``x``: a paired measurement.
+
+    Each of ``warmup`` untimed rounds and then ``repeats`` timed rounds runs every model once on the same
+    batch, in the mapping's order in even rounds and in reverse in odd ones (so no model always runs
+    first, or always right after another), in eval mode under ``torch.inference_mode`` (each model's
+    training flag is restored after), synchronising the device around every pass on CUDA. The difference
+    of each model to ``reference`` (default: the first model) is taken round by round, so a busy computer,
+    which slows every model of a round alike, moves it far less than it moves two separate measurements.
+
+    :class:`~metalora.errors.ConfigError` for no models, an unknown ``reference``, ``repeats < 1`` or
+    ``warmup < 0``; :class:`~metalora.errors.DataError` for an empty batch.
+    """
+    names = list(models)
+    if not names:
+        raise ConfigError("There are no models to time.", "Pass a mapping of at least one name to a model.")
+    reference = names[0] if reference is None else reference
+    if reference not in models:
+        raise ConfigError(f"Unknown reference model {reference!r}.", f"Use one of: {', '.join(names)}.")
+    if int(repeats) < 1:
+        raise ConfigError(f"repeats={repeats} must be at least 1.", "Time at least one round.")
+    if int(warmup) < 0:
+        raise ConfigError(f"warmup={warmup} must not be negative.", "Use 0 for no warm-up round.")
+    if x.ndim < 1 or x.shape[0] == 0:
+        raise DataError(
+            f"The batch to time has shape {tuple(x.shape)}: no inputs.", "Pass a batch of at least one input."
+        )
+    devices = {name: model_device(m) for name, m in models.items()}
+    inputs = {d: x.to(d) for d in set(devices.values())}
+    times: dict[str, list[float]] = {name: [] for name in names}
+    modes = {name: m.training for name, m in models.items()}
+    try:
+        for m in models.values():
+            m.eval()
+        with torch.inference_mode():
+            for i in range(int(warmup) + int(repeats)):
+                timed = i - int(warmup)  # the timed rounds start in the mapping's order
+                for name in names if timed % 2 == 0 else reversed(names):
+                    device = devices[name]
+                    _sync(device)
+                    t0 = time.perf_counter()
+                    models[name](inputs[device])
+                    _sync(device)
+                    if timed >= 0:
+                        times[name].append(time.perf_counter() - t0)
+    finally:
+        for name, m in models.items():
+            m.train(modes[name])
+    diffs = {
+        name: [a - b for a, b in zip(times[name], times[reference], strict=True)]
+        for name in names
+        if name != reference
+    }
+    return LatencyComparison(
+        median_s={name: statistics.median(times[name]) for name in names},
+        diff_s={name: statistics.median(d) for name, d in diffs.items()},
+        diff_iqr_s={name: _iqr(d) for name, d in diffs.items()},
+        times_s=times,
+        reference=reference,
+        rounds=int(repeats),
+        batch_size=int(x.shape[0]),
+        device=", ".join(sorted({str(d) for d in devices.values()})),
+    )
 
 
 def _rss_bytes() -> int | None:

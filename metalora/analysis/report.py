@@ -10,6 +10,11 @@ sizes and random seed.
 >>> report = analyse_model(model, data)            # doctest: +SKIP
 >>> json.dump(report.to_dict(), f)                 # doctest: +SKIP
 >>> figs = metalora.figures.report_figures(report)  # doctest: +SKIP
+>>> Path("report.html").write_text(report.to_html("ja"))  # doctest: +SKIP
+
+The HTML report names the data's domains by their display names in its language
+(:func:`metalora.i18n.domain_name`: ``rotate90`` is "rotated 90°" / "90° 回転"), as the figures do; a
+domain registered outside the library keeps its id.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ..errors import MetaLoRAError
+from ..i18n import domain_name, text
 from ._common import to_jsonable
 from .clusters import ClusterResult
 from .cost import CostReport
@@ -29,9 +35,19 @@ from .scaling_summaries import GroupStats, InputComparison
 from .spectra import ComponentEnergy, Spectrum
 from .updates import DEFAULT_INPUTS
 
-__all__ = ["ANALYSES", "AnalysisReport", "analyse_model", "report_from"]
+__all__ = ["ANALYSES", "REPORT_TEXT", "AnalysisReport", "analyse_model", "report_from"]
 
 ANALYSES = ("scaling", "ranks", "clusters", "cost")
+
+#: The words of :meth:`AnalysisReport.to_html` of its own (the figures bring theirs), in both languages.
+REPORT_TEXT: dict[str, dict[str, str]] = {
+    "title": {"en": "What the adapter of {method} learned", "ja": "{method} のアダプターが学んだこと"},
+    "inputs": {
+        "en": "{n} image(s) analysed, of these kinds of input: {domains}.",
+        "ja": "分析した画像：{n} 枚（入力の種類：{domains}）。",
+    },
+    "list_sep": {"en": ", ", "ja": "、"},
+}
 
 
 @dataclass
@@ -56,8 +72,33 @@ class AnalysisReport:
     skipped: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        """JSON-ready (arrays as lists, NaN as null)."""
+        """JSON-ready (arrays as lists, NaN as null). Domains keep their ids here (the data's names)."""
         return to_jsonable(self)
+
+    def to_html(self, lang: str = "en", *, layer: str | None = None, dated: bool = False) -> str:
+        """The report as one self-contained HTML page in ``lang``: every figure
+        :func:`metalora.figures.report_figures` draws for ``layer``, with its caption, under a title and
+        a line naming the inputs' domains (display names, as in the figures). ``dated`` adds the time the
+        page was made (leave it out for a reproducible file)."""
+        from ..figures import report_figures
+        from ..figures.html import html_page
+        from ..methods import method_label
+
+        figures = [
+            (f.fig.layout.title.text or "", f.fig, f.caption_for(lang))
+            for f in report_figures(self, lang, layer)
+        ]
+        intro = ""
+        if self.table is not None:
+            present = sorted(set(self.table.domain.tolist()))
+            names = text(REPORT_TEXT, "list_sep", lang).join(
+                domain_name(self.table.domain_names[d], lang) for d in present
+            )
+            intro = text(REPORT_TEXT, "inputs", lang, n=len(self.table), domains=names)
+        title = text(
+            REPORT_TEXT, "title", lang, method=method_label(self.method, lang) if self.method else "–"
+        )
+        return html_page(title, figures, intro=intro, lang=lang, dated=dated)
 
 
 def analyse_model(

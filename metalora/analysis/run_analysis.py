@@ -14,6 +14,7 @@ Every view is what a :mod:`metalora.figures` builder draws, so a page computes n
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
@@ -24,7 +25,7 @@ from torch import nn
 from ..data import ImageDataset
 from ..methods import get_method
 from .clusters import ClusterResult, cluster_scaling
-from .cost import CostReport, cost_report, measure_latency
+from .cost import CostReport, LatencyComparison, compare_latency, cost_report, measure_latency
 from .ranks import RankSweep
 from .scaling import ScalingTable, collect_scaling
 from .scaling_summaries import (
@@ -46,6 +47,9 @@ RANK_INPUTS = 48
 """Inputs whose per-input updates are stacked for the rank sweeps of a MetaLoRA layer."""
 LATENCY_BATCH = 16
 """Batch size of the latency measurement."""
+PAIRED_ROUNDS = 9
+"""Rounds of the paired latency measurement (:meth:`RunAnalysis.latency_against`): odd, so the median is one
+round's difference."""
 
 
 class RunAnalysis:
@@ -188,6 +192,31 @@ class RunAnalysis:
             return float(measure_latency(self.model, x, repeats=5, warmup=1)["median_s"])
 
         return self._once("latency", measure)
+
+    def latency_against(self, reference: RunAnalysis) -> LatencyComparison:
+        """This model timed against ``reference``'s model, in turns on the same batch (the first
+        ``latency_batch`` of this analysis's inputs), :data:`PAIRED_ROUNDS` rounds after one warm-up
+        round (:func:`~metalora.analysis.cost.compare_latency`): the models are named ``"model"`` and
+        ``"reference"``, and ``diff_s["model"]`` is the paired difference (seconds per batch).
+
+        Measured once per reference and kept here, like every view; the reference is held weakly (an
+        analysis does not keep another run's model alive) and a new reference is measured anew.
+        """
+        key = ("latency_against", id(reference))
+        with self._lock:
+            kept = self._memo.get(key)
+            if kept is not None and kept[0]() is reference:
+                return kept[1]
+            x = torch.as_tensor(np.asarray(self.data.x[: self.latency_batch]))
+            result = compare_latency(
+                {"model": self.model, "reference": reference.model},
+                x,
+                repeats=PAIRED_ROUNDS,
+                warmup=1,
+                reference="reference",
+            )
+            self._memo[key] = (weakref.ref(reference), result)
+            return result
 
     def contractions(self) -> dict[str, dict[str, int]]:
         """How many adapted layers ran each contraction (``factored``, ``composed``, ``kernel``), in training

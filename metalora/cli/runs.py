@@ -63,19 +63,35 @@ def _mib(n: int) -> str:
 
 
 def _usage_text(use: dict, reg) -> str:
+    left = (
+        f", leftover folders of interrupted runs {_mib(use['leftovers'])} ({use['leftover_folders']}: "
+        "`metalora runs prune` removes them)"
+        if use.get("leftover_folders")
+        else ""
+    )
     return (
         f"{reg.count()} run(s) in {reg.home}: run folders {_mib(use['runs'])}, "
-        f"registry {_mib(use['registry'])}, total {_mib(use['total'])}"
+        f"registry {_mib(use['registry'])}{left}, total {_mib(use['total'])}"
     )
 
 
+def _leftovers_text(n: int, size: int) -> str:
+    return f"{n} leftover folder(s) of interrupted runs, {_mib(size)}"
+
+
 def _prune(reg, args, out) -> int:
-    """List what would go, ask (unless --yes), then delete."""
+    """List what would go (the runs and the leftover folders of interrupted runs), ask (unless --yes),
+    then delete exactly that."""
     doomed = reg.prune_candidates(older_than_days=args.older_than, keep_last=args.keep_last)
-    if not doomed:
+    left = reg.leftovers()
+    if not doomed and not left:
         out.write("nothing to clean up\n")
         return 0
-    out.write(f"{len(doomed)} run(s) would be deleted: {', '.join(str(r['id']) for r in doomed)}\n")
+    if doomed:
+        out.write(f"{len(doomed)} run(s) would be deleted: {', '.join(str(r['id']) for r in doomed)}\n")
+    if left:
+        names = ", ".join(p.name for p in left)
+        out.write(f"{_leftovers_text(len(left), sum(left.values()))} would be removed: {names}\n")
     if not args.yes:
         if not sys.stdin.isatty():
             out.write("not deleted: pass --yes to delete without a terminal to confirm in\n")
@@ -83,8 +99,12 @@ def _prune(reg, args, out) -> int:
         if input("delete them? [y/N] ").strip().lower() not in ("y", "yes"):
             out.write("not deleted\n")
             return 1
-    before = reg.disk_usage()["total"]
-    gone = reg.prune(older_than_days=args.older_than, keep_last=args.keep_last)
-    freed = before - reg.disk_usage()["total"]
-    out.write(f"deleted {len(gone)} run(s), freed {_mib(max(freed, 0))}\n")
+    if doomed:
+        before = reg.disk_usage()["runs"]
+        gone = reg.prune(older_than_days=args.older_than, keep_last=args.keep_last, leftovers=False)
+        freed = before - reg.disk_usage()["runs"]
+        out.write(f"deleted {len(gone)} run(s), freed {_mib(max(freed, 0))}\n")
+    if left:
+        n, size = reg.remove_leftovers(only=left)
+        out.write(f"removed {_leftovers_text(n, size)}\n")
     return 0

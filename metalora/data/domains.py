@@ -38,7 +38,12 @@ DEFAULT_DEMO_DOMAINS: tuple[str, ...] = ("clean", "inverted", "rotate90", "mirro
 
 
 def register_domain(name: str, fn: DomainFn | None = None):
-    """Add ``fn`` to :data:`DOMAINS` under ``name`` (usable as a decorator)."""
+    """Add ``fn`` to :data:`DOMAINS` under ``name`` (usable as a decorator).
+
+    The figures, the report and the dashboard show a library domain by its display name
+    (:data:`metalora.i18n.DOMAIN_NAMES`, every built-in domain has one); a domain registered here keeps its
+    ``name`` there.
+    """
     if "+" in name or not name.strip():
         raise ValueError(f"Invalid domain name {name!r}: it must be non-empty and must not contain '+'.")
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 
 from ..i18n import LANGUAGES as _LANGUAGE_NAMES
-from ..i18n import text
+from ..i18n import domain_name, text
 
 __all__ = [
     "CAPTIONS",
@@ -28,6 +28,7 @@ __all__ = [
     "TERMS",
     "caption",
     "describe_input",
+    "domain_names",
     "label",
     "mode_name",
     "term",
@@ -321,13 +322,23 @@ def caption(key: str, **fields) -> dict[str, str]:
 def describe_input(facts, lang: str = "en") -> str:
     """The name of one input in hover texts and pickers: ``"input #12 · class 3 · mirrored · predicted 3"``.
 
-    ``facts`` is a :class:`metalora.analysis.InputFacts` (``ScalingTable.facts(row)``); its class and domain
-    are written as the table names them (a dashboard passes them translated).
+    ``facts`` is a :class:`metalora.analysis.InputFacts` (``ScalingTable.facts(row)``); its class is written
+    as the table names it, its domain by its display name (:func:`metalora.i18n.domain_name`: a library
+    domain id in ``lang``, any other name as it is).
     """
-    name = label("hover.input", lang, index=facts.index, label=facts.label, domain=facts.domain)
+    domain = domain_name(facts.domain, lang)
+    name = label("hover.input", lang, index=facts.index, label=facts.label, domain=domain)
     if facts.predicted is not None:
         name += label("sep", lang) + label("hover.predicted", lang, label=facts.predicted)
     return name
+
+
+def domain_names(names, lang: str = "en") -> list[str]:
+    """The display names of domain ``names`` in ``lang`` (:func:`metalora.i18n.domain_name`), as the figures
+    write them; a name that would read like another domain's is kept as it is (groups never merge)."""
+    names = [str(n) for n in names]
+    shown = [domain_name(n, lang) for n in names]
+    return [s if shown.count(s) == 1 else n for n, s in zip(names, shown, strict=True)]
 
 
 def mode_name(mode: str, lang: str = "en") -> str:

@@ -9,7 +9,7 @@ from ..analysis.clusters import ClusterResult
 from ..analysis.scaling import ScalingTable
 from ..errors import ConfigError
 from .base import Figure, finish, style
-from .captions import caption, describe_input, label, term, term_both
+from .captions import caption, describe_input, domain_names, label, term, term_both
 from .palette import OKABE_ITO, categorical, symbols
 
 __all__ = ["cluster_map", "silhouette_vs_k"]
@@ -50,6 +50,8 @@ def cluster_map(
         groups = {name: rows for name, rows in groups.items() if len(rows)}
     elif colour_by in ("domain", "class"):
         groups = table.group_rows(colour_by)
+        if colour_by == "domain":
+            groups = dict(zip(domain_names(groups, lang), groups.values(), strict=True))
     else:
         raise ConfigError(f"colour_by={colour_by!r} is not supported.", "Use 'cluster', 'domain' or 'class'.")
     xy = result.coords

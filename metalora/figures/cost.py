@@ -24,7 +24,7 @@ from ..errors import ConfigError, DataError
 from ..methods import method_label
 from ..stats import flatten_row
 from .base import Figure, finish, style
-from .captions import caption, label, term_both
+from .captions import caption, domain_names, label, term_both
 from .palette import categorical, symbols
 
 __all__ = ["COST_SCALE", "accuracy_by_epochs", "accuracy_vs_cost", "domain_accuracy"]
@@ -221,12 +221,13 @@ def domain_accuracy(rows: Sequence[dict], label_key: str = "method", lang: str =
                     domains.append(d)
     if not domains:
         raise DataError("The runs carry no per-domain accuracy.", "Evaluate with domain labels (per_domain).")
+    shown = domain_names(domains, lang)
     fig = go.Figure()
     for colour, r in zip(categorical(len(rows)), rows, strict=True):
         name = _name(r, label_key, lang)
         cells = [(r, f"per_domain.{d}") for d in domains]
-        hover = [f"{name}{label('sep', lang)}{d}" for d in domains]
-        fig.add_trace(_accuracy_bars(domains, cells, name, colour, hover, lang))
+        hover = [f"{name}{label('sep', lang)}{d}" for d in shown]
+        fig.add_trace(_accuracy_bars(shown, cells, name, colour, hover, lang))
     fig.update_layout(barmode="group")
     return finish(fig, "domain_accuracy", lang, "axis.domain", "axis.accuracy")
 

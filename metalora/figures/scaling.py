@@ -16,7 +16,7 @@ from ..analysis.scaling import ScalingTable
 from ..analysis.scaling_summaries import GroupStats, InputComparison
 from ..errors import ConfigError
 from .base import Figure, finish
-from .captions import describe_input, label, term, term_both
+from .captions import describe_input, domain_names, label, term, term_both
 from .palette import DIVERGING, GREY, OKABE_ITO, categorical
 
 __all__ = ["input_scaling", "scaling_distributions", "scaling_heatmap", "scaling_specificity"]
@@ -62,6 +62,7 @@ def scaling_heatmap(table: ScalingTable, layer: str, lang: str = "en", max_rows:
         )
     )
     dom = table.domain[order]
+    shown = domain_names(table.domain_names, lang)
     for k in np.flatnonzero(np.diff(dom)) + 0.5:  # domain boundaries
         fig.add_hline(y=float(k), line={"color": "black", "width": 1})
     for d in np.unique(dom):
@@ -71,7 +72,7 @@ def scaling_heatmap(table: ScalingTable, layer: str, lang: str = "en", max_rows:
             xref="paper",
             xanchor="left",
             y=float(rows.mean()),  # the middle of the domain's rows: where its name goes
-            text=table.domain_names[d],
+            text=shown[d],
             showarrow=False,
         )
     f = finish(
@@ -100,6 +101,8 @@ def scaling_distributions(
     groups = table.group_rows(by)
     if by == "correct":  # the grouping's names are keys: "wrong", "correct"
         groups = {term(f"answer.{name}", lang): rows for name, rows in groups.items()}
+    elif by == "domain":
+        groups = dict(zip(domain_names(groups, lang), groups.values(), strict=True))
     fig = go.Figure()
     for colour, (name, rows) in zip(categorical(len(groups)), groups.items(), strict=True):
         common = {

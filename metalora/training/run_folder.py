@@ -1,5 +1,11 @@
 """Run folders: what a run trained and its record, written beside their final place and renamed there in
-one step, so a folder is either complete or absent (never half-written)."""
+one step, so a folder is either complete or absent (never half-written).
+
+The folder is written as a hidden ``.tmp-<name>-<random>`` beside its final place. A process killed while
+writing it (SIGKILL, a power cut: no ``except`` runs) leaves that hidden folder behind, recorded by no run;
+the registry counts such leftovers and removes them on clean-up, never one a running training may still be
+writing (:mod:`metalora.training.run_upkeep`: ``RunRegistry.leftovers``).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +24,7 @@ from torch import nn
 from ..errors import CancelledError
 from .methods import save_trained
 from .run_registry import now_iso
+from .run_upkeep import TMP_PREFIX
 
 __all__ = ["RUN_CONFIG", "read_run_config", "save_run_folder"]
 
@@ -37,7 +44,7 @@ def save_run_folder(
     parent.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     final = parent / f"{stamp}-{method}-s{record['seed']}-{uuid.uuid4().hex[:8]}"
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{final.name}-", dir=parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{final.name}-", dir=parent))
     try:
         save_trained(net, method, tmp)
         (tmp / RUN_CONFIG).write_text(
