@@ -160,8 +160,6 @@ def listed(all_runs: bool | None = None) -> list[RunRecord]:
     another session (or process) is still training is left out until it has finished: a training in
     progress is its owner's (the Runs page's registry table still lists it as "training now").
     """
-    from app.recorded import from_row
-
     collect()
     everything = show_all() if all_runs is None else all_runs
     mine = set(session_ids())
@@ -171,6 +169,8 @@ def listed(all_runs: bool | None = None) -> list[RunRecord]:
         run_id = int(row["id"])
         if run_id in mine or (everything and row.get("status") != "running"):
             if run_id not in held:
+                from app.recorded import from_row  # torch and the training code: only for a run in view
+
                 held[run_id] = from_row(row)
             out.append(held[run_id])
     return out

@@ -55,3 +55,26 @@ def test_the_pipeline_is_plain_html_in_the_users_language():
         keys = ("node_input", "node_features", "node_mapping", "node_scaling", "node_update", "node_output")
         assert nodes == [STRINGS[k][lang] for k in keys]
     assert "&lt;b&gt; &amp; x" in flow_html(["<b> & x", "y"]) and flow_html(["a", "b"]).count("→") == 1
+
+
+def test_the_first_page_of_a_fresh_session_loads_no_torch(tmp_path):
+    """A cold start draws Home without importing torch or the training code (about 2 s on 2 cores): the
+    session's runs are read from the registry, and a run is only rebuilt when it is in view."""
+    import subprocess
+    import sys
+
+    from tests.app_support import ROOT
+
+    script = (
+        "import sys\n"
+        "from streamlit.testing.v1 import AppTest\n"
+        f"at = AppTest.from_file({str(MAIN)!r}, default_timeout=60).run()\n"
+        "assert not at.exception, at.exception\n"
+        "print(sorted(m for m in ('torch', 'metalora.training.loop', 'sklearn') if m in sys.modules))\n"
+    )
+    env = {"METALORA_HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout

@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from metalora.cli import build_parser, fmt, main, table
+from metalora.training.demo import DEMO_METHOD
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -197,7 +198,7 @@ def test_the_options_read_the_registry_and_the_library_defaults():
     assert args.domains == ",".join(DataSpec().domains)
     train = dict(_parsers(parser))[("train",)]
     text = " ".join(train.format_help().split())  # as printed, line breaks folded
-    assert f"one of {', '.join(method_ids())} (default: meta-tr)" in text
+    assert f"one of {', '.join(method_ids())} (default: {DEMO_METHOD})" in text
     assert f"LoRA r (default: {DEFAULT_RANK})" in text
     evaluate = dict(_parsers(parser))[("evaluate",)]
     device_help = {p: {a.dest: a.help for a in sub._actions}["device"] for p, sub in [(("train",), train),

@@ -91,3 +91,26 @@ def test_no_import_circles_between_modules():
         cycle = find(module, module, [module])
         assert cycle is None, " -> ".join(cycle)
     assert "metalora.adapters.files" in graph["metalora.adapters.model"]  # the graph is really read
+
+
+def test_the_training_package_loads_its_names_on_first_use():
+    """``metalora.training`` imports its modules when a name is first used (the dashboard's first page reads
+    the run registry without torch), and a submodule named like a function (``evaluate``, ``compare``) does
+    not hide the function, whichever is imported first."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "import metalora.training.run_registry\n"
+        "assert 'torch' not in sys.modules, 'the registry alone loaded torch'\n"
+        "from metalora.training.evaluate import check_labels\n"
+        "import metalora.training.compare\n"
+        "from metalora.training import compare, evaluate, train_run, RunRegistry\n"
+        "assert callable(evaluate) and callable(compare) and callable(train_run)\n"
+        "import metalora.training as t\n"
+        "assert t.evaluate is evaluate and set(t.__all__) == set(t._EXPORTS) and set(dir(t)) == set(t.__all__)\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
