@@ -20,10 +20,11 @@ from app.ui import chart, lang, meeting, tr
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-#: Seconds between two looks at the job: the progress bar and its time left (cheap), and the curves.
-#: Redrawing the curves every second made the demo in a browser on 2 cores take twice as long (32 s against
-#: 17 s: the page's own redrawing competes with the training), so they refresh less often.
-POLL_S = float(os.environ.get("METALORA_POLL_S", "1.0"))
+#: Seconds between two looks at the job: the progress bar and its time left, and the curves. Each look is
+#: a rerun that the browser redraws, and on a 2-core laptop that redrawing competes with the training:
+#: looking every second made the demo in Chromium take twice the library's time (32 s against 13–15 s),
+#: every 2 s with the curves every 5 s it takes 15–24 s (docs/results.md, "The dashboard's demo").
+POLL_S = float(os.environ.get("METALORA_POLL_S", "2.0"))
 CURVES_POLL_S = float(os.environ.get("METALORA_CURVES_POLL_S", "5.0"))
 
 
@@ -68,6 +69,10 @@ def curves_figure(job: TrainingJob) -> go.Figure:
             "side": "right",
             "range": [0, 1],
             "tickformat": ".0%",
+            # its own ticks, 0 % to 100 % by 25 (not those lined up with the loss axis: 30 %, 60 %, 89 %)
+            "tickmode": "array",
+            "tickvals": [0, 0.25, 0.5, 0.75, 1],
+            "showgrid": False,
         },
         legend={"orientation": "h", "y": -0.25},
     )

@@ -188,7 +188,13 @@ def test_the_training_curves_show_whole_epochs_and_accuracy_in_percent(tiny_data
     job.points = [CurvePoint(0, x, 2.0 - x / 2, 0.2 + x / 5, None) for x in (0.187, 0.387, 1.5, 3.0)]
     fig = curves_figure(job)
     assert fig.layout.xaxis.dtick == 1 and tuple(fig.layout.xaxis.range) == (0, 3)
-    assert fig.layout.yaxis2.tickformat == ".0%"
+    assert fig.layout.yaxis2.tickformat == ".0%" and tuple(fig.layout.yaxis2.tickvals) == (
+        0,
+        0.25,
+        0.5,
+        0.75,
+        1,
+    )
     assert "%{y:.1%}" in fig.data[1].hovertemplate
 
 
