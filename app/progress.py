@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 #: Seconds between two looks at the job: the progress bar and its time left, and the curves. Each look is
 #: a rerun that the browser redraws, and on a 2-core laptop that redrawing competes with the training:
 #: looking every second made the demo in Chromium take twice the library's time (32 s against 13–15 s),
-#: every 2 s with the curves every 5 s it takes 15–24 s (docs/results.md, "The dashboard's demo").
+#: every 2 s with the curves every 5 s it takes 21–30 s as the first demo after a start and 16–20 s later
+#: (docs/results.md, "The dashboard's demo").
 POLL_S = float(os.environ.get("METALORA_POLL_S", "2.0"))
 CURVES_POLL_S = float(os.environ.get("METALORA_CURVES_POLL_S", "5.0"))
 
