@@ -11,7 +11,6 @@ anything themselves. The figure builders (:mod:`metalora.figures`) only draw wha
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -21,7 +20,7 @@ from app.session_runs import RunRecord
 if TYPE_CHECKING:
     from torch import nn
 
-    from metalora.analysis import ClusterResult, InputComparison, InputFacts, RunAnalysis, ScalingTable
+    from metalora.analysis import ClusterResult, RunAnalysis, ScalingTable
     from metalora.data import DataSplits
 
 #: The cost axes of the Accuracy & cost page (each has its ``cost_`` string); ``latency_s`` is measured.
@@ -109,32 +108,12 @@ def domain_summary(rows: Sequence[dict], lang: str = "en") -> list[dict]:
     return summarise_domains(named)
 
 
-def named_table(table: ScalingTable, lang: str) -> ScalingTable:
-    """The scaling table with its domains named in ``lang`` (for the figures, which write the names)."""
-    from app.strings import domain_name
-
-    return dataclasses.replace(table, domain_names=[domain_name(d, lang) for d in table.domain_names])
-
-
-def _named(facts: InputFacts, lang: str) -> InputFacts:
-    from app.strings import domain_name
-
-    return dataclasses.replace(facts, domain=domain_name(facts.domain, lang))
-
-
 def describe(table: ScalingTable, row: int, lang: str) -> str:
     """Row ``row`` of the table in ``lang``, as the figures' hover texts name it (the library's words, the
-    domain named in ``lang``): ``"input #12 · class 3 · mirrored · predicted 3"``."""
+    domain by its display name): ``"input #12 · class 3 · mirrored · predicted 3"``."""
     from metalora.figures import describe_input
 
-    return describe_input(_named(table.facts(row), lang), lang)
-
-
-def input_comparison(run: RunRecord, row: int, other: int | None, lang: str) -> InputComparison:
-    """The run's :meth:`~metalora.analysis.RunAnalysis.input_comparison` with its inputs' domains named in
-    ``lang`` (for :func:`metalora.figures.input_scaling`, which writes them as they come)."""
-    comparison = analysis(run).input_comparison(row, other)
-    return dataclasses.replace(comparison, inputs=[_named(f, lang) for f in comparison.inputs])
+    return describe_input(table.facts(row), lang)
 
 
 #: The readings of the cluster scores: ``strong`` when both ARI and NMI reach :data:`STRONG`, ``partial``

@@ -37,7 +37,7 @@ with guard():
     with headline:  # what the scores say first, in one plain sentence, then the map that shows it
         reading = views.cluster_reading(result, table)  # strong / partial / weak / one_domain (ARI, NMI)
         show_caption(f"reading_{reading}", ari=f"{ari:.2f}", nmi=f"{nmi:.2f}")
-        figure = mf.cluster_map(result, views.named_table(table, lang()), color_by, lang=lang())
+        figure = mf.cluster_map(result, table, color_by, lang=lang())
         event = chart(
             figure,
             key="cluster_map",

@@ -21,7 +21,6 @@ view = views.analysis(run)
 with guard():
     with st.spinner(tr("computing")):
         table = view.scaling_table()
-    named = views.named_table(table, lang())  # the figures write the domains as the table names them
     describe = functools.partial(views.describe, table, lang=lang())
     headline = st.container()  # drawn below, once the grouping of the details is known
 
@@ -29,14 +28,14 @@ with guard():
         layer = st.selectbox(tr("layer"), table.layers, key="scaling_layer")
         st.subheader(tr("scaling_heatmap_header"))
         chart(
-            mf.scaling_heatmap(named, layer, lang=lang()),
+            mf.scaling_heatmap(table, layer, lang=lang()),
             key="scaling_heatmap",
             title_key="scaling_heatmap_header",
         )
         st.subheader(tr("scaling_dist_header"))
         by = choice("group_by", ["domain", "class"], "by_", horizontal=True)
         chart(
-            mf.scaling_distributions(named, layer, by, lang=lang()),
+            mf.scaling_distributions(table, layer, by, lang=lang()),
             key="scaling_dist",
             title_key="scaling_dist_header",
         )
@@ -64,7 +63,7 @@ with guard():
                 image_of(run, table.index[row]), caption=tr("input_label", k="AB"[k]), clamp=True, width=120
             )
         chart(
-            mf.input_scaling(views.input_comparison(run, a, b, lang()), lang=lang()),
+            mf.input_scaling(view.input_comparison(a, b), lang=lang()),
             key="scaling_inputs",
             title_key="scaling_input_header",
         )
