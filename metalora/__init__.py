@@ -11,9 +11,9 @@ The names below are imported on first use (PEP 562), so ``import metalora.i18n``
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ._lazy import lazy_exports
 from ._version import __version__
 
 _EXPORTS = {
@@ -52,14 +52,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors
     from .methods import DEFAULT_RANK, Method, get_method, list_methods, register_method
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'metalora' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)

@@ -9,10 +9,9 @@ metalora.training.run_registry`` (the dashboard's first page lists the recorded 
 
 from __future__ import annotations
 
-import importlib
-import sys
-import types
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
 
 _EXPORTS = {
     "ComparisonResult": "compare",
@@ -68,27 +67,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors
     from .run_registry import RunRegistry
 
 
-class _Package(types.ModuleType):
-    """This package: importing a submodule named like one of its functions (``evaluate``, ``compare``)
-    must not hide the function, as it did not when the names were imported eagerly."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if isinstance(value, types.ModuleType) and name in _EXPORTS:
-            return  # the import system naming the submodule: ``metalora.training.evaluate`` stays the function
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'metalora.training' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)
