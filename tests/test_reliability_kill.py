@@ -10,12 +10,14 @@ temp folder, which has no registry row and which nothing lists.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -79,6 +81,25 @@ def _start(mode: str, home: Path, script: Path) -> subprocess.Popen:
         env=env,
         cwd=ROOT,
     )
+
+
+@contextlib.contextmanager
+def _child(mode: str, home: Path, script: Path) -> Iterator[subprocess.Popen]:
+    """The driver started in ``mode``; killed if still alive and its pipes closed on the way out."""
+    proc = _start(mode, home, script)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+
+
+def _sigkill(proc: subprocess.Popen) -> None:
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
 
 
 def _wait_for(proc: subprocess.Popen, marker: str, timeout: float = 120) -> None:
@@ -150,17 +171,9 @@ def finished(tmp_path_factory):
 @pytest.mark.parametrize("mode", ["train", "save"])
 def test_sigkill_leaves_no_partial_run_and_a_clean_registry(finished, mode, tmp_path):
     home, script, first = finished
-    proc = _start(mode, home, script)
-    try:
+    with _child(mode, home, script) as proc:
         _wait_for(proc, "TRAINING" if mode == "train" else "SAVING")
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.stdout.close()
-        proc.stderr.close()
+        _sigkill(proc)
     assert proc.returncode == -signal.SIGKILL
     assert (home / DB_NAME).is_file()
     hidden = _check_consistent(home, first)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -16,7 +15,7 @@ import pytest
 
 from metalora.training.run_registry import RunRegistry
 from metalora.training.run_upkeep import LEFTOVER_AGE_S
-from tests.test_reliability_kill import DRIVER, _start, _wait_for
+from tests.test_reliability_kill import DRIVER, _child, _sigkill, _wait_for
 from tests.test_run_registry import _run_with_folder, record
 
 HERE = socket.gethostname()
@@ -117,22 +116,14 @@ def test_a_training_killed_while_saving_leaves_a_leftover_that_prune_removes(tmp
     script = tmp_path / "driver.py"
     script.write_text(DRIVER, encoding="utf-8")
     home = tmp_path / "home"
-    proc = _start("save", home, script)
-    try:
+    with _child("save", home, script) as proc:
         _wait_for(proc, "SAVING")  # its adapter files are written, run.json not yet
         reg = RunRegistry(home)
         (writing,) = [p for p in reg.runs_dir.iterdir() if p.name.startswith(".tmp-")]
         assert reg.leftovers() == {} and reg.disk_usage()["leftover_folders"] == 0, "being written: kept"
         reg.prune(keep_last=0)
         assert writing.is_dir(), "prune never removes the folder of a training still running"
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.stdout.close()
-        proc.stderr.close()
+        _sigkill(proc)
     reg = RunRegistry(home)  # what the next dashboard or command line opens
     assert [r["status"] for r in reg.list()] == ["interrupted"] and writing.is_dir()
     use = reg.disk_usage()
