@@ -24,7 +24,6 @@ file. Numbers are measured, never asserted.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import os
 import statistics
@@ -200,10 +199,8 @@ def main() -> None:
         DEMO_METHOD,
         DEMO_METHODS,
         DEMO_MODEL,
-        DEMO_RANK,
         demo_ranks,
     )
-    from metalora.training.methods import match_ranks, prepare
 
     if DEMO_MODEL.removeprefix("sample:") not in list_sample_models():
         sys.exit(f"The sample model {DEMO_MODEL} is not installed: run `make sample-models` first.")
@@ -213,15 +210,7 @@ def main() -> None:
     if args.feature_source:
         adapter["feature_source"] = args.feature_source
     variant = method != DEMO_METHOD or adapter != dict(DEMO_ADAPTER_KWARGS)
-    if variant:  # the same budget: plain LoRA's count at the demo's rank
-
-        def fresh():
-            return copy.deepcopy(base)
-
-        budget = sum(p.numel() for p in prepare(fresh(), DEMO_METHODS[0], rank=DEMO_RANK, **adapter)[1])
-        ranks = dict(match_ranks(fresh, (DEMO_METHODS[0], method), budget, **adapter))
-    else:
-        ranks = dict(demo_ranks(base))
+    ranks = dict(demo_ranks(base, (DEMO_METHODS[0], method), adapter))  # at one budget, LoRA's
     print(f"demo ranks at one budget: {ranks}; adapter settings {adapter}", flush=True)
     old_tree = None
     if args.baseline:

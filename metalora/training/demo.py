@@ -17,6 +17,7 @@ tell them apart.
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -51,17 +52,20 @@ DEMO_RANK = 4
 DEMO_TRAIN_CONFIG = TrainConfig(epochs=3, lr=2e-2, batch_size=64, seed=0)
 
 
-def demo_ranks(base: nn.Module) -> RankMatch:
+def demo_ranks(
+    base: nn.Module, methods: Sequence[str] = DEMO_METHODS, adapter: Mapping[str, Any] = DEMO_ADAPTER_KWARGS
+) -> RankMatch:
     """The demo's ranks on ``base``, matched to one budget of trainable parameters: plain LoRA's count at
-    :data:`DEMO_RANK` (:func:`~metalora.training.methods.match_ranks`), so every method of
-    :data:`DEMO_METHODS` trains about as many parameters. ``base`` is deep-copied, never changed.
+    :data:`DEMO_RANK` (:func:`~metalora.training.methods.match_ranks`), so every method of ``methods``
+    (LoRA first) trains about as many parameters with the adapter settings ``adapter``. ``base`` is
+    deep-copied, never changed.
     """
     from .methods import match_ranks, prepare
 
     def fresh() -> nn.Module:
         return copy.deepcopy(base)
 
-    kwargs = dict(DEMO_ADAPTER_KWARGS)
-    reference = DEMO_METHODS[0]  # plain LoRA: the budget is what it trains at the demo's rank
+    kwargs = dict(adapter)
+    reference = methods[0]  # plain LoRA: the budget is what it trains at the demo's rank
     budget = sum(p.numel() for p in prepare(fresh(), reference, rank=DEMO_RANK, **kwargs)[1])
-    return match_ranks(fresh, DEMO_METHODS, budget, **kwargs)
+    return match_ranks(fresh, methods, budget, **kwargs)
