@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 #: Seconds between two looks at the job: the progress bar and its time left, and the curves. Each look is
 #: a rerun that the browser redraws, and on a 2-core laptop that redrawing competes with the training:
-#: looking every second made the demo in Chromium take twice the library's time (32 s against 13–15 s),
+#: looking every second made the demo in Chromium take twice the library's time (32 s against 13–17 s),
 #: every 2 s with the curves every 5 s it takes 21–30 s as the first demo after a start and 16–20 s later
 #: (docs/results.md, "The dashboard's demo").
 POLL_S = float(os.environ.get("METALORA_POLL_S", "2.0"))

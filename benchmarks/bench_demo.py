@@ -81,12 +81,19 @@ def worker(args: argparse.Namespace) -> None:
         out["wall_s"] = time.perf_counter() - start
     try:  # the Adaptation-clusters page's scores for the MetaLoRA run
         from metalora.analysis import RunAnalysis
+        from metalora.analysis.clusters import cluster_scaling
 
         meta = next(m for m in ranks if m.startswith("meta"))
-        clusters = RunAnalysis(results[meta].model, splits.test).clusters()
+        view = RunAnalysis(results[meta].model, splits.test)
+        clusters = view.clusters()
         out["ari"] = clusters.ari.get("domain", math.nan)
         out["nmi"] = clusters.nmi.get("domain", math.nan)
         out["clusters"] = int(clusters.k)
+        kmeans = cluster_scaling(view.scaling_table(), method="kmeans")  # the other clustering, to compare
+        out["kmeans_ari"], out["kmeans_nmi"] = (
+            kmeans.ari.get("domain", math.nan),
+            kmeans.nmi.get("domain", math.nan),
+        )
     except Exception as err:  # an old library in --baseline may lack the view; its time still counts
         out["clusters_error"] = repr(err)
     print("RESULT " + json.dumps(out), flush=True)
@@ -153,7 +160,9 @@ def table(new: list[dict], old: list[dict], baseline: str | None, adapter: dict)
         f"- Adaptation clusters of the MetaLoRA run against the kinds of input: ARI {mean_sd(ari, 2)}, "
         f"NMI {mean_sd(nmi, 2)} "
         f"(per repeat ARI {', '.join(f'{a:.2f}' for a in ari)}; groups found "
-        f"{', '.join(str(r.get('clusters', '–')) for r in new)}).",
+        f"{', '.join(str(r.get('clusters', '–')) for r in new)}), clustered as the page does (Ward); k-means "
+        f"on the same scaling factors: ARI {mean_sd([r['kmeans_ari'] for r in new], 2)}, "
+        f"NMI {mean_sd([r['kmeans_nmi'] for r in new], 2)}.",
         f"- Wall time of the whole demo: {mean_sd([r['wall_s'] for r in new])} s (per repeat "
         + ", ".join(f"{r['wall_s']:.1f}" for r in new)
         + " s).",

@@ -219,9 +219,9 @@ def cluster_scaling(
     k : int or None
         Number of clusters; ``None`` picks the k of ``k_range`` with the best silhouette.
     method : {"agglomerative", "kmeans"}
-        Ward-linkage agglomerative clustering (default) or k-means (``n_init=4``). Ward groups the demo's
-        inputs by kind better than k-means: ARI 0.55 against 0.46 and NMI 0.70 against 0.61 with the kinds
-        of input, mean of 3 seeds (MetaLoRA-CP, the dashboard's demo).
+        Ward-linkage agglomerative clustering (default) or k-means (``n_init=4``). Ward groups the
+        dashboard demo's inputs by kind better than k-means (both are measured over 3 seeds by
+        ``benchmarks/bench_demo.py``: docs/results.md, "The dashboard's demo").
     embed : {"pca", "tsne"}
         The 2-D map. PCA is fast and linear; t-SNE shows local groups better but takes seconds.
     standardise : bool

@@ -5,13 +5,13 @@ MetaLoRA (CP) at one budget of trainable parameters, MetaLoRA's scaling factors 
 of each image (:data:`DEMO_ADAPTER_KWARGS`). Copy :data:`DEMO_TRAIN_CONFIG` with ``dataclasses.replace``
 before changing a field: it is shared.
 
-Why these settings (measured over 3 seeds by ``python benchmarks/bench_demo.py``; the figures are in
-docs/results.md, "The dashboard's demo"): with the paper's feature source, the frozen backbone's own
-features, MetaLoRA-TR reached 66.8 ± 2.8 % against LoRA's 45 % but its scaling factors hardly grouped the
-inputs by kind (ARI 0.21 with the kinds); MetaLoRA-CP fed with image statistics reached 80.6 ± 1.7 % and
-groups them (ARI 0.55, NMI 0.70 with Ward clustering). These shifts (inversion, rotation, mirroring) are
-low-level: the statistics see them directly, while a backbone trained on clean digits was never asked to
-tell them apart.
+Why these settings (measured over 3 seeds by ``python benchmarks/bench_demo.py``, with and without
+``--method meta-tr --feature-source backbone``; the figures are in docs/results.md, "The dashboard's
+demo"): with the paper's feature source, the frozen backbone's own features, MetaLoRA-TR beat LoRA but its
+scaling factors hardly grouped the inputs by kind, so the clusters page contradicted the demo; MetaLoRA-CP
+fed with image statistics is far more accurate and groups them. These shifts (inversion, rotation,
+mirroring) are low-level: the statistics see them directly, while a backbone trained on clean digits was
+never asked to tell them apart.
 """
 
 from __future__ import annotations
