@@ -377,6 +377,19 @@ STRINGS: dict[str, dict[str, str]] = {
         ja="弱い一致（ARI {ari}、NMI {nmi}。0 = 偶然と同じ）：アダプターのグループは入力の種類に沿っていません。"
         "これらの入力では、種類をほぼ同じように扱っています。",
     ),
+    "kinds_own_one": S(
+        en="{kinds} inputs get a group of their own", ja="{kinds}の入力は独自のグループにまとまっています"
+    ),
+    "kinds_own_many": S(
+        en="{kinds} inputs each get a group of their own",
+        ja="{kinds}の入力はそれぞれ独自のグループにまとまっています",
+    ),
+    "kinds_shared": S(
+        en="{kinds} inputs share one group", ja="{kinds}の入力は同じ 1 つのグループにまとまっています"
+    ),
+    "kinds_spread": S(
+        en="{kinds} inputs spread over several groups", ja="{kinds}の入力は複数のグループに分かれています"
+    ),
     "reading_one_domain": S(
         en="This data has only one kind of input, so there are no kinds of input to compare the groups with.",
         ja="このデータには入力の種類が 1 つしかないため、グループと比べる入力の種類がありません。",

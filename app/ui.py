@@ -101,7 +101,11 @@ def caption_text(caption, **fmt) -> str:
 
 def show_caption(caption, **fmt) -> None:
     """The one-sentence meaning of a chart, directly under it (``fmt`` fills a key's fields)."""
-    text = caption_text(caption, **fmt)
+    show_text(caption_text(caption, **fmt))
+
+
+def show_text(text: str) -> None:
+    """A sentence already in the current language, shown as a chart's caption is (boxed in meeting mode)."""
     if not text:
         return
     if meeting():

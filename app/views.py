@@ -20,7 +20,7 @@ from app.session_runs import RunRecord
 if TYPE_CHECKING:
     from torch import nn
 
-    from metalora.analysis import ClusterResult, RunAnalysis, ScalingTable
+    from metalora.analysis import ClusterResult, KindGroups, RunAnalysis, ScalingTable
     from metalora.data import DataSplits
 
 #: The cost axes of the Accuracy & cost page (each has its ``cost_`` string); ``latency_s`` is measured.
@@ -137,6 +137,56 @@ def cluster_reading(result: ClusterResult, table: ScalingTable) -> str:
     if ari >= PARTIAL or nmi >= PARTIAL:
         return "partial"
     return "weak"
+
+
+def cluster_story(view: RunAnalysis, lang: str) -> str:
+    """What the clusters page says first: the measured agreement (:func:`cluster_reading`, with its ARI and
+    NMI) and which kinds of input get a group of their own or share one (:func:`kinds_sentence`)."""
+    from app.strings import t
+
+    result, table = view.clusters(), view.scaling_table()
+    reading = cluster_reading(result, table)
+    ari, nmi = result.ari.get("domain", math.nan), result.nmi.get("domain", math.nan)
+    text = t(f"reading_{reading}", lang, ari=f"{ari:.2f}", nmi=f"{nmi:.2f}")
+    if reading == "one_domain":
+        return text
+    kinds = kinds_sentence(view.kind_groups(), lang)
+    return f"{text}{'' if lang == 'ja' else ' '}{kinds}" if kinds else text
+
+
+def listing(items: Sequence[str], lang: str) -> str:
+    """``items`` as one phrase: "a, b and c" (ja: "a、bとc")."""
+    items = list(items)
+    if len(items) < 2:
+        return "".join(items)
+    if lang == "ja":
+        return "、".join(items[:-1]) + "と" + items[-1]
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def kinds_sentence(groups: KindGroups, lang: str) -> str:
+    """Which kinds of input get their own group, share one, or spread (:func:`metalora.analysis.kind_groups`),
+    in one sentence; empty when there is nothing to say."""
+    from app.strings import t
+    from metalora.i18n import domain_name
+
+    def names(kinds: Sequence[str]) -> str:
+        return listing([domain_name(k, lang) for k in kinds], lang)
+
+    parts = []
+    if groups.own:
+        parts.append(
+            t("kinds_own_one" if len(groups.own) == 1 else "kinds_own_many", lang, kinds=names(groups.own))
+        )
+    parts += [t("kinds_shared", lang, kinds=names(kinds)) for kinds in groups.shared]
+    if groups.spread:
+        parts.append(t("kinds_spread", lang, kinds=names(groups.spread)))
+    if not parts:
+        return ""
+    if lang == "ja":
+        return "。".join(parts) + "。"
+    sentence = "; ".join(parts) + "."
+    return sentence[0].upper() + sentence[1:]
 
 
 def repeat_spread(rows: Sequence[dict]) -> list[dict]:

@@ -89,6 +89,8 @@ def worker(args: argparse.Namespace) -> None:
         out["ari"] = clusters.ari.get("domain", math.nan)
         out["nmi"] = clusters.nmi.get("domain", math.nan)
         out["clusters"] = int(clusters.k)
+        groups = view.kind_groups()  # which kinds get a group of their own, which share one (the page says)
+        out["kind_groups"] = {"own": groups.own, "shared": groups.shared, "spread": groups.spread}
         kmeans = cluster_scaling(view.scaling_table(), method="kmeans")  # the other clustering, to compare
         out["kmeans_ari"], out["kmeans_nmi"] = (
             kmeans.ari.get("domain", math.nan),
@@ -116,6 +118,29 @@ def mean_sd(values: list[float], digits: int = 1) -> str:
     """``"71.5 ± 2.1"``: the mean and the sample standard deviation (none for a single value)."""
     m = statistics.fmean(values)
     return f"{m:.{digits}f} ± {statistics.stdev(values):.{digits}f}" if len(values) > 1 else f"{m:.{digits}f}"
+
+
+def kinds_lines(new: list[dict]) -> list[str]:
+    """How often each kind of input got a group of its own, and which kinds shared one, over the repeats
+    (what the clusters page says in words, :func:`metalora.analysis.kind_groups`)."""
+    from metalora.i18n import domain_name
+
+    found = [r["kind_groups"] for r in new if "kind_groups" in r]
+    if not found:
+        return []
+    n = len(found)
+
+    def counted(items: list[str]) -> str:
+        counts = {x: items.count(x) for x in dict.fromkeys(items)}
+        return ", ".join(f"{x} ({c} of {n})" for x, c in counts.items()) or "none"
+
+    own = [domain_name(d, "en") for g in found for d in g["own"]]
+    shared = [" + ".join(domain_name(d, "en") for d in s) for g in found for s in g["shared"]]
+    spread = [domain_name(d, "en") for g in found for d in g["spread"]]
+    return [
+        f"- Kinds of input with a group of their own on the clusters page: {counted(own)}; kinds sharing a "
+        f"group: {counted(shared)}; spread over several groups: {counted(spread)} (repeats out of {n})."
+    ]
 
 
 def table(new: list[dict], old: list[dict], baseline: str | None, adapter: dict) -> str:
@@ -163,6 +188,7 @@ def table(new: list[dict], old: list[dict], baseline: str | None, adapter: dict)
         f"{', '.join(str(r.get('clusters', '–')) for r in new)}), clustered as the page does (Ward); k-means "
         f"on the same scaling factors: ARI {mean_sd([r['kmeans_ari'] for r in new], 2)}, "
         f"NMI {mean_sd([r['kmeans_nmi'] for r in new], 2)}.",
+        *kinds_lines(new),
         f"- Wall time of the whole demo: {mean_sd([r['wall_s'] for r in new])} s (per repeat "
         + ", ".join(f"{r['wall_s']:.1f}" for r in new)
         + " s).",

@@ -1,7 +1,8 @@
 """Adaptation clusters: do inputs of one kind get similar adapters, without being told their kind?
 
-The page opens with its one sentence (what the measured agreement says) and its headline chart (the map of
-the inputs, coloured by kind of input); the details follow, folded in meeting mode: the scores (ARI,
+The page opens with its sentence (what the measured agreement says, and which kinds of input get a group of
+their own or share one) and its headline chart (the map of the inputs, coloured by kind of input); the
+details follow, folded in meeting mode: the scores (ARI,
 NMI, each explained in one sentence) and the colouring; the images of the dots selected on the map
 show right under it.
 """
@@ -15,7 +16,7 @@ import streamlit as st
 import metalora.figures as mf
 from app import glossary, views
 from app.picker import analysis_page, image_of, selected_rows
-from app.ui import chart, choice, details, guard, lang, show_caption, tr
+from app.ui import chart, choice, details, guard, lang, show_text, tr
 
 run = analysis_page("page_clusters", "clusters_intro", "scaling")
 with guard():
@@ -35,8 +36,7 @@ with guard():
         color_by = choice("color_by", ["domain", "cluster", "class"], "by_", horizontal=True)
 
     with headline:  # what the scores say first, in one plain sentence, then the map that shows it
-        reading = views.cluster_reading(result, table)  # strong / partial / weak / one_domain (ARI, NMI)
-        show_caption(f"reading_{reading}", ari=f"{ari:.2f}", nmi=f"{nmi:.2f}")
+        show_text(views.cluster_story(views.analysis(run), lang()))
         figure = mf.cluster_map(result, table, color_by, lang=lang())
         event = chart(
             figure,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
 import pytest
 
-from metalora.analysis.clusters import cluster_scaling
+from metalora.analysis.clusters import KindGroups, cluster_scaling, kind_groups
 from metalora.analysis.scaling import ScalingTable
 from metalora.errors import ConfigError, DataError
 
@@ -77,3 +78,32 @@ def test_options_and_errors():
         cluster_scaling(table, k=1000)
     with pytest.raises(ConfigError):
         cluster_scaling(table, embed="umap")
+
+
+def test_kind_groups_name_the_kinds_that_share_a_group():
+    """Four kinds, two of them with the same scaling factors: those two share a group, the others own one."""
+    rng = np.random.default_rng(3)
+    domain = np.repeat([0, 1, 2, 3], 30)
+    centres = rng.standard_normal((3, 5)) * 4
+    same = np.array([0, 1, 2, 2])[domain]  # kinds "c" and "d" get identical centres
+    x = (centres[same] + 0.2 * rng.standard_normal((len(domain), 5))).astype(np.float32)
+    n = len(domain)
+    table = ScalingTable(
+        {"layer": x}, rng.integers(0, 3, n), domain, np.full(n, -1), np.zeros(n, bool), np.arange(n),
+        ["0", "1", "2"], ["a", "b", "c", "d"],
+    )  # fmt: skip
+    res = cluster_scaling(table)
+    groups = kind_groups(res, table.domain_names)
+    assert groups.own == ["a", "b"] and groups.shared == [["c", "d"]] and groups.spread == []
+
+
+def test_kind_groups_spread_and_absent_kinds():
+    """A kind scattered over groups is 'spread'; a kind without inputs is left out; names must fit."""
+    res = cluster_scaling(_planted())
+    # groups × kinds; "c" has 10 of its 25 inputs in its main group, "d" has none
+    counts = np.array([[40, 0, 5, 0], [0, 40, 5, 0], [0, 0, 10, 0], [0, 0, 5, 0]])
+    res = dataclasses.replace(res, composition={**res.composition, "domain": counts}, k=4)
+    groups = kind_groups(res, ["a", "b", "c", "d"])
+    assert groups == KindGroups(own=["a", "b"], shared=[], spread=["c"])
+    with pytest.raises(ConfigError, match="4 kinds"):
+        kind_groups(res, ["a", "b"])

@@ -293,8 +293,27 @@ def test_the_clusters_page_reads_the_measured_scores(demo):
     result, table = view.clusters(), view.scaling_table()
     key = views.cluster_reading(result, table)
     ari, nmi = result.ari["domain"], result.nmi["domain"]
-    assert demo.caption[0].value == t(f"reading_{key}", "en", ari=f"{ari:.2f}", nmi=f"{nmi:.2f}")
+    reading = t(f"reading_{key}", "en", ari=f"{ari:.2f}", nmi=f"{nmi:.2f}")
+    kinds = views.kinds_sentence(view.kind_groups(), "en")  # which kinds own a group, which share one
+    assert kinds and kinds.endswith(".") and any(table.domain_names[0] in k for k in [kinds.lower()])
+    assert demo.caption[0].value == f"{reading} {kinds}" == views.cluster_story(view, "en")
     assert "try training longer" not in demo.caption[0].value
+
+
+def test_the_kinds_sentence_names_each_kind_once():
+    from metalora.analysis import KindGroups
+
+    groups = KindGroups(own=["inverted", "rotate90"], shared=[["clean", "mirror"]], spread=[])
+    assert views.kinds_sentence(groups, "en") == (
+        "Inverted and rotated 90° inputs each get a group of their own; clean and mirrored inputs share one group."
+    )
+    ja = views.kinds_sentence(groups, "ja")
+    assert ja.count("。") == 2 and "反転と90° 回転" in ja and "鏡像" in ja
+    one = KindGroups(own=["clean"], shared=[], spread=["inverted", "mirror", "rotate90"])
+    assert views.kinds_sentence(one, "en") == (
+        "Clean inputs get a group of their own; inverted, mirrored and rotated 90° inputs spread over several groups."
+    )
+    assert views.kinds_sentence(KindGroups(own=[], shared=[], spread=[]), "en") == ""
 
 
 def test_one_kind_of_input_has_nothing_to_compare(demo, env):

@@ -150,7 +150,7 @@ def families() -> dict[tuple[str, str], set[str]]:
         ("pages/home.py", "key"): set(home["POINTS"]),
         ("pages/home.py", "n"): set(home["NODES"]),
         ("app/picker.py", "f'need_{kind}_runs'"): {f"need_{k}_runs" for k in picker.PICKS},
-        ("pages/clusters.py", "f'reading_{reading}'"): {f"reading_{k}" for k in views.READINGS},
+        ("app/views.py", "f'reading_{reading}'"): {f"reading_{k}" for k in views.READINGS},
         ("app/session_runs.py", "f'data_{name}'"): {f"data_{n}" for n in BUILTIN_DATASETS},
         ("app/session.py", "STATUS_KEYS.get(r.get('status'), 'status_failed')"): statuses,
         ("app/cleanup.py", "STATUS_KEYS.get(r.get('status'), 'status_failed')"): statuses,

@@ -159,7 +159,7 @@ def test_rank_figures(results):
     assert len(f.fig.data) == 4
 
 
-def test_cluster_figures(results):
+def test_cluster_figures(results, monkeypatch):
     table, res = results["table"], results["clusters"]
     for colour_by, n in (("cluster", res.k), ("domain", 2)):
         f = F.cluster_map(res, table, colour_by)
@@ -169,6 +169,11 @@ def test_cluster_figures(results):
         data = np.concatenate([np.asarray(t.customdata) for t in f.fig.data[:-1]])
         assert sorted(data[:, 0]) == sorted(table.index) and sorted(data[:, 1]) == list(range(len(table)))
         assert "Principal component 1" in f.fig.layout.xaxis.title.text
+        assert {t.type for t in f.fig.data} == {"scatter"}  # a small map is SVG: no WebGL set-up
+    from metalora.figures import clusters as cluster_figures
+
+    monkeypatch.setattr(cluster_figures, "WEBGL_FROM", len(table))  # a map that large is drawn with WebGL
+    assert {t.type for t in F.cluster_map(res, table, "domain").fig.data} == {"scattergl"}
     f = F.silhouette_vs_k(res)
     _check(f, "silhouette_vs_k")
     assert list(f.fig.data[0].x) == [2, 3, 4] and f.fig.data[1].x[0] == res.k

@@ -12,7 +12,7 @@ functions below are what it calls, usable on their own.
 """
 
 from ..stats import aggregate_runs
-from .clusters import ClusterResult, cluster_scaling
+from .clusters import ClusterResult, KindGroups, cluster_scaling, kind_groups
 from .cost import (
     CostReport,
     cost_report,
@@ -50,6 +50,7 @@ __all__ = [
     "GroupStats",
     "InputComparison",
     "InputFacts",
+    "KindGroups",
     "RankSweep",
     "RunAnalysis",
     "ScalingDistance",
@@ -69,6 +70,7 @@ __all__ = [
     "count_flops",
     "effective_rank",
     "flops_per_input",
+    "kind_groups",
     "knee_rank",
     "layer_rank_sweep",
     "measure_latency",

@@ -23,7 +23,7 @@ from ..errors import ConfigError, DataError
 from ._common import to_jsonable
 from .scaling import ScalingTable
 
-__all__ = ["ClusterResult", "cluster_features", "cluster_scaling"]
+__all__ = ["ClusterResult", "KindGroups", "cluster_features", "cluster_scaling", "kind_groups"]
 
 _SINGLE_THREAD_BELOW = 2000  # rows; below this, OpenMP threads cost more than they bring
 
@@ -270,3 +270,58 @@ def cluster_scaling(
         index=table.index.copy(),
         random_state=int(random_state),
     )
+
+
+@dataclass(frozen=True)
+class KindGroups:
+    """How the kinds of input (the domains) fall into the groups found, in words a reader can check on the map.
+
+    Each kind is placed by its *main group*, the group holding most of its inputs:
+
+    Attributes
+    ----------
+    own : list of str
+        Kinds whose main group holds at least ``min_share`` of their inputs and is no other kind's main group:
+        the adapter treats them as a kind of their own.
+    shared : list of list of str
+        Kinds whose main group is the same, one list per such group: the adapter treats them alike.
+    spread : list of str
+        Kinds with no group holding ``min_share`` of their inputs (and not sharing one): scattered.
+    """
+
+    own: list[str]
+    shared: list[list[str]]
+    spread: list[str]
+
+
+def kind_groups(result: ClusterResult, names: Sequence[str], min_share: float = 0.5) -> KindGroups:
+    """Which kinds of input get a group of their own, which share one, which are spread (:class:`KindGroups`).
+
+    ``names`` are the domain names of the table that was clustered (``table.domain_names``), in the order of
+    the columns of ``result.composition["domain"]``; kinds without inputs are left out. The agreement scores
+    (ARI, NMI) say *how much* the groups follow the kinds; this says *which* kinds they follow.
+    """
+    counts = np.asarray(result.composition["domain"])  # (k, n_domains)
+    if counts.shape[1] != len(names):
+        raise ConfigError(
+            f"{len(names)} names for {counts.shape[1]} kinds of input.",
+            "Pass the clustered table's domain_names.",
+        )
+    totals = counts.sum(0)
+    present = [d for d in range(len(names)) if totals[d] > 0]
+    main = {d: int(np.argmax(counts[:, d])) for d in present}
+    share = {d: counts[main[d], d] / totals[d] for d in present}
+    by_group: dict[int, list[int]] = {}
+    for d in present:
+        by_group.setdefault(main[d], []).append(d)
+    own, shared, spread = [], [], []
+    for d in present:
+        kinds = by_group[main[d]]
+        if len(kinds) > 1:
+            if kinds[0] == d:  # each shared group once, in the order of its first kind
+                shared.append([names[k] for k in kinds])
+        elif share[d] >= min_share:
+            own.append(names[d])
+        else:
+            spread.append(names[d])
+    return KindGroups(own=own, shared=shared, spread=spread)

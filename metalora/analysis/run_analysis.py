@@ -24,7 +24,7 @@ from torch import nn
 
 from ..data import ImageDataset
 from ..methods import get_method
-from .clusters import ClusterResult, cluster_scaling
+from .clusters import ClusterResult, KindGroups, cluster_scaling, kind_groups
 from .cost import CostReport, LatencyComparison, compare_latency, cost_report, measure_latency
 from .ranks import RankSweep
 from .scaling import ScalingTable, collect_scaling
@@ -176,6 +176,10 @@ class RunAnalysis:
     def clusters(self) -> ClusterResult:
         """The inputs clustered by their scaling factors (k by silhouette) and placed on a 2-D map."""
         return self._once("clusters", lambda: cluster_scaling(self.scaling_table(), random_state=self.seed))
+
+    def kind_groups(self) -> KindGroups:
+        """Which kinds of input get a group of their own in :meth:`clusters`, which share one, which are spread."""
+        return kind_groups(self.clusters(), self.scaling_table().domain_names)
 
     def cost_report(self, batch_size: int = 64) -> CostReport:
         """Every measured cost (parameters, FLOPs, latency, memory, storage) on ``batch_size`` inputs."""

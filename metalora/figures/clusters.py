@@ -15,11 +15,19 @@ from .palette import OKABE_ITO, categorical, symbols
 __all__ = ["cluster_map", "silhouette_vs_k"]
 
 
+WEBGL_FROM = 2000
+"""Maps of this many points or more are drawn with WebGL (``Scattergl``); smaller ones as SVG, which a
+browser without a GPU draws sooner: it need not set up a software WebGL context (headless Chromium on 2
+cores, the dashboard's 270-point map: the clusters page's first visit took 1.56 s with WebGL, 0.54 s with
+SVG; ``benchmarks/bench_app.py``)."""
+
+
 def _points(
     xy: np.ndarray, rows: np.ndarray, table: ScalingTable, name: str, marker: dict, hover: list[str]
-) -> go.Scattergl:
+) -> go.Scatter | go.Scattergl:
     """Markers of ``rows`` on the map; ``customdata`` is ``[index in the data set, row in the table]``."""
-    return go.Scattergl(
+    kind = go.Scattergl if len(table) >= WEBGL_FROM else go.Scatter
+    return kind(
         x=xy[rows, 0],
         y=xy[rows, 1],
         mode="markers",
