@@ -267,6 +267,7 @@ STRINGS: dict[str, dict[str, str]] = {
     ),
     "layers_header": S(en="Layers an adapter can be added to", ja="アダプターを付けられる層"),
     "layer": S(en="Layer", ja="層"),
+    "layer_code_help": S(en="Its name in the code: {code}", ja="コード上の名前：{code}"),
     "caption_layers": S(
         en="Every convolution and linear layer of the frozen model; each one can get its own small adapter.",
         ja="固定モデルのすべての畳み込み層と全結合層です。それぞれに小さなアダプターを付けられます。",
@@ -711,6 +712,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "col_created": S(en="Recorded", ja="記録日時"),
     "col_status": S(en="Status", ja="状態"),
     "col_layer": S(en="Layer", ja="層"),
+    "col_code_name": S(en="Code name", ja="コード上の名前"),
     "col_layer_type": S(en="Type", ja="種類"),
     "col_weight_shape": S(en="Weight shape", ja="重みの形"),
     "col_weights": S(en="Weights", ja="重みの数"),

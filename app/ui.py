@@ -237,6 +237,22 @@ def choice(label_key: str, keys: list[str], prefix: str, *, widget=None, **kwarg
     return keys[labels.index(picked)]
 
 
+def layer_picker(label: str, layers: Sequence[str], names: Mapping[str, str], *, key: str, **kwargs) -> str:
+    """A selectbox of layers: its options (and value) are the code names, shown by their names for people
+    (``names``, :func:`app.views.layer_names`); its tooltip gives the code name of the layer it holds."""
+    layers = list(layers)
+    held = st.session_state.get(key)
+    code = held if held in layers else (layers[0] if layers else "")
+    return st.selectbox(
+        label,
+        layers,
+        format_func=lambda n: names.get(n, n),
+        key=key,
+        help=tr("layer_code_help", code=code),
+        **kwargs,
+    )
+
+
 def _cell(value):
     """A table cell as the projector shows it: whole numbers as such, others to 3 significant digits."""
     if isinstance(value, float):

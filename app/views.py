@@ -32,8 +32,8 @@ SPREAD_COLUMNS = ("method", "rank", "n", "mean", "std")
 #: table; the Accuracy & cost page draws the costs).
 RUN_TABLE_COLUMNS = ("run", "method", "rank", "seed", "data", "test_acc", "trainable_params", "status")
 ACCURACY_TABLE_COLUMNS = ("run", "method", "rank", "seed", "data", "test_acc", "trainable_params")
-#: The columns of :func:`layer_rows` and :func:`split_rows`.
-LAYER_COLUMNS = ("layer", "layer_type", "weight_shape", "weights")
+#: The columns of :func:`layer_rows` and :func:`split_rows`: a layer by its name for people, then its code name.
+LAYER_COLUMNS = ("layer", "code_name", "layer_type", "weight_shape", "weights")
 SPLIT_COLUMNS = ("split", "images")
 
 
@@ -233,19 +233,32 @@ def contractions_text(run: RunRecord, lang: str) -> str | None:
     return t("contractions_used", lang, counts=("、" if lang == "ja" else ", ").join(parts))
 
 
+def layer_names(layers: Sequence[str], lang: str) -> dict[str, str]:
+    """``{code name: name for people}`` of a model's layers in ``lang``, as the figures name them
+    (:func:`metalora.i18n.layer_names`: ``stages.1.0.conv2`` -> "Stage 2 · block 1 · conv 2"), for the
+    pickers' ``format_func`` (their values stay the code names)."""
+    from metalora.i18n import layer_names as names_for_people
+
+    return names_for_people(layers, lang)
+
+
 def layer_rows(model: nn.Module, lang: str = "en") -> list[dict]:
-    """Every layer of ``model`` an adapter can be added to, with :data:`LAYER_COLUMNS`."""
+    """Every layer of ``model`` an adapter can be added to, with :data:`LAYER_COLUMNS`: its name for
+    people (:func:`layer_names`) and its code name."""
     from app.strings import LAYER_TYPES, display_name
     from metalora.adapters import adaptable_modules
 
+    modules = adaptable_modules(model)
+    names = layer_names(list(modules), lang)
     return [
         {
-            "layer": name,
+            "layer": names[name],
+            "code_name": name,
             "layer_type": display_name(LAYER_TYPES, type(m).__name__, lang),
             "weight_shape": str(tuple(m.weight.shape)),
             "weights": m.weight.numel(),
         }
-        for name, m in adaptable_modules(model).items()
+        for name, m in modules.items()
     ]
 
 

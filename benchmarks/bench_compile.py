@@ -32,9 +32,11 @@ from metalora.training.methods import prepare  # noqa: E402
 METHODS = ("lora", "meta-cp", "meta-tr")
 
 
-def _net(method: str, rank: int, device):
+def _net(method: str, rank: int, device, adapter: dict):
     torch.manual_seed(0)
-    net, params = prepare(build_model("resnet-mini", in_channels=1, num_classes=10), method, rank=rank)
+    net, params = prepare(
+        build_model("resnet-mini", in_channels=1, num_classes=10), method, rank=rank, **adapter
+    )
     with torch.no_grad():
         for p in net.parameters():
             if p.requires_grad and p.abs().sum() == 0:
@@ -42,13 +44,13 @@ def _net(method: str, rank: int, device):
     return net.to(device).train(), params
 
 
-def measure(methods, rank: int, batch: int, steps: int, device, backend: str) -> list[dict]:
+def measure(methods, rank: int, batch: int, steps: int, device, backend: str, adapter: dict) -> list[dict]:
     g = torch.Generator().manual_seed(0)
     x = torch.rand(batch, 1, 32, 32, generator=g).to(device)
     y = torch.randint(0, 10, (batch,), generator=g).to(device)
     fns, rows = {}, []
     for m in methods:
-        net, params = _net(m, rank, device)
+        net, params = _net(m, rank, device, adapter if m.startswith("meta") else {})
         expected = net(x).detach()
         compiled = torch.compile(net, backend=backend)
         explain = torch._dynamo.explain(net)(x)
@@ -75,12 +77,16 @@ def measure(methods, rank: int, batch: int, steps: int, device, backend: str) ->
     return rows
 
 
-def table(rows, rank: int, batch: int, device, backend: str) -> str:
+def table(rows, rank: int, batch: int, device, backend: str, adapter: dict) -> str:
+    source = adapter.get("feature_source", "backbone")
     lines = [
-        f"One AdamW step of the small ResNet (batch {batch} x 1x32x32), rank {rank}, eager against "
+        f"One AdamW step of the small ResNet (batch {batch} x 1x32x32), rank {rank}, MetaLoRA's features "
+        f"from {'the frozen backbone' if source == 'backbone' else 'input statistics'} "
+        f"(feature_source={source!r}), eager against "
         f"`torch.compile(backend='{backend}')`; device {device_label(device)}, torch {torch.__version__}, "
         f"{torch.get_num_threads()} threads; medians, eager and compiled timed round-robin in one process; "
-        "from `python benchmarks/bench_compile.py --write-results docs/results.md`.",
+        f"from `python benchmarks/bench_compile.py{'' if source == 'backbone' else ' --feature-source ' + source} "
+        "--write-results docs/results.md`.",
         "",
         "| method | eager ms | compiled ms | compiled ÷ eager | first compiled step s | graph breaks | same outputs |",
         "|---|---:|---:|---:|---:|---:|---|",
@@ -102,14 +108,22 @@ def main(argv=None) -> int:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument(
+        "--feature-source",
+        default="backbone",
+        choices=("backbone", "input-stats"),
+        help="MetaLoRA's features",
+    )
     parser.add_argument("--write-results", type=Path)
     args = parser.parse_args(argv)
     device = pick_device(args.device)
-    rows = measure(args.methods.split(","), args.rank, args.batch, args.steps, device, args.backend)
-    text = table(rows, args.rank, args.batch, device, args.backend)
+    adapter = {"feature_source": args.feature_source}
+    rows = measure(args.methods.split(","), args.rank, args.batch, args.steps, device, args.backend, adapter)
+    text = table(rows, args.rank, args.batch, device, args.backend, adapter)
     print(text)
     if args.write_results:
-        write_block(args.write_results, f"bench_compile_{device.type}", text)
+        suffix = "" if args.feature_source == "backbone" else f"_{args.feature_source}"
+        write_block(args.write_results, f"bench_compile_{device.type}{suffix}", text)
     return 0 if all(r["same"] for r in rows) else 1
 
 

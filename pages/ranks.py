@@ -12,14 +12,21 @@ import streamlit as st
 import metalora.figures as mf
 from app import views
 from app.picker import analysis_page
-from app.ui import chart, details, guard, lang, tr
+from app.ui import chart, details, guard, lang, layer_picker, tr
 
 run = analysis_page("page_ranks", "ranks_intro", "adapters")
 view = views.analysis(run)
+names = views.layer_names(view.layers, lang())  # the layers' names for people, as the charts show them
 headline = st.container()  # drawn once the layers (chosen in the details) are analysed
 more = details("ranks_details")
 with more:
-    chosen = st.multiselect(tr("layers_to_analyse"), view.layers, default=view.layers[:3], key="rank_layers")
+    chosen = st.multiselect(
+        tr("layers_to_analyse"),
+        view.layers,
+        default=view.layers[:3],
+        format_func=lambda n: names.get(n, n),
+        key="rank_layers",
+    )
 with guard():
     if not chosen:
         headline.info(tr("pick_a_layer"))
@@ -31,20 +38,25 @@ with guard():
     given = {n: r for n, r in view.adapter_ranks().items() if n in sweeps}
     with headline:
         chart(
-            mf.effective_ranks(sweeps, given, lang=lang()),
+            mf.effective_ranks(sweeps, given, lang=lang(), all_layers=view.layers),
             key="effective_ranks",
             title_key="effective_rank_header",
         )
 
     with more:
         st.subheader(tr("rank_curves_header"))
-        layer = st.selectbox(tr("layer"), chosen, key="rank_layer")
-        chart(mf.error_vs_rank(sweeps[layer], lang=lang()), key="rank_curves", title_key="rank_curves_header")
+        layer = layer_picker(tr("layer"), chosen, names, key="rank_layer")
+        shown = mf.layer_both(layer, view.layers)
+        chart(
+            mf.error_vs_rank(sweeps[layer], lang=lang(), layer=shown),
+            key="rank_curves",
+            title_key="rank_curves_header",
+        )
 
         st.subheader(tr("spectra_header"))
         if spectra.get(layer):
             chart(
-                mf.spectra_figure(spectra[layer], lang=lang(), layer=layer),
+                mf.spectra_figure(spectra[layer], lang=lang(), layer=shown),
                 key="spectra",
                 title_key="spectra_header",
             )

@@ -14,7 +14,7 @@ import streamlit as st
 import metalora.figures as mf
 from app import views
 from app.picker import analysis_page, image_of
-from app.ui import chart, choice, details, guard, lang, show_caption, tr
+from app.ui import chart, choice, details, guard, lang, layer_picker, show_caption, tr
 
 run = analysis_page("page_scaling", "scaling_intro", "scaling")
 view = views.analysis(run)
@@ -25,7 +25,9 @@ with guard():
     headline = st.container()  # drawn below, once the grouping of the details is known
 
     with details("scaling_layer_header"):
-        layer = st.selectbox(tr("layer"), table.layers, key="scaling_layer")
+        layer = layer_picker(
+            tr("layer"), table.layers, views.layer_names(table.layers, lang()), key="scaling_layer"
+        )
         st.subheader(tr("scaling_heatmap_header"))
         chart(
             mf.scaling_heatmap(table, layer, lang=lang()),

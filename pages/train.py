@@ -6,7 +6,7 @@ import functools
 
 import streamlit as st
 
-from app import progress, session
+from app import progress, session, views
 from app.devices import available_devices
 from app.jobs import TrainingJob
 from app.session_runs import TrainTask
@@ -29,6 +29,7 @@ st.markdown(tr("train_using", model=model.label, data=data.display(lang())))
 job = session.job()
 busy = job is not None and job.active
 layers = list(adaptable_modules(model.frozen()))
+layer_names = views.layer_names(layers, lang())  # shown by their names for people; the values stay code names
 methods = {m: get_method(m).label(lang()) for m in method_ids()}
 devices = available_devices(lang())
 
@@ -43,7 +44,11 @@ with st.form("train_form"):
     epochs = st.slider(tr("epochs"), 1, 30, DEMO_TRAIN_CONFIG.epochs)
     with technical():
         targets = st.multiselect(
-            tr("target_layers"), layers, placeholder=tr("all_layers"), help=tr("targets_help")
+            tr("target_layers"),
+            layers,
+            format_func=lambda n: layer_names.get(n, n),
+            placeholder=tr("all_layers"),
+            help=tr("targets_help"),
         )
         source = choice(
             "feature_source",

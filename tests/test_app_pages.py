@@ -7,6 +7,8 @@ thread and rerun.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -184,6 +186,47 @@ def test_scaling_compares_two_inputs(demo_app):
     at.checkbox(key="compare_two").check().run()
     no_errors(at)
     assert at.metric[0].label == STRINGS["scaling_distance"]["en"]
+
+
+def test_layers_are_named_for_people_with_their_code_names(demo_app):
+    """The layer pickers show the names for people (their values stay the code names, kept over a change of
+    language), their tooltips and the layers table give the code names."""
+    at = demo_app
+    at.switch_page("../pages/scaling.py").run()
+    box = at.selectbox(key="scaling_layer")
+    assert box.value == "stem.0" and box.options[0] == "Stem" and "Output layer" in box.options
+    box.set_value("stages.1.0.conv2").run()
+    no_errors(at)
+    box = at.selectbox(key="scaling_layer")
+    assert box.value == "stages.1.0.conv2" and box.help.endswith("stages.1.0.conv2")
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    assert any("Stage 2 · block 1 · conv 2" in t for t in titles), titles
+    ticks = json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["xaxis"]["ticktext"]
+    assert ticks[0] == "Stem" and "Stage 2 · block 1 · shortcut" in ticks  # the headline chart
+    at.sidebar.selectbox[0].set_value("ja").run()  # on the page: the picker keeps its layer
+    no_errors(at)
+    box = at.selectbox(key="scaling_layer")
+    assert box.value == "stages.1.0.conv2" and "ステージ 2 · ブロック 1 · 畳み込み 2" in box.options
+    at.switch_page("../pages/ranks.py").run()
+    no_errors(at)
+    chosen = at.multiselect(key="rank_layers")
+    assert chosen.value == ["stem.0", "stages.0.0.conv1", "stages.0.0.conv2"] and "ステム" in chosen.options
+    assert at.selectbox(key="rank_layer").options == [
+        "ステム",
+        "ステージ 1 · ブロック 1 · 畳み込み 1",
+        "ステージ 1 · ブロック 1 · 畳み込み 2",
+    ]
+    at.switch_page("../pages/model_data.py").run()
+    no_errors(at)
+    layers = next(d.value for d in at.dataframe if STRINGS["col_code_name"]["ja"] in d.value.columns)
+    assert list(layers[STRINGS["col_code_name"]["ja"]])[:2] == ["stem.0", "stages.0.0.conv1"]
+    assert list(layers[STRINGS["col_layer"]["ja"]])[:2] == ["ステム", "ステージ 1 · ブロック 1 · 畳み込み 1"]
+    at.switch_page("../pages/train.py").run()
+    no_errors(at)
+    targets = next(m for m in at.multiselect if m.label == STRINGS["target_layers"]["ja"])
+    assert targets.options[0] == "ステム" and "出力層" in targets.options and targets.value == []
+    at.switch_page("../pages/home.py").run()
+    at.sidebar.selectbox[0].set_value("en").run()
 
 
 def test_runs_page_deletes_a_run(tiny_demo):

@@ -141,6 +141,66 @@ def test_scaling_figures(results):
     assert list(f.fig.data[0].x) == table.layers
 
 
+def test_figures_name_layers_for_people(results):
+    """Ticks, titles and captions show a layer's name for people, hover texts add the code name, and the
+    figure's categories and ``meta`` keep the code name."""
+    table, sweeps = results["table"], results["sweeps"]
+    f = F.scaling_specificity(scaling_stats(table, "domain"))
+    assert list(f.fig.data[0].x) == table.layers == list(f.fig.layout.xaxis.tickvals)  # unique categories
+    ticks = list(f.fig.layout.xaxis.ticktext)
+    assert ticks[0] == "Stem" and ticks[-1] == "Output layer" and "Stage 2 · block 1 · conv 2" in ticks
+    assert len(set(ticks)) == len(ticks)
+    k = table.layers.index("stages.1.0.conv2")
+    assert f.fig.data[0].hovertext[k].startswith("Stage 2 · block 1 · conv 2 (stages.1.0.conv2): ")
+    ja = F.scaling_specificity(scaling_stats(table, "domain"), lang="ja")
+    assert "ステージ 2 · ブロック 1 · 畳み込み 2" in ja.fig.layout.xaxis.ticktext
+    assert ja.fig.data[0].hovertext[-1].startswith("出力層（fc）：")
+
+    f = F.scaling_heatmap(table, "stages.1.0.shortcut.0")
+    assert f.meta["layer"] == "stages.1.0.shortcut.0" and f.fig.data[0].name == "Stage 2 · block 1 · shortcut"
+    assert "Stage 2 · block 1 · shortcut" in f.fig.layout.title.text
+    assert "layer Stage 2 · block 1 · shortcut;" in f.caption["en"]
+    assert "ステージ 2 · ブロック 1 · ショートカット" in f.caption["ja"]
+    f = F.scaling_distributions(table, "fc", lang="ja")
+    assert f.meta["layer"] == "fc" and "出力層" in f.fig.layout.title.text and "出力層" in f.caption["ja"]
+
+    f = F.input_scaling(compare_inputs(table, 0))
+    assert list(f.fig.layout.xaxis.tickvals) == list(f.fig.data[0].x) == table.column_names()
+    assert (
+        f.fig.layout.xaxis.ticktext[0] == "Stem [0]" and f.fig.layout.xaxis.ticktext[-1] == "Output layer [2]"
+    )
+    assert (
+        f.fig.data[0]
+        .hovertext[-1]
+        .endswith("<br>Output layer (fc) · scaling factor 2: " + f"{f.fig.data[0].y[-1]:.3f}")
+    )
+
+    f = F.error_vs_rank(sweeps["fc"])
+    assert f.meta["layer"] == "fc" and f.fig.layout.title.text.endswith(": Output layer")
+    assert "layer Output layer" in f.caption["en"] and "出力層" in f.caption["ja"]
+    assert f.fig.data[0].hovertext[0].startswith("Output layer (fc) · ")
+    f = F.spectra_figure(results["spectra"]["stages.0.0.conv1"], lang="ja")
+    assert (
+        f.meta["layer"] == "stages.0.0.conv1"
+        and "ステージ 1 · ブロック 1 · 畳み込み 1" in f.fig.layout.title.text
+    )
+    assert f.fig.data[0].hovertext[0].startswith("ステージ 1 · ブロック 1 · 畳み込み 1（stages.0.0.conv1）・")
+    f = F.component_energy_figure(results["energy"]["fc"], layer={"en": "the head", "ja": "頭"})
+    assert f.meta["layer"] == "fc" and "the head" in f.caption["en"] and "頭" in f.caption["ja"]
+    assert f.fig.data[0].hovertext[0].startswith("the head (fc) · ")
+    f = F.effective_ranks(sweeps, given={"stages.0.0.conv1": 3, "fc": 3})
+    assert list(f.fig.data[0].x) == list(sweeps) and list(f.fig.layout.xaxis.ticktext) == [
+        "Stage 1 · block 1 · conv 1",
+        "Output layer",
+    ]
+    assert f.fig.data[-1].hovertext[1] == "Output layer (fc): rank given 3"
+    # named among every layer of the model: stem.0 alone is "Stem", next to a stem.1 it is "Stem 1"
+    one = next(iter(sweeps.values()))
+    assert list(F.effective_ranks({"stem.0": one}).fig.layout.xaxis.ticktext) == ["Stem"]
+    among = F.effective_ranks({"stem.0": one}, all_layers=["stem.0", "stem.1"])
+    assert list(among.fig.layout.xaxis.ticktext) == ["Stem 1"]
+
+
 def test_rank_figures(results):
     sweep = results["sweeps"]["fc"]
     f = F.error_vs_rank(sweep)

@@ -13,7 +13,18 @@ computes no statistic of its own.
 import numpy as np
 
 from .base import Figure
-from .captions import CAPTIONS, LABELS, LANGUAGES, caption, describe_input, label, mode_name, term
+from .captions import (
+    CAPTIONS,
+    LABELS,
+    LANGUAGES,
+    caption,
+    describe_input,
+    label,
+    layer_both,
+    layer_hover,
+    mode_name,
+    term,
+)
 from .clusters import cluster_map, silhouette_vs_k
 from .cost import accuracy_by_epochs, accuracy_vs_cost, domain_accuracy
 from .ranks import component_energy_figure, effective_ranks, error_vs_rank, spectra_figure
@@ -55,6 +66,8 @@ __all__ = [
     "error_vs_rank",
     "input_scaling",
     "label",
+    "layer_both",
+    "layer_hover",
     "mode_name",
     "report_figures",
     "scaling_distributions",
@@ -68,23 +81,29 @@ __all__ = [
 
 def report_figures(report, lang: str = "en", layer: str | None = None) -> list[Figure]:
     """Every figure that an :class:`~metalora.analysis.report.AnalysisReport` supports, for ``layer``
-    (default: the layer with the largest weight among those analysed)."""
+    (default: the layer with the largest weight among those analysed). Layers are named for people among
+    every layer the report knows (:func:`metalora.i18n.layer_names`)."""
     out: list[Figure] = []
     table = report.table
     layers = list(report.sweeps) or (table.layers if table is not None else [])
     if layer is None and layers:
         layer = max(layers, key=lambda n: int(np.prod(report.sweeps[n].shape)) if n in report.sweeps else 0)
+    known = list(dict.fromkeys([*(table.layers if table is not None else []), *report.sweeps]))
+    shown = layer_both(layer, known) if layer is not None else None
     if table is not None and layer in table.factors:
         out += [scaling_heatmap(table, layer, lang), scaling_distributions(table, layer, "domain", lang=lang)]
         out += [input_scaling(c, lang) for c in report.inputs]
         if "domain" in report.stats:
             out += [scaling_specificity(report.stats["domain"], lang)]
     if layer in report.sweeps:
-        out += [error_vs_rank(report.sweeps[layer], lang), effective_ranks(report.sweeps, lang=lang)]
+        out += [
+            error_vs_rank(report.sweeps[layer], lang, layer=shown),
+            effective_ranks(report.sweeps, lang=lang, all_layers=known),
+        ]
     if layer in report.spectra:
-        out += [spectra_figure(report.spectra[layer], lang)]
+        out += [spectra_figure(report.spectra[layer], lang, layer=shown)]
     if layer in report.energy:
-        out += [component_energy_figure(report.energy[layer], lang)]
+        out += [component_energy_figure(report.energy[layer], lang, layer=shown)]
     if report.clusters is not None and table is not None:
         out += [cluster_map(report.clusters, table, "domain", lang), silhouette_vs_k(report.clusters, lang)]
     return out

@@ -4,8 +4,9 @@ hover texts, terms.
 A caption is one plain sentence for a non-engineer: what the figure shows and what it means. The per-input
 vector of a MetaLoRA layer is always called its *scaling factors* (ja: スケーリング係数); "seed" only ever
 means a random seed. Placeholders (``{layer}``, ``{by}``, ...) are filled by :func:`caption` / :func:`label`
-/ :func:`term`; a field may be a plain value (the same in both languages, e.g. a layer name, which the
-caller passes as it wants it shown) or a ``{"en": ..., "ja": ...}`` dict.
+/ :func:`term`; a field may be a plain value (the same in both languages) or a ``{"en": ..., "ja": ...}``
+dict. A layer is shown by its name for people (:func:`metalora.i18n.layer_name`: ``stages.1.0.conv2`` ->
+"Stage 2 · block 1 · conv 2", :func:`layer_both`), its hover texts add the code name (:func:`layer_hover`).
 
 Every lookup goes through :func:`metalora.i18n.text`, the one rule of the project: a missing key or
 language raises :class:`KeyError` (so does :func:`term`; no caller needs an unknown key back, and a typo
@@ -17,9 +18,10 @@ placeholders.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 
 from ..i18n import LANGUAGES as _LANGUAGE_NAMES
-from ..i18n import domain_name, text
+from ..i18n import domain_name, layer_label, layer_name, layer_names, text
 
 __all__ = [
     "CAPTIONS",
@@ -30,6 +32,8 @@ __all__ = [
     "describe_input",
     "domain_names",
     "label",
+    "layer_both",
+    "layer_hover",
     "mode_name",
     "term",
     "term_both",
@@ -209,6 +213,10 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "hover.predicted": {"en": "predicted {label}", "ja": "予測 {label}"},
     "hover.scaling_factor": {"en": "scaling factor {n}: {value}", "ja": "スケーリング係数 {n}：{value}"},
+    "hover.layer_factor": {
+        "en": "{layer} · scaling factor {n}: {value}",
+        "ja": "{layer}・スケーリング係数 {n}：{value}",
+    },
     "hover.specificity": {"en": "{layer}: {value}% ({by})", "ja": "{layer}：{value}%（{by}）"},
     "hover.cluster": {"en": "cluster {n}", "ja": "クラスター {n}"},
     "hover.typical": {"en": "typical of cluster {n}: {input}", "ja": "クラスター {n} の典型例：{input}"},
@@ -339,6 +347,23 @@ def domain_names(names, lang: str = "en") -> list[str]:
     names = [str(n) for n in names]
     shown = [domain_name(n, lang) for n in names]
     return [s if shown.count(s) == 1 else n for n, s in zip(names, shown, strict=True)]
+
+
+def layer_both(name: str, names: Iterable[str] | None = None) -> dict[str, str]:
+    """``{"en": ..., "ja": ...}`` of a layer's name for people, ready to pass as a field: named among
+    ``names`` (every layer of the model, :func:`metalora.i18n.layer_names`) when given."""
+    if names is None:
+        return {lang: layer_name(name, lang) for lang in LANGUAGES}
+    return {lang: layer_names([*names, name], lang)[name] for lang in LANGUAGES}
+
+
+def layer_hover(name: str, lang: str, shown: str | Mapping[str, str] | None = None) -> str:
+    """A layer in a hover text: its name for people with its code name (``"Stage 2 · block 1 · conv 2
+    (stages.1.0.conv2)"``); ``shown`` the name for people (a string, or one per language) when the caller
+    has it."""
+    if isinstance(shown, Mapping):
+        shown = shown[lang]
+    return layer_label(name, lang, shown=shown)
 
 
 def mode_name(mode: str, lang: str = "en") -> str:

@@ -8,15 +8,16 @@ that is still lost there.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 
 from ..analysis.ranks import RankSweep
 from ..analysis.spectra import ComponentEnergy, Spectrum
+from ..i18n import layer_names
 from .base import Figure, finish
-from .captions import label, mode_name, term
+from .captions import label, layer_both, layer_hover, mode_name, term
 from .palette import GREY, METHOD_COLOURS, OKABE_ITO, categorical, with_alpha
 
 __all__ = ["component_energy_figure", "effective_ranks", "error_vs_rank", "spectra_figure"]
@@ -26,7 +27,17 @@ def _percent(v: float) -> str:
     return f"{100 * v:.3g} %"
 
 
-def _star(sweep: RankSweep, m: str, lang: str, colour: str) -> go.Scatter | None:
+#: How a caller names the layer of a one-layer figure: a string (the same in every language) or one per
+#: language; None: the name for people from the layer's code name (:func:`metalora.i18n.layer_name`).
+LayerName = str | Mapping[str, str] | None
+
+
+def _shown(code: str, layer: LayerName) -> str | Mapping[str, str]:
+    """The name of the layer ``code`` that a one-layer figure shows (see :data:`LayerName`)."""
+    return layer_both(code) if layer is None else layer
+
+
+def _star(sweep: RankSweep, m: str, lang: str, colour: str, shown: LayerName = None) -> go.Scatter | None:
     """The star at ``m``'s effective rank: filled within the tolerance, open (a bend) otherwise."""
     eff = sweep.effective_rank.get(m)
     if not eff or eff not in sweep.ranks:
@@ -39,7 +50,7 @@ def _star(sweep: RankSweep, m: str, lang: str, colour: str) -> go.Scatter | None
     hover = label(
         "hover.effective",
         lang,
-        layer=sweep.name,
+        layer=layer_hover(sweep.name, lang, shown),
         method=term(m, lang),
         rank=eff,
         error=_percent(error),
@@ -66,13 +77,15 @@ def _star(sweep: RankSweep, m: str, lang: str, colour: str) -> go.Scatter | None
     )
 
 
-def error_vs_rank(sweep: RankSweep, lang: str = "en", layer: str | None = None) -> Figure:
+def error_vs_rank(sweep: RankSweep, lang: str = "en", layer: LayerName = None) -> Figure:
     """Relative error (%) against rank, one line per decomposition, a star at each effective rank.
 
     The caption is ``"error_vs_rank"`` when every star keeps the update within the tolerance, else
     ``"error_vs_rank_knee"`` (which names the largest error still lost at a star); ``layer`` is the name
-    the caption and title show (default ``sweep.name``).
+    the caption, title and hover texts show (a string, or ``{"en": ..., "ja": ...}``; default the name for
+    people of ``sweep.name``); ``meta["layer"]`` is the code name.
     """
+    shown = _shown(sweep.name, layer)
     fig = go.Figure()
     for m, errs in sweep.errors.items():
         colour = METHOD_COLOURS.get(m, GREY)
@@ -80,7 +93,7 @@ def error_vs_rank(sweep: RankSweep, lang: str = "en", layer: str | None = None) 
             label(
                 "hover.rank_error",
                 lang,
-                layer=sweep.name,
+                layer=layer_hover(sweep.name, lang, shown),
                 method=term(m, lang),
                 rank=r,
                 error=f"{100 * e:.2f}",
@@ -99,7 +112,7 @@ def error_vs_rank(sweep: RankSweep, lang: str = "en", layer: str | None = None) 
                 hoverinfo="text",
             )
         )
-        star = _star(sweep, m, lang, colour)
+        star = _star(sweep, m, lang, colour, shown)
         if star is not None:
             fig.add_trace(star)
     tol = 100 * sweep.tol
@@ -115,8 +128,7 @@ def error_vs_rank(sweep: RankSweep, lang: str = "en", layer: str | None = None) 
     )
     outside = [sweep.effective_error[m] for m in sweep.errors if m in sweep.rule and not sweep.within_tol(m)]
     outside = [e for e in outside if np.isfinite(e)]
-    name = sweep.name if layer is None else layer
-    fields = {"layer": name, "tol": f"{tol:g} %"}
+    fields = {"layer": shown, "tol": f"{tol:g} %"}
     key = "error_vs_rank"
     if outside:
         key, fields["error"] = "error_vs_rank_knee", _percent(max(outside))
@@ -127,7 +139,7 @@ def error_vs_rank(sweep: RankSweep, lang: str = "en", layer: str | None = None) 
         "axis.rank",
         "axis.rel_error",
         title_key="error_vs_rank",
-        meta={"layer": name},
+        meta={"layer": sweep.name},
         **fields,
     )
     f.fig.update_xaxes(dtick=1)
@@ -135,10 +147,14 @@ def error_vs_rank(sweep: RankSweep, lang: str = "en", layer: str | None = None) 
     return f
 
 
-def spectra_figure(spectra: Sequence[Spectrum], lang: str = "en", layer: str | None = None) -> Figure:
-    """Normalised singular values (log scale) of every unfolding of every learned factor of a layer."""
+def spectra_figure(spectra: Sequence[Spectrum], lang: str = "en", layer: LayerName = None) -> Figure:
+    """Normalised singular values (log scale) of every unfolding of every learned factor of a layer.
+
+    ``layer`` is the name the title, caption and hover texts show (see :func:`error_vs_rank`).
+    """
     spectra = list(spectra)
-    name = layer or (spectra[0].layer if spectra else "")
+    code = spectra[0].layer if spectra else (layer if isinstance(layer, str) else "")
+    shown = _shown(code, layer)
     colours = categorical(len(spectra))
     fig = go.Figure()
     for colour, sp in zip(colours, spectra, strict=True):
@@ -156,7 +172,7 @@ def spectra_figure(spectra: Sequence[Spectrum], lang: str = "en", layer: str | N
                     label(
                         "hover.spectrum",
                         lang,
-                        layer=sp.layer,
+                        layer=layer_hover(sp.layer, lang, shown if sp.layer == code else None),
                         factor=sp.factor,
                         mode=mode,
                         k=k + 1,
@@ -167,23 +183,26 @@ def spectra_figure(spectra: Sequence[Spectrum], lang: str = "en", layer: str | N
                 hoverinfo="text",
             )
         )
-    f = finish(fig, "spectra", lang, "axis.sv_index", "axis.sv_value", meta={"layer": name}, layer=name)
+    f = finish(fig, "spectra", lang, "axis.sv_index", "axis.sv_value", meta={"layer": code}, layer=shown)
     f.fig.update_yaxes(type="log")
     f.fig.update_xaxes(dtick=1)
     return f
 
 
-def component_energy_figure(energy: ComponentEnergy, lang: str = "en", layer: str | None = None) -> Figure:
+def component_energy_figure(energy: ComponentEnergy, lang: str = "en", layer: LayerName = None) -> Figure:
     """Per scaling factor: energy share (dark) and share of the input-dependent part (light), in %.
 
-    ``layer`` is the name the caption and title show (default ``energy.layer``).
+    ``layer`` is the name the caption, title and hover texts show (see :func:`error_vs_rank`).
     """
+    shown = _shown(energy.layer, layer)
     r = np.arange(len(energy.share))
     colour = OKABE_ITO[3]
 
     def bars(share: np.ndarray, legend: str, colours, hover_key) -> go.Bar:
         hover = [
-            label(hover_key(k), lang, layer=energy.layer, n=k, value=f"{100 * v:.1f}")
+            label(
+                hover_key(k), lang, layer=layer_hover(energy.layer, lang, shown), n=k, value=f"{100 * v:.1f}"
+            )
             for k, v in zip(r, share, strict=True)
         ]
         return go.Bar(
@@ -213,22 +232,34 @@ def component_energy_figure(energy: ComponentEnergy, lang: str = "en", layer: st
         )
     )
     fig.update_layout(barmode="group")
-    name = energy.layer if layer is None else layer
     f = finish(
-        fig, "component_energy", lang, "axis.component", "axis.share", meta={"layer": name}, layer=name
+        fig,
+        "component_energy",
+        lang,
+        "axis.component",
+        "axis.share",
+        meta={"layer": energy.layer},
+        layer=shown,
     )
     f.fig.update_xaxes(dtick=1)
     return f
 
 
 def effective_ranks(
-    sweeps: dict[str, RankSweep], given: dict[str, int] | None = None, lang: str = "en"
+    sweeps: dict[str, RankSweep],
+    given: dict[str, int] | None = None,
+    lang: str = "en",
+    all_layers: Sequence[str] | None = None,
 ) -> Figure:
     """Grouped bars: effective rank of each layer's update per decomposition, with the rank given.
 
-    A bar whose rank is not within the tolerance (the bend of the curve) is hatched.
+    A bar whose rank is not within the tolerance (the bend of the curve) is hatched. The bars' categories
+    are the layers' code names, their tick texts the names for people (:func:`metalora.i18n.layer_names`,
+    among ``all_layers``, every layer of the model, when given, so a layer is named as in the other views;
+    else among those of ``sweeps``), the hover texts both.
     """
     layers = list(sweeps)
+    names = layer_names([*(all_layers or ()), *layers], lang)
     methods = []
     for s in sweeps.values():
         methods += [m for m in s.errors if m not in methods]
@@ -249,7 +280,7 @@ def effective_ranks(
                     label(
                         "hover.effective",
                         lang,
-                        layer=n,
+                        layer=layer_hover(n, lang, names[n]),
                         method=term(m, lang),
                         rank=v,
                         error=_percent(sweeps[n].effective_error.get(m, float("nan"))),
@@ -269,11 +300,14 @@ def effective_ranks(
                 name=label("legend.given_rank", lang),
                 line={"color": "black", "dash": "dash", "width": 1},
                 marker={"symbol": "line-ew-open", "size": 14},
-                hovertext=[label("hover.given_rank", lang, layer=n, rank=given.get(n)) for n in layers],
+                hovertext=[
+                    label("hover.given_rank", lang, layer=layer_hover(n, lang, names[n]), rank=given.get(n))
+                    for n in layers
+                ],
                 hoverinfo="text",
             )
         )
     fig.update_layout(barmode="group")
     f = finish(fig, "effective_ranks", lang, "axis.layer", "axis.effective_rank")
-    f.fig.update_xaxes(tickangle=-30)
+    f.fig.update_xaxes(tickangle=-30, tickmode="array", tickvals=layers, ticktext=[names[n] for n in layers])
     return f

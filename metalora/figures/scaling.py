@@ -9,14 +9,18 @@ values themselves.
 
 from __future__ import annotations
 
+import functools
+import re
+
 import numpy as np
 import plotly.graph_objects as go
 
 from ..analysis.scaling import ScalingTable
 from ..analysis.scaling_summaries import GroupStats, InputComparison
 from ..errors import ConfigError
+from ..i18n import layer_names
 from .base import Figure, finish
-from .captions import describe_input, domain_names, label, term, term_both
+from .captions import describe_input, domain_names, label, layer_both, layer_hover, term, term_both
 from .palette import DIVERGING, GREY, OKABE_ITO, categorical
 
 __all__ = ["input_scaling", "scaling_distributions", "scaling_heatmap", "scaling_specificity"]
@@ -26,9 +30,11 @@ def scaling_heatmap(table: ScalingTable, layer: str, lang: str = "en", max_rows:
     """Inputs × scaling factors of one layer, inputs sorted by domain (then class).
 
     ``customdata`` of every cell is the input's index in its data set. Over ``max_rows`` inputs, an
-    evenly spaced subset is drawn (the order is kept).
+    evenly spaced subset is drawn (the order is kept). The layer is named for people (among the table's
+    layers, :func:`metalora.i18n.layer_names`); ``meta["layer"]`` is its code name.
     """
     s = table.check_layer(layer)  # (N, R)
+    layer_shown = layer_both(layer, table.layers)
     order = np.lexsort((table.index, table.y, table.domain))
     if len(order) > max_rows:
         order = order[np.linspace(0, len(order) - 1, max_rows).astype(int)]
@@ -58,7 +64,7 @@ def scaling_heatmap(table: ScalingTable, layer: str, lang: str = "en", max_rows:
                 "x": 1.12,
                 "xanchor": "left",
             },
-            name=layer,
+            name=layer_shown[lang],
         )
     )
     dom = table.domain[order]
@@ -83,7 +89,7 @@ def scaling_heatmap(table: ScalingTable, layer: str, lang: str = "en", max_rows:
         "axis.inputs_by_domain",
         meta={"layer": layer},
         height=520,
-        layer=layer,
+        layer=layer_shown,
         rank=r,
     )
     f.fig.update_yaxes(autorange="reversed", showticklabels=False)
@@ -124,22 +130,39 @@ def scaling_distributions(
         lang,
         "axis.component",
         "axis.scaling_value",
-        meta={"by": by},
-        layer=layer,
+        meta={"by": by, "layer": layer},
+        layer=layer_both(layer, table.layers),
         by=term_both(by),
     )
+
+
+_COLUMN = re.compile(r"(.+)\[(\d+)\]")
+
+
+def _columns(columns: list[str], lang: str) -> tuple[list[str], list]:
+    """The tick texts of :attr:`InputComparison.columns` (``"stages.1.0.conv2[3]"`` -> ``"Stage 2 · block 1 ·
+    conv 2 [3]"``) and, for the hover texts, a function of a column and its value."""
+    split = [(m[1], m[2]) if (m := _COLUMN.fullmatch(c)) else (c, "") for c in columns]
+    names = layer_names([n for n, _ in split], lang)
+    ticks = [f"{names[n]} [{r}]" if r else names[n] for n, r in split]
+    hovers = [
+        functools.partial(label, "hover.layer_factor", lang, layer=layer_hover(n, lang, names[n]), n=r)
+        for n, r in split
+    ]
+    return ticks, hovers
 
 
 def _input_bar(comparison: InputComparison, k: int, name: str, colour: str, lang: str) -> go.Bar:
     """The bars of the ``k``-th compared input (hover: its description; customdata: its data-set index)."""
     x, values = comparison.columns, comparison.values[k]
     described = describe_input(comparison.inputs[k], lang)
+    _, hovers = _columns(x, lang)
     return go.Bar(
         x=x,
         y=values,
         name=name,
         marker_color=colour,
-        hovertext=[f"{described}<br>{c}: {v:.3f}" for c, v in zip(x, values, strict=True)],
+        hovertext=[f"{described}<br>{h(value=f'{v:.3f}')}" for h, v in zip(hovers, values, strict=True)],
         hoverinfo="text",
         customdata=np.full(len(x), comparison.index[k]),
     )
@@ -151,6 +174,7 @@ def input_scaling(comparison: InputComparison, lang: str = "en") -> Figure:
     ``comparison`` is :func:`metalora.analysis.compare_inputs` (or ``RunAnalysis.input_comparison``).
     """
     x = comparison.columns
+    ticks, hovers = _columns(x, lang)
     names = [term_both("input", n=i) for i in comparison.index]
     fig = go.Figure()
     fig.add_trace(_input_bar(comparison, 0, names[0][lang], OKABE_ITO[3], lang))
@@ -164,7 +188,10 @@ def input_scaling(comparison: InputComparison, lang: str = "en") -> Figure:
                 mode="markers",
                 name=average,
                 marker={"color": "black", "symbol": "line-ew-open", "size": 14, "line": {"width": 2}},
-                hovertext=[f"{average}<br>{c}: {v:.3f}" for c, v in zip(x, comparison.average, strict=True)],
+                hovertext=[
+                    f"{average}<br>{h(value=f'{v:.3f}')}"
+                    for h, v in zip(hovers, comparison.average, strict=True)
+                ],
                 hoverinfo="text",
             )
         )
@@ -177,13 +204,18 @@ def input_scaling(comparison: InputComparison, lang: str = "en") -> Figure:
     rows = comparison.rows
     meta = {"row": rows[0], "other": rows[1] if len(rows) > 1 else None}
     f = finish(fig, key, lang, "axis.layer_component", "axis.scaling_value", meta=meta, **fields)
-    f.fig.update_xaxes(tickangle=-60, tickfont={"size": 9})
+    f.fig.update_xaxes(tickangle=-60, tickfont={"size": 9}, tickmode="array", tickvals=x, ticktext=ticks)
     return f
 
 
 def scaling_specificity(stats: dict[str, GroupStats], lang: str = "en") -> Figure:
-    """Bar per layer: the share of its scaling factors' variation explained by the grouping (η², in %)."""
+    """Bar per layer: the share of its scaling factors' variation explained by the grouping (η², in %).
+
+    The bars' categories are the layers' code names; their tick texts the names for people
+    (:func:`metalora.i18n.layer_names`), the hover texts both.
+    """
     layers = list(stats)
+    names = layer_names(layers, lang)
     by = next(iter(stats.values())).by if stats else "domain"
     values = [100.0 * stats[n].eta_squared_total for n in layers]
     by_term = term_both(by)
@@ -193,7 +225,13 @@ def scaling_specificity(stats: dict[str, GroupStats], lang: str = "en") -> Figur
             y=values,
             marker_color=[OKABE_ITO[2] if v >= 50 else GREY for v in values],
             hovertext=[
-                label("hover.specificity", lang, layer=n, value=f"{v:.1f}", by=by_term)
+                label(
+                    "hover.specificity",
+                    lang,
+                    layer=layer_hover(n, lang, names[n]),
+                    value=f"{v:.1f}",
+                    by=by_term,
+                )
                 for n, v in zip(layers, values, strict=True)
             ],
             hoverinfo="text",
@@ -202,4 +240,5 @@ def scaling_specificity(stats: dict[str, GroupStats], lang: str = "en") -> Figur
     )
     f = finish(fig, "scaling_specificity", lang, "axis.layer", "axis.explained", meta={"by": by}, by=by_term)
     f.fig.update_yaxes(range=[0, 100])
+    f.fig.update_xaxes(tickmode="array", tickvals=layers, ticktext=[names[n] for n in layers])
     return f
