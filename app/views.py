@@ -124,15 +124,17 @@ STRONG, PARTIAL = 0.6, 0.2
 READINGS = ("strong", "partial", "weak", "one_domain")
 
 
-def cluster_reading(result: ClusterResult, table: ScalingTable) -> str:
+def cluster_reading(result: ClusterResult, table: ScalingTable, groups: KindGroups | None = None) -> str:
     """What the cluster scores say (a key of :data:`READINGS`), from the measured ARI and NMI with the
-    domains; ``one_domain`` when the inputs have a single kind (no kinds to compare the groups with)."""
+    domains; ``one_domain`` when the inputs have a single kind (no kinds to compare the groups with).
+    Given the kinds' ``groups`` (:func:`metalora.analysis.kind_groups`), high scores read ``strong`` only
+    when every kind has a group of its own: kinds that share a group are not told apart."""
     import numpy as np
 
     ari, nmi = result.ari.get("domain", math.nan), result.nmi.get("domain", math.nan)
     if len(np.unique(table.domain)) < 2 or math.isnan(ari) or math.isnan(nmi):
         return "one_domain"
-    if ari >= STRONG and nmi >= STRONG:
+    if ari >= STRONG and nmi >= STRONG and not (groups and (groups.shared or groups.spread)):
         return "strong"
     if ari >= PARTIAL or nmi >= PARTIAL:
         return "partial"
@@ -144,13 +146,13 @@ def cluster_story(view: RunAnalysis, lang: str) -> str:
     NMI) and which kinds of input get a group of their own or share one (:func:`kinds_sentence`)."""
     from app.strings import t
 
-    result, table = view.clusters(), view.scaling_table()
-    reading = cluster_reading(result, table)
+    result, table, groups = view.clusters(), view.scaling_table(), view.kind_groups()
+    reading = cluster_reading(result, table, groups)
     ari, nmi = result.ari.get("domain", math.nan), result.nmi.get("domain", math.nan)
     text = t(f"reading_{reading}", lang, ari=f"{ari:.2f}", nmi=f"{nmi:.2f}")
     if reading == "one_domain":
         return text
-    kinds = kinds_sentence(view.kind_groups(), lang)
+    kinds = kinds_sentence(groups, lang)
     return f"{text}{'' if lang == 'ja' else ' '}{kinds}" if kinds else text
 
 

@@ -187,7 +187,7 @@ _CONTAINERS = {
     "features": "part",
 }
 _NUMBERED = re.compile(r"([A-Za-z](?:[A-Za-z_]*[A-Za-z])?)_?(\d+)")
-_SEP = " · "
+_SEP = {"en": " · ", "ja": "・"}  # ja: the full-width dot that Japanese run labels use too
 
 
 def _word(key: str, lang: str, n: int | str | None = None) -> str:
@@ -276,12 +276,12 @@ def _layer_name(name: str, lang: str, siblings: Mapping[tuple[str, ...], set[str
         last = "word"
     if lang == "en" and parts and parts[0][1]:
         parts[0] = (parts[0][0][:1].upper() + parts[0][0][1:], True)
-    return _SEP.join(text for text, _ in parts) or name
+    return _SEP[lang].join(text for text, _ in parts) or name
 
 
 def layer_name(name: str, lang: str = "en", names: Iterable[str] | None = None) -> str:
     """The name of a layer for people, from its PyTorch module path, in ``lang``:
-    ``"stages.1.0.conv2"`` -> ``"Stage 2 · block 1 · conv 2"`` (ja ``"ステージ 2 · ブロック 1 · 畳み込み 2"``).
+    ``"stages.1.0.conv2"`` -> ``"Stage 2 · block 1 · conv 2"`` (ja ``"ステージ 2・ブロック 1・畳み込み 2"``).
 
     The rules, generic over module paths (people count from 1, so an index of the code shows plus one):
 
@@ -302,7 +302,7 @@ def layer_name(name: str, lang: str = "en", names: Iterable[str] | None = None) 
       numbered part is never dropped;
     - a word the table does not know is kept as the code writes it (``foo_bar.3`` -> "foo_bar 4").
 
-    The parts are joined by ``" · "`` in both languages; an English name starts with a capital. It never
+    The parts are joined by ``" · "`` (ja ``"・"``); an English name starts with a capital. It never
     raises for a name; :class:`~metalora.errors.ConfigError` for an unsupported ``lang``. Distinct paths
     of one model give distinct names in practice; :func:`layer_names` guarantees it.
     """

@@ -285,13 +285,23 @@ def test_the_cluster_reading_follows_the_scores(ari, nmi, domains, reading):
     assert views.cluster_reading(*fake(ari, nmi, domains)) == reading
 
 
+def test_high_scores_with_kinds_sharing_a_group_read_partial():
+    """Strong scores, but two kinds share one group: the page must not say it separates the kinds."""
+    from metalora.analysis import KindGroups
+
+    shared = KindGroups(own=["inverted", "rotate90"], shared=[["clean", "mirror"]], spread=[])
+    apart = KindGroups(own=["clean", "inverted", "rotate90", "mirror"], shared=[], spread=[])
+    assert views.cluster_reading(*fake(0.62, 0.76), shared) == "partial"
+    assert views.cluster_reading(*fake(0.62, 0.76), apart) == "strong"
+
+
 def test_the_clusters_page_reads_the_measured_scores(demo):
     demo.switch_page("../pages/clusters.py").run()
     no_errors(demo)
     run = next(r for r in session_runs(demo) if r.has_scaling)
     view = views.analysis(run)
     result, table = view.clusters(), view.scaling_table()
-    key = views.cluster_reading(result, table)
+    key = views.cluster_reading(result, table, view.kind_groups())
     ari, nmi = result.ari["domain"], result.nmi["domain"]
     reading = t(f"reading_{key}", "en", ari=f"{ari:.2f}", nmi=f"{nmi:.2f}")
     kinds = views.kinds_sentence(view.kind_groups(), "en")  # which kinds own a group, which share one

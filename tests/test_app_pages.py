@@ -206,21 +206,21 @@ def test_layers_are_named_for_people_with_their_code_names(demo_app):
     at.sidebar.selectbox[0].set_value("ja").run()  # on the page: the picker keeps its layer
     no_errors(at)
     box = at.selectbox(key="scaling_layer")
-    assert box.value == "stages.1.0.conv2" and "ステージ 2 · ブロック 1 · 畳み込み 2" in box.options
+    assert box.value == "stages.1.0.conv2" and "ステージ 2・ブロック 1・畳み込み 2" in box.options
     at.switch_page("../pages/ranks.py").run()
     no_errors(at)
     chosen = at.multiselect(key="rank_layers")
     assert chosen.value == ["stem.0", "stages.0.0.conv1", "stages.0.0.conv2"] and "ステム" in chosen.options
     assert at.selectbox(key="rank_layer").options == [
         "ステム",
-        "ステージ 1 · ブロック 1 · 畳み込み 1",
-        "ステージ 1 · ブロック 1 · 畳み込み 2",
+        "ステージ 1・ブロック 1・畳み込み 1",
+        "ステージ 1・ブロック 1・畳み込み 2",
     ]
     at.switch_page("../pages/model_data.py").run()
     no_errors(at)
     layers = next(d.value for d in at.dataframe if STRINGS["col_code_name"]["ja"] in d.value.columns)
     assert list(layers[STRINGS["col_code_name"]["ja"]])[:2] == ["stem.0", "stages.0.0.conv1"]
-    assert list(layers[STRINGS["col_layer"]["ja"]])[:2] == ["ステム", "ステージ 1 · ブロック 1 · 畳み込み 1"]
+    assert list(layers[STRINGS["col_layer"]["ja"]])[:2] == ["ステム", "ステージ 1・ブロック 1・畳み込み 1"]
     at.switch_page("../pages/train.py").run()
     no_errors(at)
     targets = next(m for m in at.multiselect if m.label == STRINGS["target_layers"]["ja"])

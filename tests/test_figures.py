@@ -153,14 +153,14 @@ def test_figures_name_layers_for_people(results):
     k = table.layers.index("stages.1.0.conv2")
     assert f.fig.data[0].hovertext[k].startswith("Stage 2 · block 1 · conv 2 (stages.1.0.conv2): ")
     ja = F.scaling_specificity(scaling_stats(table, "domain"), lang="ja")
-    assert "ステージ 2 · ブロック 1 · 畳み込み 2" in ja.fig.layout.xaxis.ticktext
+    assert "ステージ 2・ブロック 1・畳み込み 2" in ja.fig.layout.xaxis.ticktext
     assert ja.fig.data[0].hovertext[-1].startswith("出力層（fc）：")
 
     f = F.scaling_heatmap(table, "stages.1.0.shortcut.0")
     assert f.meta["layer"] == "stages.1.0.shortcut.0" and f.fig.data[0].name == "Stage 2 · block 1 · shortcut"
     assert "Stage 2 · block 1 · shortcut" in f.fig.layout.title.text
     assert "layer Stage 2 · block 1 · shortcut;" in f.caption["en"]
-    assert "ステージ 2 · ブロック 1 · ショートカット" in f.caption["ja"]
+    assert "ステージ 2・ブロック 1・ショートカット" in f.caption["ja"]
     f = F.scaling_distributions(table, "fc", lang="ja")
     assert f.meta["layer"] == "fc" and "出力層" in f.fig.layout.title.text and "出力層" in f.caption["ja"]
 
@@ -182,9 +182,9 @@ def test_figures_name_layers_for_people(results):
     f = F.spectra_figure(results["spectra"]["stages.0.0.conv1"], lang="ja")
     assert (
         f.meta["layer"] == "stages.0.0.conv1"
-        and "ステージ 1 · ブロック 1 · 畳み込み 1" in f.fig.layout.title.text
+        and "ステージ 1・ブロック 1・畳み込み 1" in f.fig.layout.title.text
     )
-    assert f.fig.data[0].hovertext[0].startswith("ステージ 1 · ブロック 1 · 畳み込み 1（stages.0.0.conv1）・")
+    assert f.fig.data[0].hovertext[0].startswith("ステージ 1・ブロック 1・畳み込み 1（stages.0.0.conv1）・")
     f = F.component_energy_figure(results["energy"]["fc"], layer={"en": "the head", "ja": "頭"})
     assert f.meta["layer"] == "fc" and "the head" in f.caption["en"] and "頭" in f.caption["ja"]
     assert f.fig.data[0].hovertext[0].startswith("the head (fc) · ")

@@ -17,17 +17,17 @@ from metalora.models import build_model, list_architectures
 
 #: Module paths as other libraries write them (torchvision, timm, Hugging Face).
 OTHER_PATHS = {
-    "layer3.1.downsample.0": ("Layer 3 · block 2 · shortcut", "層 3 · ブロック 2 · ショートカット"),
-    "layer2.0.conv1": ("Layer 2 · block 1 · conv 1", "層 2 · ブロック 1 · 畳み込み 1"),
+    "layer3.1.downsample.0": ("Layer 3 · block 2 · shortcut", "層 3・ブロック 2・ショートカット"),
+    "layer2.0.conv1": ("Layer 2 · block 1 · conv 1", "層 2・ブロック 1・畳み込み 1"),
     "conv1": ("Conv 1", "畳み込み 1"),
-    "blocks.5.attn.qkv": ("Block 6 · attention · QKV", "ブロック 6 · 注意機構 · QKV"),
-    "blocks.5.attn.proj": ("Block 6 · attention · projection", "ブロック 6 · 注意機構 · 射影"),
-    "blocks.5.mlp.fc2": ("Block 6 · MLP · dense 2", "ブロック 6 · MLP · 全結合 2"),
-    "features.3.0.block.1.0": ("Part 4 · block 1 · layer 2", "部分 4 · ブロック 1 · 層 2"),
+    "blocks.5.attn.qkv": ("Block 6 · attention · QKV", "ブロック 6・注意機構・QKV"),
+    "blocks.5.attn.proj": ("Block 6 · attention · projection", "ブロック 6・注意機構・射影"),
+    "blocks.5.mlp.fc2": ("Block 6 · MLP · dense 2", "ブロック 6・MLP・全結合 2"),
+    "features.3.0.block.1.0": ("Part 4 · block 1 · layer 2", "部分 4・ブロック 1・層 2"),
     "head": ("Output layer", "出力層"),
     "classifier": ("Output layer", "出力層"),
     "fc": ("Output layer", "出力層"),
-    "stages.1.downsample.1": ("Stage 2 · downsampling 2", "ステージ 2 · ダウンサンプリング 2"),
+    "stages.1.downsample.1": ("Stage 2 · downsampling 2", "ステージ 2・ダウンサンプリング 2"),
 }
 
 #: The examples of the product requirement, exactly.
@@ -36,12 +36,12 @@ EXAMPLES = {
     "blocks.3": ("Block 4", "ブロック 4"),
     "layers.0": ("Layer 1", "層 1"),
     "features.5": ("Part 6", "部分 6"),
-    "stages.1.0.conv2": ("Stage 2 · block 1 · conv 2", "ステージ 2 · ブロック 1 · 畳み込み 2"),
-    "stages.1.0.shortcut.0": ("Stage 2 · block 1 · shortcut", "ステージ 2 · ブロック 1 · ショートカット"),
+    "stages.1.0.conv2": ("Stage 2 · block 1 · conv 2", "ステージ 2・ブロック 1・畳み込み 2"),
+    "stages.1.0.shortcut.0": ("Stage 2 · block 1 · shortcut", "ステージ 2・ブロック 1・ショートカット"),
     "stem.0": ("Stem", "ステム"),
     "patch_embed": ("Patch embedding", "パッチ埋め込み"),
-    "blocks.2.channel_mlp.fc1": ("Block 3 · channel MLP · dense 1", "ブロック 3 · チャンネル MLP · 全結合 1"),
-    "blocks.0.token_mlp.fc2": ("Block 1 · token MLP · dense 2", "ブロック 1 · トークン MLP · 全結合 2"),
+    "blocks.2.channel_mlp.fc1": ("Block 3 · channel MLP · dense 1", "ブロック 3・チャンネル MLP・全結合 1"),
+    "blocks.0.token_mlp.fc2": ("Block 1 · token MLP · dense 2", "ブロック 1・トークン MLP・全結合 2"),
     "foo_bar.3": ("foo_bar 4", "foo_bar 4"),  # a word the table does not know stays as the code writes it
     "foo_bar": ("foo_bar", "foo_bar"),
     "0": ("Layer 1", "層 1"),  # a plain nn.Sequential
@@ -88,8 +88,8 @@ def test_the_sample_models_layers():
     }
     mixer = layer_names(_model_layers("mixer-mini"), "ja")
     assert mixer["patch_embed"] == "パッチ埋め込み" and mixer["head"] == "出力層"
-    assert mixer["blocks.3.token_mlp.fc1"] == "ブロック 4 · トークン MLP · 全結合 1"
-    assert mixer["blocks.0.channel_mlp.fc2"] == "ブロック 1 · チャンネル MLP · 全結合 2"
+    assert mixer["blocks.3.token_mlp.fc1"] == "ブロック 4・トークン MLP・全結合 1"
+    assert mixer["blocks.0.channel_mlp.fc2"] == "ブロック 1・チャンネル MLP・全結合 2"
 
 
 @pytest.mark.parametrize("arch", list_architectures())
@@ -166,7 +166,7 @@ def test_an_unsupported_language_is_a_config_error():
 
 def test_label_adds_the_code_name():
     assert layer_label("stages.1.0.conv2") == "Stage 2 · block 1 · conv 2 (stages.1.0.conv2)"
-    assert layer_label("stages.1.0.conv2", "ja") == "ステージ 2 · ブロック 1 · 畳み込み 2（stages.1.0.conv2）"
+    assert layer_label("stages.1.0.conv2", "ja") == "ステージ 2・ブロック 1・畳み込み 2（stages.1.0.conv2）"
     assert layer_label("stem.0", names=["stem.0", "stem.1"]) == "Stem 1 (stem.0)"
     assert layer_label("foo_bar") == "foo_bar"  # the same name twice says nothing more
     assert layer_label("fc", shown="the head") == "the head (fc)"
