@@ -37,13 +37,16 @@ if session.ALL_RUNS in st.session_state:  # the toggle's value holds on pages th
 session.sync_url()  # this session's run ids in the address: a reload still knows them
 
 with st.sidebar:
-    st.selectbox(t("language", st.session_state.lang), list(LANGUAGES), format_func=LANGUAGES.get, key="lang")
+    ui.selectbox(t("language", st.session_state.lang), list(LANGUAGES), format_func=LANGUAGES.get, key="lang")
     st.toggle(
         t("meeting_mode", st.session_state.lang), key="meeting", help=t("meeting_help", st.session_state.lang)
     )
     glossary.show(st.session_state.lang)  # folded: every word of the pages in one sentence
 
-st.markdown(ui.BASE_CSS + (ui.MEETING_CSS if ui.meeting() else ""), unsafe_allow_html=True)
+st.markdown(
+    ui.BASE_CSS + ui.streamlit_texts_css(ui.lang()) + (ui.MEETING_CSS if ui.meeting() else ""),
+    unsafe_allow_html=True,
+)
 
 current = st.navigation(nav.build_pages(st.session_state.lang))
 if current.url_path not in nav.PAGES_WITH_JOB_PANEL:  # elsewhere the job's progress sits in the sidebar

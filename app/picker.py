@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from app import session
-from app.ui import lang, page_title, show_error, tr
+from app.ui import lang, page_title, selectbox, show_error, tr
 
 if TYPE_CHECKING:
     from app.session_runs import RunRecord
@@ -77,7 +77,7 @@ def select_run(label: str, runs: list[RunRecord], key: str) -> RunRecord:
     """
     by_id = {r.id: r for r in reversed(runs)}
     names = {i: r.name(lang()) for i, r in by_id.items()}
-    return by_id[st.selectbox(label, list(by_id), format_func=names.__getitem__, key=key)]
+    return by_id[selectbox(label, list(by_id), format_func=names.__getitem__, key=key)]
 
 
 def analysis_page(title_key: str, intro_key: str, kind: str) -> RunRecord:

@@ -253,9 +253,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "image_size": S(en="Image size (pixels)", ja="画像サイズ（ピクセル）"),
     "use_data": S(en="Use this data", ja="このデータを使う"),
     "upload_data_help": S(
-        en="A .npz with arrays x and y, a .csv with a label column and one column per pixel, "
-        "or a .zip with one folder per class.",
-        ja="配列 x と y を含む .npz、ラベル列と画素ごとの列を持つ .csv、またはクラスごとのフォルダーを含む .zip。",
+        en="A `.npz` with arrays `x` and `y`, a `.csv` with a label column and one column per pixel, "
+        "or a `.zip` with one folder per class.",
+        ja="配列 `x` と `y` を含む `.npz`、ラベル列と画素ごとの列を持つ `.csv`、またはクラスごとのフォルダーを含む `.zip`。",
     ),
     "upload_data": S(en="Data file", ja="データファイル"),
     "model_in_use": S(en="Model in use", ja="使用中のモデル"),
@@ -378,6 +378,10 @@ STRINGS: dict[str, dict[str, str]] = {
         ja="弱い一致（ARI {ari}、NMI {nmi}。0 = 偶然と同じ）：アダプターのグループは入力の種類に沿っていません。"
         "これらの入力では、種類をほぼ同じように扱っています。",
     ),
+    "upload_button": S(en="Upload", ja="アップロード"),
+    "upload_limit": S(en="up to {mb} MB per file", ja="1 ファイル {mb} MB まで"),
+    "placeholder_one": S(en="Choose an option", ja="選択してください"),
+    "placeholder_many": S(en="Choose options", ja="選択してください（複数可）"),
     "kinds_own_one": S(
         en="{kinds} inputs get a group of their own", ja="{kinds}の入力は独自のグループにまとまっています"
     ),
@@ -747,3 +751,32 @@ LAYER_TYPES: dict[str, dict[str, str]] = {
 def t(key: str, lang: str, **fields) -> str:
     """The text for ``key`` in ``lang`` with ``fields`` filled in; ``KeyError`` for a missing key or language."""
     return text(STRINGS, key, lang, **fields)
+
+
+#: The texts Plotly draws itself (the chart toolbar's tooltips, its notices), in each language but English:
+#: handed to every chart as Plotly's ``locales`` setting (app/ui.py, ``chart``). The keys are Plotly's own.
+PLOTLY_TEXTS: dict[str, dict[str, str]] = {
+    "ja": {
+        "Zoom": "ズーム",
+        "Pan": "移動",
+        "Box Select": "四角で選択",
+        "Lasso Select": "囲んで選択",
+        "Zoom in": "拡大",
+        "Zoom out": "縮小",
+        "Autoscale": "全体を表示",
+        "Reset axes": "軸を元に戻す",
+        "Reset view": "表示を元に戻す",
+        "Download plot as a PNG": "PNG 画像で保存",
+        "Download plot": "画像で保存",
+        "Toggle Spike Lines": "補助線の表示を切り替え",
+        "Show closest data on hover": "最も近い点の値を表示",
+        "Compare data on hover": "同じ位置の値を並べて表示",
+        "Toggle show closest data on hover": "最も近い点の値の表示を切り替え",
+        "Double-click to zoom back out": "ダブルクリックで元の表示に戻ります",
+        "Snapshot succeeded": "画像を保存しました",
+        "Taking snapshot - this may take a few seconds": "画像を作成しています（数秒かかります）",
+        "Sorry, there was a problem downloading your snapshot!": "画像を保存できませんでした",
+        "Draw freeform": "自由に描く",
+        "Erase active shape": "選んだ図形を消す",
+    },
+}

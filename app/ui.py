@@ -54,6 +54,40 @@ h1 { font-size: 2.6rem !important; } h2 { font-size: 2.0rem !important; }
 """
 
 
+def plotly_config(lang: str) -> dict:
+    """Plotly's settings for a chart: its own texts (toolbar tooltips, notices) in ``lang``
+    (:data:`app.strings.PLOTLY_TEXTS`), and no Plotly logo in the toolbar."""
+    from app.strings import PLOTLY_TEXTS
+
+    config: dict = {"displaylogo": False}
+    if lang in PLOTLY_TEXTS:
+        config |= {"locale": lang, "locales": {lang: {"dictionary": PLOTLY_TEXTS[lang]}}}
+    return config
+
+
+def streamlit_texts_css(lang: str) -> str:
+    """CSS that draws Streamlit's own widget texts, which an app cannot set, in ``lang`` (nothing in English):
+    the file uploader's button ("Upload") and its size limit ("200MB per file • NPZ, ..."; the file types are
+    in each uploader's caption). The text is hidden (size 0) and the translation drawn after it; the browser
+    walk in Japanese (tests/browser/test_japanese_walk.py) reads what is drawn, so it checks this too."""
+    if lang == "en":
+        return ""
+    import json
+
+    # CSS strings: quoted, the text as it is (a JSON escape such as \u30d5 is no CSS escape)
+    button = json.dumps(t("upload_button", lang), ensure_ascii=False)
+    limit = json.dumps(t("upload_limit", lang, mb=st.get_option("server.maxUploadSize")), ensure_ascii=False)
+    zone = '[data-testid="stFileUploaderDropzone"]'
+    return f"""
+<style>
+{zone} button [data-testid="stMarkdownContainer"] p {{ font-size: 0 !important; }}
+{zone} button [data-testid="stMarkdownContainer"] p::after {{ content: {button}; font-size: 0.875rem; }}
+[data-testid="stFileUploaderDropzoneInstructions"] span {{ font-size: 0 !important; }}
+[data-testid="stFileUploaderDropzoneInstructions"] span::after {{ content: {limit}; font-size: 0.875rem; }}
+</style>
+"""
+
+
 def flow_html(steps: Sequence[str]) -> str:
     """``steps`` as one row of boxes joined by arrows (HTML for ``st.markdown``; the text is escaped).
 
@@ -187,7 +221,9 @@ def chart(figure, caption=None, *, key: str, title_key: str | None = None, **kwa
     fig = getattr(figure, "fig", figure)
     caption = getattr(figure, "caption", None) or caption
     shown = projector(fig) if meeting() else fig
-    event = st.plotly_chart(shown, key=key, width="stretch", theme=None, **kwargs)
+    event = st.plotly_chart(
+        shown, key=key, width="stretch", theme=None, config=plotly_config(lang()), **kwargs
+    )
     show_caption(caption)
     st.session_state.setdefault(REPORT, {})[key] = (title_key, fig, caption)
     return event
@@ -225,6 +261,19 @@ def page_title(key: str) -> None:
     st.title(tr(key))
 
 
+def selectbox(label: str, options, *, where=None, **kwargs):
+    """``st.selectbox`` (in ``where``, e.g. a column) with its placeholder in the user's language: Streamlit's
+    own ("Choose an option") is English, and the browser shows it in the widget's search field."""
+    kwargs.setdefault("placeholder", tr("placeholder_one"))
+    return (where or st).selectbox(label, options, **kwargs)
+
+
+def multiselect(label: str, options, *, where=None, **kwargs):
+    """``st.multiselect`` with its placeholder in the user's language (Streamlit's own is English)."""
+    kwargs.setdefault("placeholder", tr("placeholder_many"))
+    return (where or st).multiselect(label, options, **kwargs)
+
+
 def choice(label_key: str, keys: list[str], prefix: str, *, widget=None, **kwargs) -> str:
     """A radio (or ``widget``) whose options are the translated ``tr(prefix + key)``; returns the key.
 
@@ -243,7 +292,7 @@ def layer_picker(label: str, layers: Sequence[str], names: Mapping[str, str], *,
     layers = list(layers)
     held = st.session_state.get(key)
     code = held if held in layers else (layers[0] if layers else "")
-    return st.selectbox(
+    return selectbox(
         label,
         layers,
         format_func=lambda n: names.get(n, n),

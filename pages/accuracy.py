@@ -16,7 +16,19 @@ import metalora.figures as mf
 from app import headline, views
 from app.picker import require_runs
 from app.session_runs import MEETING_ACCURACY_COLUMNS
-from app.ui import chart, choice, details, guard, lang, meeting, page_title, show_caption, table, tr
+from app.ui import (
+    chart,
+    choice,
+    details,
+    guard,
+    lang,
+    meeting,
+    page_title,
+    selectbox,
+    show_caption,
+    table,
+    tr,
+)
 
 top = st.container()  # in meeting mode the result card is the first thing on the page
 page_title("page_accuracy")
@@ -29,7 +41,7 @@ with guard():
         keys = list(groups)
         newest = max(runs, key=lambda r: r.id).data_key  # the data set of the newest run comes first
         names = {k: views.data_description(groups[k][0], lang()) for k in keys}
-        picked = st.selectbox(
+        picked = selectbox(
             tr("data_set"), keys, index=keys.index(newest), format_func=names.__getitem__, key="acc_data"
         )
         runs = groups[picked]

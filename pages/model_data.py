@@ -8,7 +8,7 @@ import streamlit as st
 
 from app import resources, session, uploads, views
 from app.strings import domain_name
-from app.ui import choice, guard, lang, page_title, show_caption, table, technical, tr
+from app.ui import choice, guard, lang, multiselect, page_title, selectbox, show_caption, table, technical, tr
 from metalora.data import BUILTIN_DATASETS, DEFAULT_DEMO_DOMAINS, DOMAINS, DataSpec, preview_grid
 from metalora.models import get_architecture, list_architectures
 from metalora.models.zoo import available_zoo_models
@@ -25,9 +25,7 @@ with left:
             st.warning(tr("no_sample_models"))
         else:
             default = resources.demo_model_name()
-            name = st.selectbox(
-                tr("sample_model"), names, index=names.index(default) if default in names else 0
-            )
+            name = selectbox(tr("sample_model"), names, index=names.index(default) if default in names else 0)
             if st.button(tr("use_model"), key="use_sample"):
                 with guard():
                     _, card = resources.sample_model(name)
@@ -37,7 +35,7 @@ with left:
         if not names:
             st.warning(tr("no_zoo"))
         else:
-            name = st.selectbox(tr("zoo_model"), names, key="zoo_name")
+            name = selectbox(tr("zoo_model"), names, key="zoo_name")
             st.caption(tr("zoo_explain"))
             with technical():
                 size = st.select_slider(tr("zoo_size"), [32, 64, 128, 224], value=224, key="zoo_size")
@@ -48,11 +46,11 @@ with left:
                 with guard(), st.spinner(tr("computing")):
                     session.set_model(uploads.zoo_model(name, weights, image_size=int(size)))
     else:
-        arch = st.selectbox(tr("architecture"), list_architectures())
+        arch = selectbox(tr("architecture"), list_architectures())
         spec = get_architecture(arch)
         st.caption(spec.description)
         with technical():
-            channels = st.selectbox(
+            channels = selectbox(
                 tr("channels"), [1, 3], index=[1, 3].index(spec.defaults.get("in_channels", 3))
             )
             classes = st.number_input(tr("classes"), 2, 1000, int(spec.defaults.get("num_classes", 10)))
@@ -67,8 +65,8 @@ with right:
     st.header(tr("data_header"))
     source = choice("data_source", ["builtin", "upload", "disk"], "source_", horizontal=True)
     if source == "builtin":
-        name = choice("builtin_data", list(BUILTIN_DATASETS), "data_", widget=st.selectbox)
-        domains = st.multiselect(
+        name = choice("builtin_data", list(BUILTIN_DATASETS), "data_", widget=selectbox)
+        domains = multiselect(
             tr("domains"),
             list(DOMAINS),
             default=list(DEFAULT_DEMO_DOMAINS),

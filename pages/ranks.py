@@ -12,7 +12,7 @@ import streamlit as st
 import metalora.figures as mf
 from app import views
 from app.picker import analysis_page
-from app.ui import chart, details, guard, lang, layer_picker, tr
+from app.ui import chart, details, guard, lang, layer_picker, multiselect, tr
 
 run = analysis_page("page_ranks", "ranks_intro", "adapters")
 view = views.analysis(run)
@@ -20,7 +20,7 @@ names = views.layer_names(view.layers, lang())  # the layers' names for people, 
 headline = st.container()  # drawn once the layers (chosen in the details) are analysed
 more = details("ranks_details")
 with more:
-    chosen = st.multiselect(
+    chosen = multiselect(
         tr("layers_to_analyse"),
         view.layers,
         default=view.layers[:3],

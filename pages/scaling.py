@@ -14,7 +14,7 @@ import streamlit as st
 import metalora.figures as mf
 from app import views
 from app.picker import analysis_page, image_of
-from app.ui import chart, choice, details, guard, lang, layer_picker, show_caption, tr
+from app.ui import chart, choice, details, guard, lang, layer_picker, selectbox, show_caption, tr
 
 run = analysis_page("page_scaling", "scaling_intro", "scaling")
 view = views.analysis(run)
@@ -52,12 +52,17 @@ with guard():
     with details("scaling_input_header"):
         rows = list(range(len(table)))
         c1, c2 = st.columns(2)
-        a = c1.selectbox(tr("input_a"), rows, format_func=describe, key="input_a")
+        a = selectbox(tr("input_a"), rows, where=c1, format_func=describe, key="input_a")
         compare = c2.checkbox(tr("compare_two"), key="compare_two")
         b = None
         if compare:
-            b = c2.selectbox(
-                tr("input_b"), rows, index=min(1, len(rows) - 1), format_func=describe, key="input_b"
+            b = selectbox(
+                tr("input_b"),
+                rows,
+                where=c2,
+                index=min(1, len(rows) - 1),
+                format_func=describe,
+                key="input_b",
             )
         cols = st.columns(6)
         for k, row in enumerate([a] if b is None else [a, b]):

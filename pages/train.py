@@ -10,7 +10,7 @@ from app import progress, session, views
 from app.devices import available_devices
 from app.jobs import TrainingJob
 from app.session_runs import TrainTask
-from app.ui import choice, guard, lang, page_title, technical, tr
+from app.ui import choice, guard, lang, multiselect, page_title, selectbox, technical, tr
 from metalora.adapters import adaptable_modules
 from metalora.config import FEATURE_SOURCES
 from metalora.methods import get_method, method_ids
@@ -34,7 +34,7 @@ methods = {m: get_method(m).label(lang()) for m in method_ids()}
 devices = available_devices(lang())
 
 with st.form("train_form"):
-    method = st.selectbox(
+    method = selectbox(
         tr("method"),
         list(methods),
         index=list(methods).index(DEMO_METHOD),
@@ -43,7 +43,7 @@ with st.form("train_form"):
     rank = st.slider(tr("rank"), 1, 16, DEMO_RANK, help=tr("rank_help"))
     epochs = st.slider(tr("epochs"), 1, 30, DEMO_TRAIN_CONFIG.epochs)
     with technical():
-        targets = st.multiselect(
+        targets = multiselect(
             tr("target_layers"),
             layers,
             format_func=lambda n: layer_names.get(n, n),
@@ -54,13 +54,13 @@ with st.form("train_form"):
             "feature_source",
             list(FEATURE_SOURCES),
             "source_",
-            widget=st.selectbox,
+            widget=selectbox,
             index=FEATURE_SOURCES.index(DEMO_ADAPTER_KWARGS["feature_source"]),  # as the demo trains
             help=tr("feature_source_help"),
         )
         lr = st.select_slider(tr("learning_rate"), LEARNING_RATES, value=TrainConfig.lr)
         seed = st.number_input(tr("repeat"), 0, 10_000, TrainConfig.seed, help=tr("repeat_help"))
-        device = st.selectbox(tr("device"), list(devices), format_func=devices.get, key="device")
+        device = selectbox(tr("device"), list(devices), format_func=devices.get, key="device")
     submitted = st.form_submit_button(tr("start_training"), type="primary", disabled=busy)
 
 if submitted:

@@ -106,3 +106,28 @@ def test_no_method_id_is_written_in_the_app(path):
         if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docstrings
     }
     assert not literals & set(method_ids()), f"{path.name}: read the method registry instead"
+
+
+@pytest.mark.parametrize("path", [*APP_FILES, *PAGES], ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_pickers_get_their_placeholder_in_the_users_language(path):
+    """Streamlit's own placeholder ("Choose an option") is English: every selectbox and multiselect goes
+    through app.ui's, which give one in the user's language (the browser walk in Japanese reads it)."""
+    if path.name == "ui.py":
+        return
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    direct = [
+        f"line {n.lineno}: {ast.unparse(n.func)}"
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call)
+        and isinstance(n.func, ast.Attribute)
+        and n.func.attr in ("selectbox", "multiselect")
+        and not (isinstance(n.func.value, ast.Name) and n.func.value.id == "ui")
+    ]
+    widgets = [
+        f"line {n.lineno}: widget={ast.unparse(k.value)}"
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call)
+        for k in n.keywords
+        if k.arg == "widget" and ast.unparse(k.value) in ("st.selectbox", "st.multiselect")
+    ]
+    assert not direct + widgets, f"{path.name}: use app.ui.selectbox / multiselect: {direct + widgets}"
