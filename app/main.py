@@ -54,3 +54,4 @@ if current.url_path not in nav.PAGES_WITH_JOB_PANEL:  # elsewhere the job's prog
         progress.job_panel(compact=True)
 with ui.guard():  # a failure anywhere in a page is a plain message (never a traceback in meeting mode)
     current.run()
+ui.preload_charts()  # the chart library, loaded while the first page is read (not on the first chart page)

@@ -8,5 +8,5 @@ the training's own pace as it goes (:meth:`app.jobs.TrainingJob.time_left`). Mea
 that makes the demo faster or slower.
 """
 
-DEMO_SECONDS_FIRST = 26.8  # median of 4 server starts (20.9–30.0)
-DEMO_SECONDS = 17.5  # median of 4 (15.5–20.4)
+DEMO_SECONDS_FIRST = 23.8  # median of 3 server starts (23.2–26.0)
+DEMO_SECONDS = 15.6  # median of 3 (14.1–15.6)

@@ -10,7 +10,10 @@ analysis page computes its results (then kept with the run); later visits only d
 cores: cold start ≤ 3 s, the demo ≤ 30 s warm, page switch ≤ 1 s. ``--full`` runs the library's demo
 settings (all images, its epochs) twice, the first demo after the start and one more: the wall times from
 the click on "Run the demo" to "Training finished" are the times Home states (``app/measured.py``).
-``--write-results docs/results.md`` writes the table into the file's ``bench_app`` block.
+Last, a new tab (a second session) reads Home for 3 s, shows all recorded runs and opens its first chart
+page: the time a colleague who opens the link waits (the tab loads the chart library while Home is read,
+``app.ui.preload_charts``). ``--write-results docs/results.md`` writes the table into the file's
+``bench_app`` block.
 """
 
 from __future__ import annotations
@@ -91,11 +94,38 @@ def measure(args, chromium: str) -> dict:
 
             first = {k: switch(page, k) for k in PAGES}
             later = {k: [switch(page, k) for _ in range(args.rounds)] for k in PAGES}
+            new_tab = first_chart_in_a_new_tab(browser, url)
         finally:
             testkit.stop_server(proc)
             browser.close()
 
-    return {"cold": cold, "health": t_health, "demos": demos, "first": first, "later": later}
+    return {
+        "cold": cold,
+        "health": t_health,
+        "demos": demos,
+        "first": first,
+        "later": later,
+        "new_tab": new_tab,
+    }
+
+
+def first_chart_in_a_new_tab(browser, url: str) -> float:
+    """A new tab (a new session: a colleague opening the link): Home read for 3 s, the recorded runs
+    shown, then the switch to its first chart page (scaling), which draws a rebuilt run."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        tab = context.new_page()
+        tab.set_default_timeout(180_000)
+        tab.goto(url)
+        tab.get_by_role("heading", name=STRINGS["home_title"]["en"]).wait_for()
+        testkit.wait_idle(tab, settle_ms=50)
+        tab.wait_for_timeout(3_000)
+        switch(tab, "runs")
+        tab.get_by_text(STRINGS["all_runs"]["en"]).first.click()
+        testkit.wait_idle(tab)
+        return switch(tab, "scaling")
+    finally:
+        context.close()
 
 
 def main() -> None:
@@ -147,6 +177,8 @@ def main() -> None:
         f"| page switch after the demo: median of {len(all_later)} (every page, {args.rounds} visits each per start) "
         f"| {statistics.median(all_later):.2f} |",
         f"| page switch after the demo: slowest | {max(all_later):.2f} |",
+        "| a new tab's first chart page (Home read for 3 s, then all recorded runs, then scaling factors) "
+        f"| {spread([r['new_tab'] for r in runs], 2)} |",
         "",
         "| page | first visit s | later visits s (median) |",
         "|---|---:|---:|",

@@ -179,3 +179,22 @@ def test_a_japanese_browser_gets_japanese(browser, server, shots):
         tab.screenshot(path=str(shots / "10_home_ja.png"))
     finally:
         context.close()
+
+
+def test_a_new_tab_loads_the_chart_library_while_its_first_page_is_read(browser, server):
+    """A fresh tab draws one hidden, empty chart a moment after its first page (app.ui.preload_charts), so
+    its first chart page does not wait for the chart library; nobody sees it, and it is drawn once."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
+    try:
+        tab = context.new_page()
+        tab.goto(server)
+        tab.get_by_role("heading", name=s("home_title")).wait_for(timeout=60_000)
+        preload = tab.locator(f".st-key-charts_preload {PLOT}")
+        preload.wait_for(state="attached", timeout=30_000)  # Plotly drew it: the library is loaded
+        assert not preload.is_visible(), "the preloading chart is hidden"
+        assert tab.locator(f'[data-testid="stMain"] {PLOT}').count() == 1, "the only chart on a new Home"
+        go_to(tab, "runs")  # the next full run leaves it out for good
+        tab.wait_for_timeout(2_500)
+        assert tab.locator(".st-key-charts_preload").count() == 0
+    finally:
+        context.close()
