@@ -8,5 +8,5 @@ the training's own pace as it goes (:meth:`app.jobs.TrainingJob.time_left`). Mea
 that makes the demo faster or slower.
 """
 
-DEMO_SECONDS_FIRST = 23.8  # median of 3 server starts (23.2–26.0)
-DEMO_SECONDS = 15.6  # median of 3 (14.1–15.6)
+DEMO_SECONDS_FIRST = 23.8  # median of 3 server starts (21.2–25.5)
+DEMO_SECONDS = 15.7  # median of 3 (11.3–17.5)
