@@ -204,8 +204,22 @@ def input_scaling(comparison: InputComparison, lang: str = "en") -> Figure:
     rows = comparison.rows
     meta = {"row": rows[0], "other": rows[1] if len(rows) > 1 else None}
     f = finish(fig, key, lang, "axis.layer_component", "axis.scaling_value", meta=meta, **fields)
-    f.fig.update_xaxes(tickangle=-60, tickfont={"size": 9}, tickmode="array", tickvals=x, ticktext=ticks)
+    # one tick per layer, at its first scaling factor (each bar's hover names its layer and factor): 50 long
+    # rotated labels were unreadable and took the browser longer to lay out than the bars
+    first = [k for k, c in enumerate(x) if k == 0 or _layer_of(c) != _layer_of(x[k - 1])]
+    f.fig.update_xaxes(
+        tickangle=-45,
+        tickmode="array",
+        tickvals=[x[k] for k in first],
+        ticktext=[ticks[k].rsplit(" [", 1)[0] for k in first],
+    )
     return f
+
+
+def _layer_of(column: str) -> str:
+    """The layer of a column of :attr:`InputComparison.columns` (``"stages.1.0.conv2[3]"`` -> its layer)."""
+    m = _COLUMN.fullmatch(column)
+    return m[1] if m else column
 
 
 def scaling_specificity(stats: dict[str, GroupStats], lang: str = "en") -> Figure:
