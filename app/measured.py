@@ -8,5 +8,5 @@ the training's own pace as it goes (:meth:`app.jobs.TrainingJob.time_left`). Mea
 that makes the demo faster or slower.
 """
 
-DEMO_SECONDS_FIRST = 23.8  # median of 3 server starts (21.2–25.5)
-DEMO_SECONDS = 15.7  # median of 3 (11.3–17.5)
+DEMO_SECONDS_FIRST = 25.1  # median of 3 server starts (23.6–26.2)
+DEMO_SECONDS = 15.5  # median of 3 (13.5–20.6)

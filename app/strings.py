@@ -219,16 +219,16 @@ STRINGS: dict[str, dict[str, str]] = {
         ja="torchvision と timm がインストールされていません。`make app` でインストールされます（pip install -e .[zoo]）。",
     ),
     "upload_weights_optional": S(
-        en="Its weights (optional: .safetensors, or a .pt state dict)",
-        ja="その重み（任意：.safetensors、または .pt の state dict）",
+        en="Its weights (optional: `.safetensors`, or a `.pt` of the weights only, a `state_dict`)",
+        ja="その重み（任意：`.safetensors`、または重みだけを保存した `.pt`（`state_dict`））",
     ),
     "source_builtin": S(en="Built-in data", ja="組み込みデータ"),
     "source_disk": S(en="Images on this computer", ja="このコンピューター上の画像"),
     "disk_data_help": S(
-        en="Large image sets are read from disk while training, never all at once: folder:PATH (one folder per "
-        "class), cifar:PATH (CIFAR binary batches) or npz:PATH (an uncompressed .npz).",
-        ja="大きな画像セットは学習中にディスクから少しずつ読み込みます（一度に全部は読みません）。folder:パス（クラスごとのフォルダー）、"
-        "cifar:パス（CIFAR のバイナリ）、npz:パス（非圧縮の .npz）。",
+        en="Large image sets are read from disk while training, never all at once: `folder:PATH` (one folder per "
+        "class), `cifar:PATH` (CIFAR binary batches) or `npz:PATH` (an uncompressed `.npz`).",
+        ja="大きな画像セットは学習中にディスクから少しずつ読み込みます（一度に全部は読みません）。`folder:パス`（クラスごとのフォルダー）、"
+        "`cifar:パス`（CIFAR のバイナリ）、`npz:パス`（非圧縮の `.npz`）。",
     ),
     "disk_data": S(en="Where the images are", ja="画像の場所"),
     "augment": S(en="Random crops and flips while training", ja="学習中にランダムな切り抜きと反転を加える"),
@@ -239,10 +239,23 @@ STRINGS: dict[str, dict[str, str]] = {
     "sample_model": S(en="Sample model", ja="サンプルモデル"),
     "use_model": S(en="Use this model", ja="このモデルを使う"),
     "architecture": S(en="Architecture", ja="アーキテクチャ"),
+    "arch_resnet-mini": S(
+        en="CIFAR-style ResNet, 3 stages of 1 BasicBlock (16/32/64 channels), ~78k parameters.",
+        ja="小さな画像向けの ResNet：3 つのステージに基本ブロックが 1 個ずつ（16/32/64 チャンネル）、約 7.8 万パラメーター。",
+    ),
+    "arch_mixer-mini": S(
+        en="MLP-Mixer, 4x4 patches, 4 blocks of width 64, ~100k parameters.",
+        ja="MLP-Mixer：4×4 のパッチ、幅 64 のブロックが 4 個、約 10 万パラメーター。",
+    ),
+    "arch_vit-mini": S(
+        en="Vision Transformer, 4x4 patches, 4 blocks of width 64 with 4 heads, ~140k parameters.",
+        ja="ViT（ビジョン・トランスフォーマー）：4×4 のパッチ、幅 64・ヘッド 4 のブロックが 4 個、約 14 万パラメーター。",
+    ),
     "channels": S(en="Colour channels (1 = grey, 3 = colour)", ja="色チャンネル数（1 = 白黒、3 = カラー）"),
     "classes": S(en="Number of classes", ja="クラス数"),
     "upload_weights": S(
-        en="Weights (.safetensors, or a .pt state dict)", ja="重み（.safetensors、または .pt の state dict）"
+        en="Weights (`.safetensors`, or a `.pt` of the weights only, a `state_dict`)",
+        ja="重み（`.safetensors`、または重みだけを保存した `.pt`（`state_dict`））",
     ),
     "data_header": S(en="Data", ja="データ"),
     "data_source": S(en="Where the data comes from", ja="データの入手元"),

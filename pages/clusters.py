@@ -2,9 +2,8 @@
 
 The page opens with its sentence (what the measured agreement says, and which kinds of input get a group of
 their own or share one) and its headline chart (the map of the inputs, coloured by kind of input); the
-details follow, folded in meeting mode: the scores (ARI,
-NMI, each explained in one sentence) and the colouring; the images of the dots selected on the map
-show right under it.
+details follow, folded in meeting mode: the scores (ARI, NMI, each explained in one sentence) and the
+colouring; the images of the dots selected on the map show right under it.
 """
 
 from __future__ import annotations

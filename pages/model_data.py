@@ -7,7 +7,7 @@ import functools
 import streamlit as st
 
 from app import resources, session, uploads, views
-from app.strings import domain_name
+from app.strings import STRINGS, domain_name
 from app.ui import choice, guard, lang, multiselect, page_title, selectbox, show_caption, table, technical, tr
 from metalora.data import BUILTIN_DATASETS, DEFAULT_DEMO_DOMAINS, DOMAINS, DataSpec, preview_grid
 from metalora.models import get_architecture, list_architectures
@@ -48,7 +48,9 @@ with left:
     else:
         arch = selectbox(tr("architecture"), list_architectures())
         spec = get_architecture(arch)
-        st.caption(spec.description)
+        # the library's own architectures are described in the user's language; one registered elsewhere as
+        # its author wrote it
+        st.caption(tr(f"arch_{arch}") if f"arch_{arch}" in STRINGS else spec.description)
         with technical():
             channels = selectbox(
                 tr("channels"), [1, 3], index=[1, 3].index(spec.defaults.get("in_channels", 3))

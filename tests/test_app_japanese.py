@@ -30,7 +30,7 @@ PAGES = ["home", "model_data", "train", "scaling", "ranks", "clusters", "accurac
 #: Words that stay as they are in Japanese text: method and product names, units, abbreviations that
 #: managers read as such, file formats, and the name of the other language in the language menu.
 ALLOWED = {
-    "LoRA", "MetaLoRA", "Studio", "CP", "TR", "GPU", "CPU", "cpu", "ARI", "NMI", "PCA", "FLOPs", "MB", "MiB", "PNG",
+    "LoRA", "MetaLoRA", "Studio", "CP", "TR", "GPU", "CPU", "cpu", "ARI", "NMI", "PCA", "FLOPs", "MB", "MiB", "PNG", "ResNet", "MLP", "Mixer", "ViT", "CIFAR",
     "KiB", "GB", "ms", "px", "CSV", "HTML", "zip", "torchvision", "timm", "PyTorch", "Conv2d", "Linear",
     "English", "MPS", "Apple", "cuda", "auto",
 }  # fmt: skip

@@ -139,6 +139,7 @@ def families() -> dict[tuple[str, str], set[str]]:
     """Every key built at run time, by (file, expression), enumerated from the app's constants."""
     from app import glossary, nav, picker, session_runs, views
     from metalora.data import BUILTIN_DATASETS
+    from metalora.models import list_architectures
     from metalora.training.run_registry import STATUSES
 
     home = module_namespace(ROOT / "pages" / "home.py")
@@ -152,6 +153,7 @@ def families() -> dict[tuple[str, str], set[str]]:
         ("app/picker.py", "f'need_{kind}_runs'"): {f"need_{k}_runs" for k in picker.PICKS},
         ("app/views.py", "f'reading_{reading}'"): {f"reading_{k}" for k in views.READINGS},
         ("app/session_runs.py", "f'data_{name}'"): {f"data_{n}" for n in BUILTIN_DATASETS},
+        ("pages/model_data.py", "f'arch_{arch}'"): {f"arch_{a}" for a in list_architectures()},
         ("app/session.py", "STATUS_KEYS.get(r.get('status'), 'status_failed')"): statuses,
         ("app/cleanup.py", "STATUS_KEYS.get(r.get('status'), 'status_failed')"): statuses,
         ("app/session_runs.py", "STATUS_KEYS.get(self.result.status, 'status_failed')"): statuses,
@@ -231,3 +233,12 @@ def test_every_key_is_used():
     used = set(literal_keys()).union(*families().values())
     unused = sorted(set(STRINGS) - used)
     assert not unused, f"unused keys in app/strings.py (delete them, or use them): {unused}"
+
+
+def test_the_architectures_are_described_as_the_library_describes_them():
+    """Model & data shows each architecture's description in the user's language: the English one is the
+    library's own, word for word, and every architecture of the library has one."""
+    from metalora.models import get_architecture, list_architectures
+
+    for name in list_architectures():
+        assert STRINGS[f"arch_{name}"]["en"] == get_architecture(name).description, name

@@ -98,12 +98,18 @@ def test_every_page_as_drawn_in_japanese_has_no_english_word(ja_tab, shots):
     proper = proper_names()
     found: dict[str, list[tuple[str, str]]] = {}
     charts = 0
-    steps = [(key, None) for key in PAGES] + [("model_data", "upload")]
+    # Model & data again with each other source: the data column's and the model column's uploaders
+    # (Streamlit's own texts), the torchvision / timm choice
+    others = ("upload", "disk", "model_upload", "zoo")
+    steps = [(key, None) for key in PAGES] + [("model_data", a) for a in others]
     for key, action in steps:
         go_to(ja_tab, key, "ja")
-        if action == "upload":  # the data column's "Upload a file": Streamlit's uploader and its texts
-            ja_tab.get_by_text(s("source_upload", "ja")).nth(1).click()
+        if action in ("upload", "model_upload"):
+            ja_tab.get_by_text(s("source_upload", "ja")).nth(1 if action == "upload" else 0).click()
             ja_tab.locator('[data-testid="stFileUploaderDropzone"]').first.wait_for()
+            testkit.wait_idle(ja_tab)
+        elif action in ("zoo", "disk"):
+            ja_tab.get_by_text(s(f"source_{action}", "ja")).first.click()
             testkit.wait_idle(ja_tab)
         open_details(ja_tab)
         assert_clean(ja_tab)
