@@ -213,3 +213,24 @@ def test_the_adapted_model_compiles_and_gives_the_same_outputs_and_gradients(pat
     torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
     for g, e in zip(torch.autograd.grad(got.square().sum(), params), grads, strict=True):
         torch.testing.assert_close(g, e, rtol=1e-5, atol=1e-6)
+
+
+def test_the_backbone_feature_pass_compiles_without_a_graph_break():
+    """MetaLoRA's feature pass taps the feature layer with a hook registered once (FeatureTap): compiled, it
+    breaks no graph and gives the eager features; run eagerly it still stops at the feature layer."""
+    torch.manual_seed(0)
+    model = get_model(TinyResNet(), MetaLoRAConfig(method="meta-cp", rank=2)).train()
+    randomise_adapters(model)
+    x = torch.rand(4, 3, 8, 8)
+    expected = model(x)
+    explained = torch._dynamo.explain(model)(x)
+    assert explained.graph_break_count == 0 and explained.graph_count == 1
+    torch.testing.assert_close(torch.compile(model, backend="aot_eager")(x), expected, rtol=1e-5, atol=1e-6)
+    head = model.base_model.get_submodule(model._feature_layer_name)
+    ran = []
+    handle = head.register_forward_hook(lambda *_: ran.append(1))
+    try:
+        features = model.features(x)
+    finally:
+        handle.remove()
+    assert ran == [] and features.shape == (4, model.feature_dim), "eagerly, the head itself never runs"

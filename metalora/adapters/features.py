@@ -53,6 +53,57 @@ def infer_feature_dim(layer: nn.Module) -> int | None:
     return None
 
 
+class FeatureTap:
+    """A forward pre-hook kept on the feature layer (registered once): while armed, it takes the layer's input.
+
+    Run eagerly it stops the forward there (an exception), so the feature pass ends at the feature layer, as
+    :func:`capture_input` does. Inside ``torch.compile`` it keeps the input and lets the forward run on (the
+    layers after the feature layer, usually the head alone, run in vain): there, registering a hook or
+    raising breaks the graph (2 breaks per step), which made a compiled MetaLoRA step slower than an eager
+    one (``benchmarks/bench_compile.py``).
+    """
+
+    ATTRIBUTE = "_metalora_feature_tap"
+    """Where the layer keeps its tap (a layer replaced later, e.g. a resized head, gets a new one)."""
+
+    def __init__(self, layer: nn.Module):
+        self.armed = False
+        self.value: torch.Tensor | None = None
+        layer.register_forward_pre_hook(self)
+        setattr(layer, self.ATTRIBUTE, self)
+
+    @classmethod
+    def of(cls, layer: nn.Module) -> FeatureTap | None:
+        """The tap ``layer`` holds, if any."""
+        return layer.__dict__.get(cls.ATTRIBUTE)
+
+    def __call__(self, _module: nn.Module, inputs: tuple) -> None:
+        if not self.armed:
+            return
+        if torch.compiler.is_compiling():
+            self.value = inputs[0]
+            return
+        raise _Captured(inputs[0])
+
+    def capture(self, model: nn.Module, x: torch.Tensor, *args, **kwargs) -> torch.Tensor:
+        """Run ``model`` (no gradients) and return the first input of the tapped layer's call."""
+        self.armed, self.value = True, None
+        try:
+            with torch.no_grad():
+                model(x, *args, **kwargs)
+        except _Captured as captured:
+            return captured.value
+        finally:
+            self.armed = False
+        value, self.value = self.value, None
+        if value is None:
+            raise ModelError(
+                "The feature layer was never called during the forward pass.",
+                "Pick a feature_layer that the model's forward actually uses.",
+            )
+        return value
+
+
 def capture_input(model: nn.Module, layer: nn.Module, x: torch.Tensor, *args, **kwargs) -> torch.Tensor:
     """Run ``model`` until ``layer`` is called and return that call's first input (no gradients)."""
 

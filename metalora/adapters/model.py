@@ -23,6 +23,7 @@ from ..methods import get_method
 from .base import ADAPTER_PREFIX, AdapterLayer
 from .features import (
     FeatureCache,
+    FeatureTap,
     InputStatistics,
     capture_input,
     default_feature_layer,
@@ -65,6 +66,8 @@ class MetaLoRAModel(nn.Module):
             )
             first = next(base.parameters())
             self.mapping_network.to(device=first.device, dtype=first.dtype)
+            if self._feature_layer_name is not None:  # tapped now, so a compiled forward needs no new hook
+                FeatureTap(base.get_submodule(self._feature_layer_name))
         self.train(base.training)
 
     # -- set-up ---------------------------------------------------------------------------------
@@ -136,8 +139,12 @@ class MetaLoRAModel(nn.Module):
         if self._feature_layer_name is None:
             raise ConfigError(f"method={self.config.method!r} uses no features.")
         layer = self.base_model.get_submodule(self._feature_layer_name)  # the wrapper, once wrapped
+        tap = FeatureTap.of(layer)
         with self.adapters_disabled(), _eval_mode(self.base_model):
-            return pool(capture_input(self.base_model, layer, x, *args, **kwargs))
+            if tap is None and torch.compiler.is_compiling():  # a layer replaced since: no hook added here
+                return pool(capture_input(self.base_model, layer, x, *args, **kwargs))
+            tap = tap or FeatureTap(layer)
+            return pool(tap.capture(self.base_model, x, *args, **kwargs))
 
     def compute_scaling(self, x: torch.Tensor, *args, **kwargs) -> dict[str, torch.Tensor]:
         """{layer name: scaling factors (B, R)} for a batch; static CP / TR cores are broadcast to (B, R)."""
