@@ -10,6 +10,7 @@ from torch import nn
 
 from metalora import MetaLoRAConfig, get_model
 from metalora.adapters import MetaLoRAModel
+from metalora.adapters.features import FeatureTap, default_feature_layer
 from metalora.adapters.injection import replace_module
 from metalora.errors import ConfigError, ModelError
 from metalora.methods import method_ids
@@ -261,6 +262,19 @@ def test_unload_restores_base_bit_for_bit(method):
     assert list(after) == list(before)
     assert all(torch.equal(after[n], before[n]) for n in before)
     assert {n: p.requires_grad for n, p in restored.named_parameters()} == flags
+    assert not any(m._forward_pre_hooks for m in restored.modules()), "no hook of the feature pass is left"
+
+
+def test_unload_takes_the_feature_pass_hook_off_an_unwrapped_feature_layer():
+    """The feature layer keeps the feature pass's hook (FeatureTap); when it is not adapted, it stays the
+    user's own module, and unloading must leave it without that hook."""
+    base = TinyResNet()
+    head = base.get_submodule(default_feature_layer(base))
+    model = get_model(base, method="meta-cp", target_modules="all-conv")
+    assert FeatureTap.of(head) is not None and head._forward_pre_hooks
+    model(torch.rand(2, 3, 8, 8))
+    model.unload()
+    assert FeatureTap.of(head) is None and not head._forward_pre_hooks
 
 
 def test_refuses_double_wrapping():

@@ -69,8 +69,17 @@ class FeatureTap:
     def __init__(self, layer: nn.Module):
         self.armed = False
         self.value: torch.Tensor | None = None
-        layer.register_forward_pre_hook(self)
+        self._handle = layer.register_forward_pre_hook(self)
         setattr(layer, self.ATTRIBUTE, self)
+
+    @classmethod
+    def remove_from(cls, root: nn.Module) -> None:
+        """Take every tap out of ``root``'s modules (their hooks and attributes): the model is as it was."""
+        for module in root.modules():
+            tap = cls.of(module)
+            if tap is not None:
+                tap._handle.remove()
+                delattr(module, cls.ATTRIBUTE)
 
     @classmethod
     def of(cls, layer: nn.Module) -> FeatureTap | None:

@@ -344,6 +344,7 @@ class MetaLoRAModel(nn.Module):
         """
         for name, adapter in self._adapters.items():
             replace_module(self.base_model, name, adapter.base_layer)
+        FeatureTap.remove_from(self.base_model)  # a feature layer left unwrapped kept the feature pass's hook
         self._restore_requires_grad()
         self._adapters = {}
         return self.base_model
