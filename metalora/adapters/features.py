@@ -2,7 +2,8 @@
 
 The default reuses the frozen backbone itself: the input of its classifier head is the pooled
 penultimate feature vector. We run the base with adapters switched off and stop it as soon as that
-input is seen, so the feature pass costs a little less than one frozen forward and no gradients.
+input is seen (:class:`FeatureTap`; under ``torch.compile`` it runs on to the end instead), so the feature
+pass costs a little less than one frozen forward and no gradients.
 """
 
 from __future__ import annotations
@@ -59,8 +60,7 @@ class FeatureTap:
     Run eagerly it stops the forward there (an exception), so the feature pass ends at the feature layer, as
     :func:`capture_input` does. Inside ``torch.compile`` it keeps the input and lets the forward run on (the
     layers after the feature layer, usually the head alone, run in vain): there, registering a hook or
-    raising breaks the graph (2 breaks per step), which made a compiled MetaLoRA step slower than an eager
-    one (``benchmarks/bench_compile.py``).
+    raising breaks the graph (it broke it twice per step; ``benchmarks/bench_compile.py`` counts the breaks).
     """
 
     ATTRIBUTE = "_metalora_feature_tap"
