@@ -57,10 +57,11 @@ def infer_feature_dim(layer: nn.Module) -> int | None:
 class FeatureTap:
     """A forward pre-hook kept on the feature layer (registered once): while armed, it takes the layer's input.
 
-    Run eagerly it stops the forward there (an exception), so the feature pass ends at the feature layer, as
-    :func:`capture_input` does. Inside ``torch.compile`` it keeps the input and lets the forward run on (the
-    layers after the feature layer, usually the head alone, run in vain): there, registering a hook or
-    raising breaks the graph (it broke it twice per step; ``benchmarks/bench_compile.py`` counts the breaks).
+    Run eagerly it stops the forward there (an exception), so the feature pass ends at the feature layer.
+    Inside ``torch.compile`` it keeps the input and lets the forward run on (the layers after the feature
+    layer, usually the head alone, run in vain): there, registering a hook or
+    raising breaks the graph (it broke it twice per step; ``benchmarks/bench_compile.py`` counts the breaks),
+    so the tap is made once, eagerly, when the model is built (a layer replaced later gets one on first use).
     """
 
     ATTRIBUTE = "_metalora_feature_tap"
@@ -111,26 +112,6 @@ class FeatureTap:
                 "Pick a feature_layer that the model's forward actually uses.",
             )
         return value
-
-
-def capture_input(model: nn.Module, layer: nn.Module, x: torch.Tensor, *args, **kwargs) -> torch.Tensor:
-    """Run ``model`` until ``layer`` is called and return that call's first input (no gradients)."""
-
-    def hook(_module, inputs):
-        raise _Captured(inputs[0])
-
-    handle = layer.register_forward_pre_hook(hook)
-    try:
-        with torch.no_grad():
-            model(x, *args, **kwargs)
-    except _Captured as captured:
-        return captured.value
-    finally:
-        handle.remove()
-    raise ModelError(
-        "The feature layer was never called during the forward pass.",
-        "Pick a feature_layer that the model's forward actually uses.",
-    )
 
 
 class InputStatistics(nn.Module):

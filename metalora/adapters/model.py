@@ -25,7 +25,6 @@ from .features import (
     FeatureCache,
     FeatureTap,
     InputStatistics,
-    capture_input,
     default_feature_layer,
     infer_feature_dim,
     pool,
@@ -139,11 +138,10 @@ class MetaLoRAModel(nn.Module):
         if self._feature_layer_name is None:
             raise ConfigError(f"method={self.config.method!r} uses no features.")
         layer = self.base_model.get_submodule(self._feature_layer_name)  # the wrapper, once wrapped
-        tap = FeatureTap.of(layer)
+        tap = FeatureTap.of(layer) or FeatureTap(
+            layer
+        )  # a layer replaced since the model was built: tapped now
         with self.adapters_disabled(), _eval_mode(self.base_model):
-            if tap is None and torch.compiler.is_compiling():  # a layer replaced since: no hook added here
-                return pool(capture_input(self.base_model, layer, x, *args, **kwargs))
-            tap = tap or FeatureTap(layer)
             return pool(tap.capture(self.base_model, x, *args, **kwargs))
 
     def compute_scaling(self, x: torch.Tensor, *args, **kwargs) -> dict[str, torch.Tensor]:
