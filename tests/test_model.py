@@ -193,6 +193,25 @@ def test_backbone_without_linear_needs_a_feature_layer():
     assert model(torch.rand(2, 3, 6, 6)).shape == (2, 2, 4, 4)
 
 
+class _SkipsALayer(nn.Module):
+    """A model whose forward never calls one of its layers."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.unused, self.fc = nn.Conv2d(3, 4, 3), nn.Linear(4, 4), nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.fc(self.conv(x).mean(dim=(2, 3)))
+
+
+def test_a_feature_layer_the_forward_never_calls_is_a_clear_error():
+    model = get_model(
+        _SkipsALayer(), method="meta-cp", rank=2, feature_layer="unused", target_modules=["conv"]
+    )
+    with pytest.raises(ModelError, match="never called"):
+        model(torch.rand(2, 3, 6, 6))
+
+
 def test_delta_weight_shapes_and_errors():
     _, meta = make("resnet", "meta-tr")
     x = torch.rand(4, 3, 8, 8)
