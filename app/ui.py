@@ -249,23 +249,53 @@ def projector(fig):
     return big
 
 
-def chart(figure, caption=None, *, key: str, title_key: str | None = None, **kwargs):
+FIGURE_MEMO = "figure_memo"
+"""Session state key of :func:`chart`'s memo: the session's last :data:`FIGURE_MEMO_SIZE` figures."""
+FIGURE_MEMO_SIZE = 16
+"""Figures a session keeps drawn (with their projector copies): a heatmap is about 1.4 MB in memory."""
+
+
+def chart(figure, caption=None, *, key: str, title_key: str | None = None, memo=None, **kwargs):
     """Draw a figure with its one-sentence caption; returns what ``st.plotly_chart`` returns.
 
     ``figure`` is a :class:`metalora.figures.Figure` (which brings its caption) or a Plotly figure
     with ``caption`` given. In meeting mode it is drawn with projector-sized text (:func:`projector`).
     The figure is also remembered (latest version per ``key``) for the session's HTML report, under the
     heading ``title_key`` (translated when the report is written).
+
+    ``memo``: a hashable value of everything the figure is drawn from (the run and the layer, say), when
+    ``figure`` is a function of no arguments that builds it. The session's last :data:`FIGURE_MEMO_SIZE`
+    figures are kept by ``(key, memo, language, meeting mode)``, so a page seen again does not build its
+    charts again: building a Plotly figure (and its projector copy) took 30–110 ms each on 2 cores,
+    most of a page switch beyond Streamlit's own. The memo lives in the session, never shared.
     """
-    fig = getattr(figure, "fig", figure)
-    caption = getattr(figure, "caption", None) or caption
-    shown = projector(fig) if meeting() else fig
+    if memo is None:
+        fig = getattr(figure, "fig", figure)
+        caption = getattr(figure, "caption", None) or caption
+        shown = projector(fig) if meeting() else fig
+    else:
+        fig, caption, shown = _memoised(figure, caption, (key, memo, lang(), meeting()))
     event = st.plotly_chart(
         shown, key=key, width="stretch", theme=None, config=plotly_config(lang()), **kwargs
     )
     show_caption(caption)
     st.session_state.setdefault(REPORT, {})[key] = (title_key, fig, caption)
     return event
+
+
+def _memoised(build, caption, key: tuple):
+    """``(figure, caption, figure as shown)`` from the session's memo, built (``build()``) on a miss."""
+    memo = st.session_state.setdefault(FIGURE_MEMO, {})
+    hit = memo.pop(key, None)  # popped and put back: the dict's order is the order of last use
+    if hit is None:
+        figure = build()
+        fig = getattr(figure, "fig", figure)
+        caption = getattr(figure, "caption", None) or caption
+        hit = (fig, caption, projector(fig) if key[-1] else fig)
+    memo[key] = hit
+    while len(memo) > FIGURE_MEMO_SIZE:
+        del memo[next(iter(memo))]
+    return hit
 
 
 def show_error(err: BaseException) -> None:

@@ -11,6 +11,7 @@ anything themselves. The figure builders (:mod:`metalora.figures`) only draw wha
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -68,6 +69,12 @@ def cost_row(run: RunRecord, latency: bool = False) -> dict:
         except MetaLoRAError:  # a run that cannot be rebuilt (uploaded model or data): no point drawn
             row["latency_s"] = float("nan")
     return row
+
+
+def rows_key(rows: Sequence[dict]) -> str:
+    """Rows of plain values (:func:`cost_row`'s) as one string, equal exactly when the rows are: the memo key
+    (:func:`app.ui.chart`) of a figure drawn from them alone."""
+    return json.dumps(list(rows), sort_keys=True, default=repr)
 
 
 def by_data(runs: Sequence[RunRecord]) -> dict[str, list[RunRecord]]:

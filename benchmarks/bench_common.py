@@ -8,6 +8,7 @@ so a rerun replaces its own block and leaves the rest of the file alone. The PEF
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import os
@@ -43,10 +44,30 @@ os.environ.setdefault("METALORA_CACHE_DIR", tempfile.mkdtemp(prefix="metalora-be
 DEVICE_HELP = f"{', '.join(DEVICE_CHOICES)} or cuda:N (auto: CUDA, then Apple MPS, then the CPU)"
 
 
+def cpu_name() -> str:
+    """``"AMD EPYC, AVX2"``: the processor's model and the widest vector instructions torch uses on it.
+
+    Ratios between contractions change with both (the same code and benchmark gave different ratios on
+    different machines), so every CPU table says which it was measured on."""
+    model = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    model = model or platform.processor() or platform.machine() or "cpu"
+    capability = getattr(torch.backends.cpu, "get_cpu_capability", lambda: "")()
+    return f"{model}, {capability}" if capability else model
+
+
+def device_name(device: torch.device) -> str:
+    """``"NVIDIA H200"`` / ``"AMD EPYC, AVX2"``: what the device is."""
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name()
+
+
 def device_label(device: torch.device) -> str:
-    """``"cuda (NVIDIA H200)"`` / ``"cpu (x86_64)"``: the device and what it is, for a table's caption."""
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
-    return f"{device} ({name})"
+    """``"cuda (NVIDIA H200)"`` / ``"cpu (AMD EPYC, AVX2)"``: the device and what it is, for a table's caption."""
+    return f"{device} ({device_name(device)})"
 
 
 def sync(device: torch.device) -> None:

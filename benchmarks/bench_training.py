@@ -26,6 +26,7 @@ Numbers are ratios and times measured in one run on this machine, printed, not a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import sys
 import time
@@ -50,6 +51,7 @@ from bench_common import (  # noqa: E402  (benchmarks/ is on sys.path)
 )
 from peft_methods import PEFT_LORA, PEFT_SKIPPED, peft_available, register_peft_methods  # noqa: E402
 
+from metalora.adapters.features import FeatureCache  # noqa: E402
 from metalora.device import pick_device  # noqa: E402
 from metalora.methods import DEFAULT_RANK, method_label  # noqa: E402
 from metalora.models import build_model, list_sample_models, resolve_model  # noqa: E402
@@ -67,6 +69,17 @@ from metalora.training.methods import prepare  # noqa: E402
 from metalora.training.run import train_run  # noqa: E402
 
 STEP_METHODS = ("lora", "meta-tr", "meta-cp")  # LoRA first: every ratio is to it
+# A MetaLoRA step from the second epoch on: ``fit`` reads each training image's frozen features from a
+# FeatureCache (TrainConfig(cache_features=True)), so the backbone's feature pass is not run again.
+CACHED = "+cached"
+CACHED_METHODS = tuple(m + CACHED for m in STEP_METHODS[1:])
+
+
+def step_label(method: str) -> str:
+    """The table's name of a step-benchmark method (a cached-features variant says so)."""
+    if method.endswith(CACHED):
+        return f"{method_label(method.removesuffix(CACHED))}, features cached (epoch 2 on)"
+    return method_label(method)
 
 
 class Plain64(torch.nn.Module):
@@ -110,15 +123,21 @@ def step_times(
     x, y = torch.rand(batch, channels, 32, 32, generator=g), torch.randint(0, 10, (batch,), generator=g)
     x, y = x.to(device), y.to(device)
     runs = {}
+    caches = {}
     for m in methods:
         torch.manual_seed(0)
         base = builder()
-        net, params = prepare(base, m, rank=rank)  # PEFT's LoRA too: a registered method
+        # PEFT's LoRA too: a registered method
+        net, params = prepare(base, m.removesuffix(CACHED), rank=rank)
         net = net.to(device).train()
         runs[m] = (net, torch.optim.AdamW(params, lr=1e-3))
+        if m.endswith(CACHED):  # filled by the first (warm-up) step, read by every later one
+            caches[m] = FeatureCache(batch)
+    indices = torch.arange(batch)
 
-    def step(net, opt):
-        loss = F.cross_entropy(net(x), y)
+    def step(net, opt, cache=None):
+        with net.cached_features(cache, indices) if cache is not None else contextlib.nullcontext():
+            loss = F.cross_entropy(net(x), y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -128,15 +147,18 @@ def step_times(
         for m, (net, opt) in runs.items():
             sync(device)
             t = time.perf_counter()
-            step(net, opt)
+            step(net, opt, caches.get(m))
             sync(device)
             if i >= warmup:
                 times[m].append(time.perf_counter() - t)
+    for m, cache in caches.items():  # every timed step read the cache
+        if cache.hits < steps:
+            raise RuntimeError(f"{m}: the feature cache was read {cache.hits} times in {steps} steps")
     peaks = {}
     if device.type == "cuda":
         for m, (net, opt) in runs.items():
             torch.cuda.reset_peak_memory_stats(device)
-            step(net, opt)
+            step(net, opt, caches.get(m))
             sync(device)
             peaks[m] = torch.cuda.max_memory_allocated(device) / 2**20
     return {m: statistics.median(v) for m, v in times.items()}, peaks
@@ -152,7 +174,7 @@ def bench_steps(
     allocator: str = "the system's default",
 ) -> str:
     """The step benchmark as a markdown table (also printed)."""
-    methods = [STEP_METHODS[0], *([PEFT_LORA] if with_peft else []), *STEP_METHODS[1:]]
+    methods = [STEP_METHODS[0], *([PEFT_LORA] if with_peft else []), *STEP_METHODS[1:], *CACHED_METHODS]
     cuda = device.type == "cuda"
     print(f"== training step, small ResNet, batch {batch} x 1x32x32, device {device_label(device)}, "
           f"{torch.get_num_threads()} thread(s)", flush=True)  # fmt: skip
@@ -160,7 +182,9 @@ def bench_steps(
         f"One AdamW step (batch {batch} at 32x32: the small ResNet on 1-channel digits, the plain 64-channel "
         f"net on 3 channels), every Conv2d and Linear adapted, each layer on the contraction the planner timed "
         f"fastest; device {device_label(device)}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
-        f"CPU allocator: {allocator}, median of {steps} interleaved steps. Target: MetaLoRA ≤ 1.0× PEFT LoRA.",
+        f"CPU allocator: {allocator}, median of {steps} interleaved steps. Target: MetaLoRA ≤ 1.0× PEFT LoRA. "
+        f'Rows "features cached" are a MetaLoRA step from the second epoch on, when `fit` reads each training '
+        f"image's frozen features from its cache instead of running the backbone's feature pass again.",
         "",
         "| net | rank | method | step ms | ÷ LoRA | ÷ PEFT LoRA |" + (" CUDA peak MiB |" if cuda else ""),
         "|---|---:|---|---:|---:|---:|" + ("---:|" if cuda else ""),
@@ -171,7 +195,7 @@ def bench_steps(
             for m in methods:
                 peft = f"{t[m] / t[PEFT_LORA]:.2f}" if PEFT_LORA in t else "–"
                 lines.append(
-                    f"| {net_name} | {rank} | {method_label(m)} | {1000 * t[m]:.1f} | {t[m] / t['lora']:.2f} "
+                    f"| {net_name} | {rank} | {step_label(m)} | {1000 * t[m]:.1f} | {t[m] / t['lora']:.2f} "
                     f"| {peft} |" + (f" {peaks[m]:.0f} |" if m in peaks else "")
                 )
             print(
@@ -256,10 +280,10 @@ def layer_breakdown(
                 f" stride {st}" if st > 1 else ""
             )
             shape += f", {x.shape[-2]}×{x.shape[-1]}"
-        if tr.last_contraction:
-            shape += f", {tr.last_contraction[0]}"
         else:
             shape = f"linear {base.in_features}→{base.out_features}"
+        if tr.last_contraction:
+            shape += f", {tr.last_contraction[0]}"
         for key in total:
             total[key] += ms[key]
         lines.append(

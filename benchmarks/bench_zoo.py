@@ -280,13 +280,13 @@ def run_inference(rank: int, steps: int, size: int, methods, cases, device: str,
 
 
 def _caption(kind: str, rank: int, size: int, device: str, dtype: str) -> str:
-    import platform
-
     import torch
+    from bench_common import device_name
 
     where = (
-        f"{device} under {dtype} autocast" if DTYPES[dtype] else device
-    ) + f" ({platform.processor() or 'cpu'}, torch {torch.__version__}, {torch.get_num_threads()} threads)"
+        (f"{device} under {dtype} autocast" if DTYPES[dtype] else device)
+        + f" ({device_name(torch.device(device))}, torch {torch.__version__}, {torch.get_num_threads()} threads)"
+    )
     return (
         f"{kind} on real backbones at {size}x{size}, rank {rank}, random initialisation; {where}; each adapted "
         "layer runs the contraction the planner timed fastest (counts in the last column); median of the timed "

@@ -57,14 +57,21 @@ with guard():
         cost = choice("cost_axis", list(views.COSTS), "cost_", horizontal=True)
         with st.spinner(tr("computing")):
             costs = [views.cost_row(r, latency=cost == "latency_s") for r in runs]
-        chart(mf.accuracy_vs_cost(costs, cost, lang=lang()), key="acc_cost", title_key="acc_cost_header")
+        drawn_from = views.rows_key(costs)  # the figures below are drawn from these rows alone
+        chart(
+            lambda: mf.accuracy_vs_cost(costs, cost, lang=lang()),
+            memo=(drawn_from, cost),
+            key="acc_cost",
+            title_key="acc_cost_header",
+        )
         newest = max(runs, key=lambda r: r.id)
         if (how := views.contractions_text(newest, lang())) is not None:
             st.caption(f"{newest.name(lang())}: {how}" if len(runs) > 1 else how)
 
     with details("per_domain_header"):
         chart(
-            mf.domain_accuracy(views.domain_summary(costs, lang()), lang=lang()),
+            lambda: mf.domain_accuracy(views.domain_summary(costs, lang()), lang=lang()),
+            memo=drawn_from,
             key="per_domain",
             title_key="per_domain_header",
         )
@@ -78,7 +85,8 @@ with guard():
         spread = views.repeat_spread(costs)
         if views.has_repeats(spread):
             chart(
-                mf.accuracy_vs_cost(spread, cost, lang=lang()),
+                lambda: mf.accuracy_vs_cost(spread, cost, lang=lang()),
+                memo=(drawn_from, cost),
                 key="repeat_spread",
                 title_key="repeat_spread_header",
             )

@@ -36,9 +36,9 @@ with guard():
 
     with headline:  # what the scores say first, in one plain sentence, then the map that shows it
         show_text(views.cluster_story(views.analysis(run), lang()))
-        figure = mf.cluster_map(result, table, color_by, lang=lang())
         event = chart(
-            figure,
+            lambda: mf.cluster_map(result, table, color_by, lang=lang()),
+            memo=(run.id, color_by),
             key="cluster_map",
             title_key="page_clusters",
             on_select="rerun",

@@ -38,7 +38,8 @@ with guard():
     given = {n: r for n, r in view.adapter_ranks().items() if n in sweeps}
     with headline:
         chart(
-            mf.effective_ranks(sweeps, given, lang=lang(), all_layers=view.layers),
+            lambda: mf.effective_ranks(sweeps, given, lang=lang(), all_layers=view.layers),
+            memo=(run.id, tuple(chosen)),
             key="effective_ranks",
             title_key="effective_rank_header",
         )
@@ -48,7 +49,8 @@ with guard():
         layer = layer_picker(tr("layer"), chosen, names, key="rank_layer")
         shown = mf.layer_both(layer, view.layers)
         chart(
-            mf.error_vs_rank(sweeps[layer], lang=lang(), layer=shown),
+            lambda: mf.error_vs_rank(sweeps[layer], lang=lang(), layer=shown),
+            memo=(run.id, layer),
             key="rank_curves",
             title_key="rank_curves_header",
         )
@@ -56,7 +58,8 @@ with guard():
         st.subheader(tr("spectra_header"))
         if spectra.get(layer):
             chart(
-                mf.spectra_figure(spectra[layer], lang=lang(), layer=shown),
+                lambda: mf.spectra_figure(spectra[layer], lang=lang(), layer=shown),
+                memo=(run.id, layer),
                 key="spectra",
                 title_key="spectra_header",
             )

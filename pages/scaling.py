@@ -30,21 +30,24 @@ with guard():
         )
         st.subheader(tr("scaling_heatmap_header"))
         chart(
-            mf.scaling_heatmap(table, layer, lang=lang()),
+            lambda: mf.scaling_heatmap(table, layer, lang=lang()),
+            memo=(run.id, layer),
             key="scaling_heatmap",
             title_key="scaling_heatmap_header",
         )
         st.subheader(tr("scaling_dist_header"))
         by = choice("group_by", ["domain", "class"], "by_", horizontal=True)
         chart(
-            mf.scaling_distributions(table, layer, by, lang=lang()),
+            lambda: mf.scaling_distributions(table, layer, by, lang=lang()),
+            memo=(run.id, layer, by),
             key="scaling_dist",
             title_key="scaling_dist_header",
         )
 
     with headline:
         chart(
-            mf.scaling_specificity(view.scaling_stats(by), lang=lang()),
+            lambda: mf.scaling_specificity(view.scaling_stats(by), lang=lang()),
+            memo=(run.id, by),
             key="scaling_specific",
             title_key="page_scaling",
         )
@@ -70,7 +73,8 @@ with guard():
                 image_of(run, table.index[row]), caption=tr("input_label", k="AB"[k]), clamp=True, width=120
             )
         chart(
-            mf.input_scaling(view.input_comparison(a, b), lang=lang()),
+            lambda: mf.input_scaling(view.input_comparison(a, b), lang=lang()),
+            memo=(run.id, a, b),
             key="scaling_inputs",
             title_key="scaling_input_header",
         )

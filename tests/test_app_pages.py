@@ -229,6 +229,73 @@ def test_layers_are_named_for_people_with_their_code_names(demo_app):
     at.sidebar.selectbox[0].set_value("en").run()
 
 
+def test_a_page_seen_again_draws_the_figures_it_built(demo_app):
+    """The figures of a page seen again come from the session's memo (not built again), the same as drawn the
+    first time; another layer, language or meeting mode is another figure."""
+    from app.ui import FIGURE_MEMO
+
+    at = demo_app
+    at.switch_page("../pages/scaling.py").run()
+    at.selectbox(key="scaling_layer").set_value("stem.0").run()  # whichever an earlier test left
+    no_errors(at)
+    first = [c.proto.spec for c in at.get("plotly_chart")]
+    memo = at.session_state[FIGURE_MEMO]
+    run_id = at.session_state["run_pick"]
+    heatmap = ("scaling_heatmap", (run_id, "stem.0"), "en", False)
+    assert heatmap in memo, list(memo)
+    built = memo[heatmap][0]
+    at.switch_page("../pages/home.py").run()
+    at.switch_page("../pages/scaling.py").run()
+    no_errors(at)
+    assert [c.proto.spec for c in at.get("plotly_chart")] == first
+    assert at.session_state[FIGURE_MEMO][heatmap][0] is built  # not built again
+    at.selectbox(key="scaling_layer").set_value("stages.1.0.conv2").run()
+    no_errors(at)
+    keys = [k for k in at.session_state[FIGURE_MEMO] if k[0] == "scaling_heatmap"]
+    assert (run_id, "stages.1.0.conv2") in [k[1] for k in keys], keys
+    assert [c.proto.spec for c in at.get("plotly_chart")][1] != first[1]  # the other layer's heatmap
+    at.sidebar.selectbox[0].set_value("ja").run()
+    no_errors(at)
+    assert any(k[0] == "scaling_heatmap" and k[2] == "ja" for k in at.session_state[FIGURE_MEMO])
+    at.switch_page("../pages/home.py").run()
+    at.sidebar.selectbox[0].set_value("en").run()
+
+
+def test_the_figure_memo_keeps_the_last_figures_only():
+    """Each figure is built once per memo key; the memo holds the last FIGURE_MEMO_SIZE, the oldest goes."""
+
+    def script():
+        import plotly.graph_objects as go
+        import streamlit as st
+
+        from app.ui import chart
+
+        built = st.session_state.setdefault("built", [])
+        # the first run draws 20 figures; the next, the newest of them again, then the first again
+        for i in range(20) if not built else (19, 0):
+
+            def build(i=i):
+                built.append(i)
+                return go.Figure(go.Bar(x=[1], y=[i]))
+
+            chart(build, "caption_curves", memo=i, key=f"c{i}")
+
+    from app.ui import FIGURE_MEMO, FIGURE_MEMO_SIZE
+
+    at = AppTest.from_function(script).run()
+    no_errors(at)
+    assert at.session_state["built"] == list(range(20))
+    assert len(at.get("plotly_chart")) == 20
+    at.run()
+    no_errors(at)
+    # 19 was still kept; 0 had been pushed out by the 16 after it, so it is built again
+    assert at.session_state["built"] == [*range(20), 0]
+    assert [json.loads(c.proto.spec)["data"][0]["y"] for c in at.get("plotly_chart")] == [[19], [0]]
+    memo = at.session_state[FIGURE_MEMO]
+    assert len(memo) == FIGURE_MEMO_SIZE
+    assert [k[1] for k in memo] == [*range(5, 19), 19, 0]  # in order of last use
+
+
 def test_runs_page_deletes_a_run(tiny_demo):
     at = new_app()
     at.button(key="run_demo").click().run()

@@ -108,10 +108,15 @@ def test_bench_training_quick_writes_its_table(tmp_path):
     for net in ("small ResNet", "plain 64-channel net"):
         for method in ("lora", "meta-tr", "meta-cp"):  # named by their registry labels
             assert f"| {net} | 2 | {method_label(method)} |" in table
+        for method in ("meta-tr", "meta-cp"):  # and their steps from the second epoch on (the script
+            # raises unless every timed step read the feature cache)
+            assert f"| {net} | 2 | {method_label(method)}, features cached (epoch 2 on) |" in table
     layers = block(results.read_text(), "bench_training_layers")
     rows = [line.split("|")[1:-1] for line in layers.splitlines() if line.startswith("| base_model.")]
     names = [r[0].strip() for r in rows]
     assert names[0] == "base_model.stem.0" and names[-1] == "base_model.fc" and len(names) == 10
+    shapes = [r[1].strip() for r in rows]
+    assert shapes[0].startswith("1→16 3×3, 32×32") and shapes[-1].startswith("linear 64→10")
     for r in rows:
         frozen, lora, tr, diff = (float(v) for v in r[2:6])
         assert min(frozen, lora, tr) > 0 and diff == pytest.approx(tr - lora, abs=0.011)
