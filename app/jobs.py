@@ -103,6 +103,8 @@ class TrainingJob:
     #: Seconds the whole job is expected to train, known before it starts (the demo's measured time), so
     #: the time left shows from the first second; None: estimated from the progress once there is some.
     expected_s: float | None = None
+    # called with the training's seconds (from running_since) when the job ends DONE; its errors are logged
+    on_done: Callable[[float], None] | None = None
     running_since: float | None = None  # time.monotonic() when training began (after any wait in line)
     collected: bool = False  # the session has taken the records
     failed_ids: list[int] = field(default_factory=list)  # registry ids of runs recorded as failed
@@ -198,6 +200,7 @@ class TrainingJob:
             finally:
                 lock.release()
             self._finish(DONE)
+            self._report_done()
         except CancelledError:
             self._finish(CANCELLED)
         except MetaLoRAError as err:
@@ -261,6 +264,15 @@ class TrainingJob:
                 self.records.append(record)
         with self._lock:
             self.task_index, self.fraction = len(self.tasks), 0.0
+
+    def _report_done(self) -> None:
+        """Hand :attr:`on_done` the training's seconds; a failure there is logged, the job stays DONE."""
+        if self.on_done is None or self.running_since is None:
+            return
+        try:
+            self.on_done(time.monotonic() - self.running_since)
+        except Exception:
+            log.exception("The job's on_done failed (the job itself succeeded)")
 
     def _finish(self, status: str) -> None:
         with self._lock:

@@ -113,6 +113,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "node_update": S(en="CP / Tensor-Ring update of each layer", ja="各層の CP / テンソルリング更新"),
     "node_output": S(en="Prediction", ja="予測"),
     "demo_header": S(en="See it in action", ja="実際に動かしてみる"),
+    "demo_here": S(
+        en="On this computer the last demo took {s} seconds of training.",
+        ja="このコンピューターでは、前回のデモの学習に {s} 秒かかりました。",
+    ),
     "demo_explain": S(
         en="The demo takes a small pre-trained model and handwritten digits shown in four ways (clean, inverted, "
         "rotated, mirrored), then trains ordinary LoRA and MetaLoRA side by side, each with the same budget of "

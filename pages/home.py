@@ -35,6 +35,8 @@ show_caption("pipeline_caption")
 
 st.header(tr("demo_header"))
 st.markdown(tr("demo_explain", warm=round(measured.DEMO_SECONDS), cold=round(measured.DEMO_SECONDS_FIRST)))
+if (here := measured.seconds_here()) is not None:  # what this computer took: the promise that fits it
+    st.markdown(tr("demo_here", s=round(here)))
 job = session.job()
 busy = job is not None and job.active
 if st.button(tr("demo_button"), type="primary", disabled=busy, key="run_demo"):

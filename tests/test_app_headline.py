@@ -7,7 +7,9 @@ ranks the library's rank matching gives one budget (LoRA's count at ``DEMO_RANK`
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
+import os
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -95,6 +97,50 @@ def test_home_says_how_many_parameters_both_train(demo):
         warm=round(measured.DEMO_SECONDS), cold=round(measured.DEMO_SECONDS_FIRST)
     )
     assert said in [m.value for m in demo.markdown] and "{" not in said
+    # a shrunken demo (these tests') is not this computer's demo time: nothing recorded, nothing said
+    assert measured.seconds_here() is None
+    assert not [m.value for m in demo.markdown if m.value.startswith("On this computer")]
+
+
+def test_home_says_what_the_last_demo_took_on_this_computer(demo):
+    from app import measured
+
+    path = measured.here_file()
+    try:
+        measured.record_here(41.7)
+        demo.switch_page("../pages/home.py").run()
+        no_errors(demo)
+        said = STRINGS["demo_here"]["en"].format(s=42)
+        assert said in [m.value for m in demo.markdown]
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def test_this_computers_demo_times_are_kept_whole_and_bounded(tmp_path):
+    from app import measured
+
+    path = tmp_path / "home" / measured.HERE_FILE
+    assert measured.seconds_here(path) is None  # none yet (the folder does not even exist)
+    for s in (30.0, 31.0, 32.0, 33.0, 34.0, 35.5):
+        measured.record_here(s, path)
+    assert measured.seconds_here(path) == 35.5
+    assert json.loads(path.read_text())["seconds"] == [31.0, 32.0, 33.0, 34.0, 35.5]  # the last 5
+    for bad in (float("nan"), float("inf"), -3.0, 0.0, 10 * 24 * 3600.0):  # not a demo's time: ignored
+        measured.record_here(bad, path)
+    assert measured.seconds_here(path) == 35.5
+    assert [p.name for p in path.parent.iterdir()] == [measured.HERE_FILE]  # no temporary file left
+    for text in ("not json {", '["40"]', '{"seconds": "40"}', '{"seconds": [1e308, "x", null, -1]}', ""):
+        path.write_text(text)
+        assert measured.seconds_here(path) is None, text  # damaged or not ours: as if none
+    measured.record_here(36.0, path)  # and the next demo writes a good file again
+    assert json.loads(path.read_text()) == {"seconds": [36.0]}
+    path.unlink()
+    path.parent.chmod(0o500)  # a folder it cannot write: the demo's result matters more, nothing raises
+    try:
+        measured.record_here(37.0, path)
+        assert not path.exists() or os.geteuid() == 0
+    finally:
+        path.parent.chmod(0o700)
 
 
 # ----------------------------------------------------------------------------- the result card
@@ -351,3 +397,34 @@ def test_one_kind_of_input_has_nothing_to_compare(demo, env):
     at.switch_page("../pages/clusters.py").run()
     no_errors(at)
     assert at.caption[0].value == STRINGS["reading_one_domain"]["en"]
+
+
+def test_the_full_demo_promises_this_computers_last_time_and_records_its_own(tmp_path, monkeypatch):
+    """The full demo's progress bar starts from the last demo on this computer (the measured benchmark's time
+    before there is one), and the job records its own time when it succeeds."""
+    from app import measured
+
+    def script():
+        import streamlit as st
+
+        from app import demo_job, session
+
+        demo_job.start_demo()
+        job = session.job()
+        job.cancel()  # only its settings matter here
+        st.session_state["started"] = job
+
+    with environment(tiny_env(tmp_path)):
+        for key in ("METALORA_DEMO_EPOCHS", "METALORA_DEMO_SAMPLES"):  # the full demo, as users get it
+            monkeypatch.delenv(key, raising=False)
+        promised = []
+        for recorded in (None, 44.0):
+            if recorded is not None:
+                measured.record_here(recorded)
+            at = AppTest.from_function(script, default_timeout=60).run()
+            no_errors(at)
+            job = at.session_state["started"]
+            assert job.join(60), "a cancelled job ends"
+            promised.append(job.expected_s)
+            assert job.on_done is measured.record_here
+        assert promised == [measured.DEMO_SECONDS, 44.0]

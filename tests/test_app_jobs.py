@@ -216,6 +216,26 @@ def test_the_time_left_starts_from_the_measured_demo_and_follows_the_pace(tiny_d
     assert job.time_left(now=110.0) is None, "no prior and no progress: no guess"
 
 
+def test_a_job_that_succeeds_reports_its_training_time_and_one_that_fails_does_not(tiny_data):
+    seen: list[float] = []
+    job = job_on("cpu", tiny_data)
+    job.on_done = seen.append
+    assert job.start().join(120) and job.status == DONE, job.error
+    assert len(seen) == 1 and 0 < seen[0] < 120
+    failed = replace_base(job_on("cpu", tiny_data), lambda: 1 / 0)
+    failed.on_done = seen.append
+    assert failed.start().join(30) and failed.status == FAILED
+    assert len(seen) == 1, "a failed training is not a demo's time"
+
+    def broken(seconds: float) -> None:
+        raise OSError("disk full")
+
+    job = job_on("cpu", tiny_data)
+    job.on_done = broken
+    assert job.start().join(120)
+    assert job.status == DONE, "a failing stopwatch does not fail the training"
+
+
 def test_the_time_left_reads_as_people_say_it():
     from app.progress import duration
 
