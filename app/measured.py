@@ -44,6 +44,17 @@ def here_file() -> Path:
     return default_home() / HERE_FILE
 
 
+def _plausible(value) -> bool:
+    """A number of seconds a demo can take (not a flag, not NaN, not a day)."""
+    lo, hi = _PLAUSIBLE_S
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and lo <= value <= hi
+    )
+
+
 def _read(path: Path) -> list[float]:
     """The recorded seconds, oldest first; none when the file is missing, unreadable or not ours."""
     try:
@@ -53,8 +64,7 @@ def _read(path: Path) -> list[float]:
     values = data.get("seconds") if isinstance(data, dict) else None
     if not isinstance(values, list):
         return []
-    lo, hi = _PLAUSIBLE_S
-    return [float(v) for v in values if isinstance(v, int | float) and math.isfinite(v) and lo <= v <= hi]
+    return [float(v) for v in values if _plausible(v)]
 
 
 def seconds_here(path: Path | None = None) -> float | None:
@@ -70,8 +80,7 @@ def record_here(seconds: float, path: Path | None = None) -> None:
     the new, never half of one. Never raises: a demo's result matters more than its stopwatch.
     """
     path = path or here_file()
-    lo, hi = _PLAUSIBLE_S
-    if not (isinstance(seconds, int | float) and math.isfinite(seconds) and lo <= seconds <= hi):
+    if not _plausible(seconds):
         return
     values = [*_read(path), round(float(seconds), 2)][-HERE_KEEP:]
     tmp = None

@@ -129,7 +129,13 @@ def test_this_computers_demo_times_are_kept_whole_and_bounded(tmp_path):
         measured.record_here(bad, path)
     assert measured.seconds_here(path) == 35.5
     assert [p.name for p in path.parent.iterdir()] == [measured.HERE_FILE]  # no temporary file left
-    for text in ("not json {", '["40"]', '{"seconds": "40"}', '{"seconds": [1e308, "x", null, -1]}', ""):
+    for text in (
+        "not json {",
+        '["40"]',
+        '{"seconds": "40"}',
+        '{"seconds": [1e308, "x", null, -1, true]}',
+        "",
+    ):
         path.write_text(text)
         assert measured.seconds_here(path) is None, text  # damaged or not ours: as if none
     measured.record_here(36.0, path)  # and the next demo writes a good file again
