@@ -266,8 +266,9 @@ def chart(figure, caption=None, *, key: str, title_key: str | None = None, memo=
     ``memo``: a hashable value of everything the figure is drawn from (the run and the layer, say), when
     ``figure`` is a function of no arguments that builds it. The session's last :data:`FIGURE_MEMO_SIZE`
     figures are kept by ``(key, memo, language, meeting mode)``, so a page seen again does not build its
-    charts again: building a Plotly figure (and its projector copy) took 30–110 ms each on 2 cores,
-    most of a page switch beyond Streamlit's own. The memo lives in the session, never shared.
+    charts again: building a Plotly figure (and its projector copy) took 30–110 ms each on 2 cores, most
+    of the page script's time (the browser's drawing is the larger part of a switch). The memo lives in the
+    session, never shared.
     """
     if memo is None:
         fig = getattr(figure, "fig", figure)
