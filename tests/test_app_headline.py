@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -116,7 +115,7 @@ def test_home_says_what_the_last_demo_took_on_this_computer(demo):
         path.unlink(missing_ok=True)
 
 
-def test_this_computers_demo_times_are_kept_whole_and_bounded(tmp_path):
+def test_this_computers_demo_times_are_kept_whole_and_bounded(tmp_path, monkeypatch):
     from app import measured
 
     path = tmp_path / "home" / measured.HERE_FILE
@@ -140,13 +139,14 @@ def test_this_computers_demo_times_are_kept_whole_and_bounded(tmp_path):
         assert measured.seconds_here(path) is None, text  # damaged or not ours: as if none
     measured.record_here(36.0, path)  # and the next demo writes a good file again
     assert json.loads(path.read_text()) == {"seconds": [36.0]}
-    path.unlink()
-    path.parent.chmod(0o500)  # a folder it cannot write: the demo's result matters more, nothing raises
-    try:
-        measured.record_here(37.0, path)
-        assert not path.exists() or os.geteuid() == 0
-    finally:
-        path.parent.chmod(0o700)
+
+    def full_disk(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(measured.os, "replace", full_disk)  # a failed write: logged, never raised
+    measured.record_here(37.0, path)
+    assert json.loads(path.read_text()) == {"seconds": [36.0]}, "the old file stays whole"
+    assert [p.name for p in path.parent.iterdir()] == [measured.HERE_FILE], "its temporary file is removed"
 
 
 # ----------------------------------------------------------------------------- the result card
