@@ -201,6 +201,18 @@ def timed_switch(page, key: str, lang: str = "en") -> float:
     return time.perf_counter() - t0 - settle_ms / 1000
 
 
+def wait_demo_done(page, timeout_ms: int = 180_000, lang: str = "en") -> None:
+    """Wait for "Training finished"; on a timeout, fail with what the page shows instead (progress, error)."""
+    done = text_of("job_done", lang).split("{")[0][:20]
+    try:
+        page.get_by_text(done).first.wait_for(timeout=timeout_ms)
+    except Exception as err:
+        shown = page.locator('[data-testid="stMain"]').inner_text(timeout=5_000)[-3000:]
+        raise AssertionError(
+            f"the demo did not finish in {timeout_ms / 1000:.0f} s; the page shows:\n{shown}"
+        ) from err
+
+
 def assert_clean(page) -> None:
     """No exception and no error box on the page."""
     assert page.locator(EXCEPTION).count() == 0, page.locator(EXCEPTION).first.inner_text()

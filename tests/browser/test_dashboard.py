@@ -74,7 +74,7 @@ def test_uploads_good_and_bad(page, shots, tmp_path):
 def test_demo_runs_and_guides(page, shots):
     go_to(page, "home")
     page.get_by_role("button", name=s("demo_button")).click()
-    page.get_by_text(s("job_done").split("{")[0][:20]).wait_for(timeout=180_000)
+    testkit.wait_demo_done(page)
     testkit.wait_idle(page)
     assert_clean(page)
     assert page.locator(PLOT).count() >= 1  # the training curves

@@ -64,7 +64,7 @@ def tab(browser, restartable):
 
 def test_the_demo_then_a_reload_keeps_the_runs(tab):
     tab.get_by_role("button", name=s("demo_button")).click()
-    tab.get_by_text(s("job_done").split("{")[0][:20]).wait_for(timeout=180_000)
+    testkit.wait_demo_done(tab)
     testkit.wait_idle(tab)
     assert_runs_shown(tab)
     tab.reload()
