@@ -205,7 +205,7 @@ def wait_demo_done(page, timeout_ms: int = 180_000, lang: str = "en") -> None:
     """Wait for "Training finished"; on a timeout, fail with what the page shows instead (progress, error)."""
     done = text_of("job_done", lang).split("{")[0][:20]
     try:
-        page.get_by_text(done).first.wait_for(timeout=timeout_ms)
+        page.get_by_text(done).wait_for(timeout=timeout_ms)
     except Exception as err:
         shown = page.locator('[data-testid="stMain"]').inner_text(timeout=5_000)[-3000:]
         raise AssertionError(
