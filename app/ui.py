@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 
 import streamlit as st
@@ -159,10 +160,64 @@ def technical(label_key: str = "technical_settings"):
     return st.expander(tr(label_key), expanded=not meeting())
 
 
-def details(label_key: str):
+def details(label_key: str) -> Details:
     """A section below an analysis page's headline chart: an expander titled ``label_key``, open on a desk,
-    folded in meeting mode (the page then opens with its headline chart and its one sentence)."""
-    return st.expander(tr(label_key), expanded=not meeting())
+    folded in meeting mode (the page then opens with its headline chart and its one sentence).
+
+    The section knows whether it is open (opening or folding it reruns the page), and while it is folded
+    the charts in it are not drawn (:func:`chart`): the browser, not the page's script, is most of a page
+    switch's time on 2 cores, and a folded chart costs the browser its drawing all the same. Its widgets
+    and texts are drawn as usual, so the choices made in it hold while it is folded."""
+    box = st.expander(
+        tr(label_key),
+        expanded=not meeting(),
+        key=details_key(label_key, meeting()),
+        on_change="rerun",
+    )
+    return Details(box)
+
+
+def details_key(label_key: str, meeting_mode: bool) -> str:
+    """The widget key of a :func:`details` section: one per mode, so that each opens as its mode wants."""
+    return f"details_{label_key}_{'meeting' if meeting_mode else 'desk'}"
+
+
+_FOLDS = threading.local()  # per script thread: whether each section being drawn is folded
+
+
+def _fold_stack() -> list[bool]:
+    stack = getattr(_FOLDS, "stack", None)
+    if stack is None:
+        stack = _FOLDS.stack = []
+    return stack
+
+
+def folded() -> bool:
+    """Whether the element being drawn now is inside a folded :func:`details` section."""
+    return any(_fold_stack())
+
+
+class Details:
+    """A :func:`details` section: ``with section:`` draws into it (as often as a page needs), and while it is
+    folded :func:`chart` leaves the charts in it undrawn. Other calls go to the expander."""
+
+    def __init__(self, box):
+        self.box = box
+
+    @property
+    def open(self) -> bool:
+        return self.box.open is not False
+
+    def __enter__(self):
+        _fold_stack().append(not self.open)
+        return self.box.__enter__()
+
+    def __exit__(self, *exc):
+        _fold_stack().pop()
+        return self.box.__exit__(*exc)
+
+    def __getattr__(self, name: str):
+        return getattr(self.box, name)
 
 
 def caption_text(caption, **fmt) -> str:
@@ -261,7 +316,8 @@ def chart(figure, caption=None, *, key: str, title_key: str | None = None, memo=
     ``figure`` is a :class:`metalora.figures.Figure` (which brings its caption) or a Plotly figure
     with ``caption`` given. In meeting mode it is drawn with projector-sized text (:func:`projector`).
     The figure is also remembered (latest version per ``key``) for the session's HTML report, under the
-    heading ``title_key`` (translated when the report is written).
+    heading ``title_key`` (translated when the report is written). Inside a folded :func:`details` section the
+    chart and its caption are not drawn (it returns None); the report still gets the figure.
 
     ``memo``: a hashable value of everything the figure is drawn from (the run and the layer, say), when
     ``figure`` is a function of no arguments that builds it. The session's last :data:`FIGURE_MEMO_SIZE`
@@ -276,11 +332,13 @@ def chart(figure, caption=None, *, key: str, title_key: str | None = None, memo=
         shown = projector(fig) if meeting() else fig
     else:
         fig, caption, shown = _memoised(figure, caption, (key, memo, lang(), meeting()))
+    st.session_state.setdefault(REPORT, {})[key] = (title_key, fig, caption)  # the report has it all the same
+    if folded():  # in a folded section: drawn when the section is opened (which reruns the page)
+        return None
     event = st.plotly_chart(
         shown, key=key, width="stretch", theme=None, config=plotly_config(lang()), **kwargs
     )
     show_caption(caption)
-    st.session_state.setdefault(REPORT, {})[key] = (title_key, fig, caption)
     return event
 
 

@@ -13,10 +13,12 @@ Each adapted layer runs the contraction the planner times fastest on the device 
 "auto")``; the warm-up steps pay for the timing). Two more rows bound what any contraction can reach:
 MetaLoRA's feature pass alone (the frozen backbone's forward that feeds the mapping network, without
 gradients), and MetaLoRA with ``feature_source="input-stats"`` (cheap statistics of the image instead of that
-pass).
+pass). A last row, PEFT LoRA at rank R² (64 at rank 8), bounds the Tensor-Ring rows: a Tensor Ring of rank R passes
+R² channels between a layer's input and output sides, as that LoRA does.
 
 ``--inference`` times instead the forward pass (no gradients, batch 4) of the depthwise nets efficientnet_b0 and
-convnext_tiny, MetaLoRA against the frozen base. ``--device cuda --dtype bf16`` runs on a GPU under bf16
+convnext_tiny, MetaLoRA against the frozen base, with the same two bounding rows: the feature pass alone, and
+MetaLoRA reading input statistics (no feature pass). ``--device cuda --dtype bf16`` runs on a GPU under bf16
 autocast (peak memory is then CUDA's allocated peak, measured in the same process).
 """
 
@@ -35,12 +37,25 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 CASES = {"torchvision:resnet18": 32, "timm:vit_tiny_patch16_224": 8}
-METHODS = ("peft-lora", "lora", "cp", "tr", "meta-cp", "meta-tr", "meta-cp+stats", "meta-tr+stats")
+METHODS = (
+    "peft-lora",
+    "lora",
+    "cp",
+    "tr",
+    "meta-cp",
+    "meta-tr",
+    "meta-cp+stats",
+    "meta-tr+stats",
+    "peft-lora@r2",
+)
+PEFT_SQUARED = "peft-lora@r2"
+"""PEFT LoRA at rank R²: as many rank channels as a Tensor Ring of rank R passes between a layer's input and
+output sides (a bound for the Tensor-Ring rows)."""
 VARIANTS = {"+stats": {"feature_source": "input-stats"}}
 """Method ids with a suffix: the method with other adapter settings (``+stats``: input-statistics features)."""
 FEATURE_PASS = "feature-pass"
 INFERENCE_CASES = {"torchvision:efficientnet_b0": 4, "torchvision:convnext_tiny": 4}
-INFERENCE_METHODS = ("frozen", "lora", "meta-cp", "meta-tr")
+INFERENCE_METHODS = ("frozen", "lora", "meta-cp", "meta-tr", "meta-cp+stats", "meta-tr+stats")
 BLOCK = "bench_zoo"
 DTYPES = {"fp32": None, "bf16": "bfloat16"}
 
@@ -57,6 +72,8 @@ def label(method: str) -> str:
 
     if method == "peft-lora":
         return "PEFT LoRA"
+    if method == PEFT_SQUARED:
+        return "PEFT LoRA at rank R² (as many channels as a Tensor Ring of rank R)"
     if method == FEATURE_PASS:
         return "MetaLoRA's feature pass alone (a bound)"
     if method == "frozen":
@@ -95,6 +112,8 @@ def build(model_name: str, method: str, rank: int, size: int, device=None):
 
     torch.manual_seed(0)
     base = build_zoo_model(model_name, num_classes=10, image_size=size)
+    if method == PEFT_SQUARED:
+        method, rank = "peft-lora", rank * rank
     if method == "peft-lora":
         from peft_methods import _torchvision_first
 
@@ -218,8 +237,12 @@ def time_inference(model_name: str, methods, batch: int, rank: int, steps: int, 
     device = _device(device)
     nets = {m: build(model_name, m, rank, size, device)[0] for m in methods}
     fns = {m: _forward(net, batch, size, device, dtype) for m, net in nets.items()}
+    meta = [m for m in methods if m.startswith("meta-") and not _split(m)[1]]
+    if meta:
+        nets[meta[0]].eval()
+        fns[FEATURE_PASS] = _feature_pass(nets[meta[0]], batch, size, device, dtype)
     ms = interleaved_medians(fns, device, repeats=steps, warmup=2)
-    rows = {m: {"forward_s": ms[m] / 1e3} for m in methods}
+    rows = {m: {"forward_s": ms[m] / 1e3} for m in fns}
     for m, net in nets.items():
         if hasattr(net, "layer_table"):
             chosen = [r["contraction_inference"] for r in net.layer_table() if r["contraction_inference"]]
@@ -272,7 +295,9 @@ def run_inference(rank: int, steps: int, size: int, methods, cases, device: str,
     for model_name, batch in cases.items():
         times = _child("infer", model_name, ",".join(methods), str(batch), str(rank), str(steps), str(size),
                        device, dtype)  # fmt: skip
-        for method in methods:
+        for method in [*methods, FEATURE_PASS]:
+            if method not in times:
+                continue
             rows.append({"model": model_name, "batch": batch, "method": method, **times[method]})
             print(f"{model_name:28s} {method:10s} {times[method]['forward_s']:.4f} s "
                   f"{times[method].get('contractions', '')}", flush=True)  # fmt: skip

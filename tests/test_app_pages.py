@@ -13,6 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.strings import STRINGS
+from app.ui import details_key
 from metalora.methods import method_label
 from metalora.training.demo import DEMO_ADAPTER_KWARGS, DEMO_METHOD, DEMO_METHODS
 from tests.app_support import environment, new_app, own_runs, session_runs, tiny_env
@@ -94,6 +95,9 @@ def test_pages_in_japanese_and_meeting_mode(demo_app, page):
     at.switch_page(f"../pages/{page}.py").run()
     no_errors(at)
     assert at.title[0].value == STRINGS[f"page_{page}"]["ja"]
+    if page == "accuracy":  # its charts are in the folded details: opened, as a presenter clicks
+        at.session_state[details_key("acc_cost_header", True)] = True
+        at.run()
     assert at.info, "meeting mode shows each chart's meaning in a callout"
     assert at.get("plotly_chart"), page
     if page == "accuracy":  # the runs table (static in meeting mode): Japanese headers and method names
@@ -154,10 +158,23 @@ def test_analysis_pages_open_with_their_headline_and_fold_the_details(demo_app, 
         assert charts.count(False) == headline_charts, "one headline; the other charts are in the details"
         folds = [e for e in at.main.expander if e.label in {STRINGS[k]["en"] for k in DETAILS[page]}]
         assert len(folds) == len(DETAILS[page]) and all(e.proto.expanded == (not meeting) for e in folds)
+        if meeting:  # a folded section's charts cost the browser nothing until the section is opened
+            assert charts.count(True) == 0, "no chart drawn in a folded section"
+            for k in DETAILS[page]:
+                at.session_state[details_key(k, True)] = True  # as a click on the section's title does
+            at.run()
+            no_errors(at)
+            opened = [inside for kind, inside in layout(at) if kind == "plotly_chart"]
+            assert opened.count(True) >= (page in FOLDED_CHARTS) and opened.count(False) == headline_charts
+        else:
+            assert charts.count(True) >= (page in FOLDED_CHARTS), "the open sections draw their charts"
     finally:
         at.switch_page("../pages/home.py").run()
         at.sidebar.toggle[0].set_value(False).run()
 
+
+#: The analysis pages with charts in their details (Adaptation clusters' details are its scores and choices).
+FOLDED_CHARTS = {"scaling", "ranks", "accuracy"}
 
 #: The folded sections of each analysis page, by their titles' keys.
 DETAILS = {

@@ -113,6 +113,13 @@ def test_downloads_from_the_runs_page(page, shots, tmp_path):
     assert_clean(page)
 
 
+def open_section(page, title: str) -> None:
+    """Open the folded section ``title`` as a presenter does, and wait for its chart."""
+    page.locator('[data-testid="stExpander"] summary', has_text=title).first.click()
+    page.locator(PLOT).first.wait_for()
+    testkit.wait_idle(page)
+
+
 def test_japanese_and_meeting_mode(page, shots):
     sidebar = page.locator('[data-testid="stSidebar"]')
     sidebar.locator('[data-testid="stSelectbox"]').click()
@@ -128,8 +135,7 @@ def test_japanese_and_meeting_mode(page, shots):
     page.screenshot(path=str(shots / "06_clusters_ja_meeting.png"))
     go_to(page, "accuracy", "ja")
     page.get_by_role("heading", name=s("headline_header", "ja")).wait_for()  # the card opens the page
-    page.locator(PLOT).first.wait_for(state="attached")  # the charts are in the folded details
-    testkit.wait_idle(page)
+    open_section(page, s("acc_cost_header", "ja"))
     page.screenshot(path=str(shots / "07_accuracy_ja_meeting.png"), full_page=True)
     go_to(page, "home", "ja")
     page.get_by_role("heading", name=s("headline_header", "ja")).wait_for()
@@ -143,8 +149,7 @@ def test_japanese_and_meeting_mode(page, shots):
     page.screenshot(path=str(shots / "07c_home_en_meeting.png"), full_page=True)
     go_to(page, "accuracy")
     page.get_by_role("heading", name=s("headline_header")).wait_for()
-    page.locator(PLOT).first.wait_for(state="attached")  # folded in meeting mode
-    testkit.wait_idle(page)
+    open_section(page, s("acc_cost_header"))  # folded in meeting mode
     page.screenshot(path=str(shots / "07d_accuracy_en_meeting.png"), full_page=True)
     sidebar.get_by_text(s("meeting_mode")).click()
     testkit.wait_idle(page)

@@ -51,10 +51,15 @@ def proper_names() -> set[str]:
 
 
 def open_details(tab) -> None:
-    """Open every folded section (expanders), so that their texts and charts are drawn too."""
-    for summary in tab.locator('[data-testid="stMain"] details:not([open]) > summary').all():
-        summary.click()
-    testkit.wait_idle(tab)
+    """Open every folded section (expanders), so that their texts and charts are drawn too: one at a time,
+    since opening a section reruns the page, which then draws the charts in it."""
+    closed = tab.locator('[data-testid="stMain"] details:not([open]) > summary')
+    for _ in range(20):
+        if closed.count() == 0:
+            return
+        closed.first.click()
+        testkit.wait_idle(tab)
+    raise AssertionError("a folded section does not stay open")
 
 
 #: Every text the browser draws under ``root``: text nodes that are shown (not in a hidden or zero-size

@@ -105,7 +105,7 @@ def test_meeting_mode_charts_have_projector_sized_text(tab, shots):
     testkit.wait_idle(tab)
     for header in ("acc_cost_header", "runs_table_header"):  # meeting mode folds the details: unfold two
         tab.locator('[data-testid="stExpander"] summary', has_text=s(header)).first.click()
-    testkit.wait_idle(tab)
+        testkit.wait_idle(tab)  # opening a section reruns the page, which draws its charts
     tab.locator(PLOT).first.wait_for()
     tab.wait_for_function(
         f"() => [...document.querySelectorAll('{PLOT} svg text')].every("
