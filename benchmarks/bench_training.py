@@ -73,12 +73,17 @@ STEP_METHODS = ("lora", "meta-tr", "meta-cp")  # LoRA first: every ratio is to i
 # FeatureCache (TrainConfig(cache_features=True)), so the backbone's feature pass is not run again.
 CACHED = "+cached"
 CACHED_METHODS = tuple(m + CACHED for m in STEP_METHODS[1:])
+# PEFT's LoRA at rank R²: as many rank channels as a Tensor Ring of rank R passes between a layer's input
+# and output sides; the reference for the Tensor-Ring rows (its format's cost, with no input-conditioning).
+SQUARED = "@r2"
 
 
 def step_label(method: str) -> str:
     """The table's name of a step-benchmark method (a cached-features variant says so)."""
     if method.endswith(CACHED):
         return f"{method_label(method.removesuffix(CACHED))}, features cached (epoch 2 on)"
+    if method.endswith(SQUARED):
+        return f"{method_label(method.removesuffix(SQUARED))} at rank R² (a Tensor Ring's channels)"
     return method_label(method)
 
 
@@ -128,7 +133,8 @@ def step_times(
         torch.manual_seed(0)
         base = builder()
         # PEFT's LoRA too: a registered method
-        net, params = prepare(base, m.removesuffix(CACHED), rank=rank)
+        name = m.removesuffix(CACHED).removesuffix(SQUARED)
+        net, params = prepare(base, name, rank=rank * rank if m.endswith(SQUARED) else rank)
         net = net.to(device).train()
         runs[m] = (net, torch.optim.AdamW(params, lr=1e-3))
         if m.endswith(CACHED):  # filled by the first (warm-up) step, read by every later one
@@ -174,7 +180,8 @@ def bench_steps(
     allocator: str = "the system's default",
 ) -> str:
     """The step benchmark as a markdown table (also printed)."""
-    methods = [STEP_METHODS[0], *([PEFT_LORA] if with_peft else []), *STEP_METHODS[1:], *CACHED_METHODS]
+    peft = [PEFT_LORA, PEFT_LORA + SQUARED] if with_peft else []
+    methods = [STEP_METHODS[0], *peft[:1], *STEP_METHODS[1:], *CACHED_METHODS, *peft[1:]]
     cuda = device.type == "cuda"
     print(f"== training step, small ResNet, batch {batch} x 1x32x32, device {device_label(device)}, "
           f"{torch.get_num_threads()} thread(s)", flush=True)  # fmt: skip
@@ -184,7 +191,13 @@ def bench_steps(
         f"fastest; device {device_label(device)}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
         f"CPU allocator: {allocator}, median of {steps} interleaved steps. Target: MetaLoRA ≤ 1.0× PEFT LoRA. "
         f'Rows "features cached" are a MetaLoRA step from the second epoch on, when `fit` reads each training '
-        f"image's frozen features from its cache instead of running the backbone's feature pass again.",
+        f"image's frozen features from its cache instead of running the backbone's feature pass again. "
+        + (
+            "The row PEFT LoRA at rank R² has as many rank channels as a Tensor Ring of rank R passes between a "
+            "layer's input and output sides: that format's cost without any input-conditioning."
+            if with_peft
+            else ""
+        ),
         "",
         "| net | rank | method | step ms | ÷ LoRA | ÷ PEFT LoRA |" + (" CUDA peak MiB |" if cuda else ""),
         "|---|---:|---|---:|---:|---:|" + ("---:|" if cuda else ""),

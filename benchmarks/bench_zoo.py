@@ -420,7 +420,7 @@ def main(argv=None) -> int:
     if args.quick:
         args.size, args.steps, args.rank = 32, 2, 2
         cases = {next(iter(cases)): 2}
-        methods = ("frozen", "meta-tr") if args.inference else ("peft-lora", "meta-tr")
+        methods = ("frozen", "meta-tr") if args.inference else ("peft-lora", "meta-tr", PEFT_SQUARED)
     if args.inference:
         rows = run_inference(args.rank, args.steps, args.size, methods, cases, device, args.dtype)
         text = inference_table(rows, args.rank, args.size, device, args.dtype)

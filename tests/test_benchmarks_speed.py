@@ -126,6 +126,7 @@ def test_bench_training_quick_writes_its_table(tmp_path):
         assert (
             "| small ResNet | 2 | PEFT LoRA |" in table
             and "| plain 64-channel net | 2 | PEFT LoRA |" in table
+            and "| small ResNet | 2 | PEFT LoRA at rank R² (a Tensor Ring's channels) |" in table
         )
     else:
         assert SKIP_LINE in out and SKIP_LINE in table
@@ -160,6 +161,9 @@ def test_bench_zoo_quick_writes_its_table(tmp_path):
     assert "<!-- bench_zoo:start -->" in text and "| torchvision:resnet18 | 2 | PEFT LoRA |" in text
     assert "| torchvision:resnet18 | 2 | MetaLoRA (Tensor Ring) |" in text
     assert "| torchvision:resnet18 | 2 | MetaLoRA's feature pass alone (a bound) |" in text
+    squared = next(line for line in text.splitlines() if "| PEFT LoRA at rank R²" in line).split("|")
+    peft = next(line for line in text.splitlines() if "| PEFT LoRA |" in line).split("|")
+    assert int(squared[4].replace(",", "")) > int(peft[4].replace(",", "")), "rank 4 trains more than rank 2"
     row = next(line for line in text.splitlines() if "| MetaLoRA (Tensor Ring) |" in line)
     assert any(p in row.split("|")[-2] for p in ("factored", "composed", "kernel"))  # the planner's counts
     done = subprocess.run(
@@ -172,5 +176,6 @@ def test_bench_zoo_quick_writes_its_table(tmp_path):
     assert "<!-- bench_zoo:start -->" in text  # the training block is kept
     assert "<!-- bench_zoo_inference:start -->" in text
     assert "| torchvision:efficientnet_b0 | 2 | frozen base |" in text
+    assert "| torchvision:efficientnet_b0 | 2 | MetaLoRA's feature pass alone (a bound) |" in text
     row = next(line for line in text.splitlines() if "efficientnet_b0 |" in line and "Tensor Ring" in line)
     assert float(row.split("|")[5]) > 0
