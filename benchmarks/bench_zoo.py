@@ -330,6 +330,7 @@ def table(rows: list[dict], rank: int, size: int, device: str = "cpu", dtype: st
         else "peak resident memory of a fresh process per method"
     )
     flags = "" if device == "cpu" and dtype == "fp32" else f" --device {device} --dtype {dtype}"
+    flags += "" if rank == 8 else f" --rank {rank}"
     lines = [
         _caption(
             "Training step (a new 10-class head trained in full by every method)", rank, size, device, dtype
@@ -359,6 +360,7 @@ def table(rows: list[dict], rank: int, size: int, device: str = "cpu", dtype: st
 
 def inference_table(rows: list[dict], rank: int, size: int, device: str = "cpu", dtype: str = "fp32") -> str:
     flags = "" if device == "cpu" and dtype == "fp32" else f" --device {device} --dtype {dtype}"
+    flags += "" if rank == 8 else f" --rank {rank}"
     lines = [
         _caption("Inference forward (no gradients) of depthwise nets", rank, size, device, dtype)
         + f"; from `python benchmarks/bench_zoo.py --inference{flags} --write-results docs/results.md`. "
@@ -378,9 +380,12 @@ def inference_table(rows: list[dict], rank: int, size: int, device: str = "cpu",
     return "\n".join(lines)
 
 
-def block_name(inference: bool, device: str, dtype: str) -> str:
+def block_name(inference: bool, device: str, dtype: str, rank: int = 8) -> str:
+    """The results block of a run: ``bench_zoo``, with ``_inference``, the device and dtype when not CPU fp32,
+    and the rank when not 8 (``bench_zoo_r4``)."""
     name = BLOCK + ("_inference" if inference else "")
-    return name if device == "cpu" and dtype == "fp32" else f"{name}_{device.split(':')[0]}_{dtype}"
+    name = name if device == "cpu" and dtype == "fp32" else f"{name}_{device.split(':')[0]}_{dtype}"
+    return name if rank == 8 else f"{name}_r{rank}"
 
 
 def main(argv=None) -> int:
@@ -431,7 +436,8 @@ def main(argv=None) -> int:
     if args.write_results:
         from bench_common import write_block
 
-        write_block(args.write_results, block_name(args.inference, device, args.dtype), text)
+        rank = 8 if args.quick else args.rank  # a quick run (rank 2) checks the script: the default block
+        write_block(args.write_results, block_name(args.inference, device, args.dtype, rank), text)
     return 0
 
 
