@@ -217,6 +217,8 @@ class Details:
         return self.box.__exit__(*exc)
 
     def __getattr__(self, name: str):
+        if name == "box":  # not set yet (a copy being made): no lookup through itself
+            raise AttributeError(name)
         return getattr(self.box, name)
 
 
