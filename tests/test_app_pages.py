@@ -497,3 +497,35 @@ def test_a_failed_job_is_shown_and_the_buttons_come_back(tiny_demo):
 def no_errors_but(at: AppTest, message: str) -> None:
     assert not at.exception, [e.value for e in at.exception]
     assert [e.value for e in at.error] == [message]
+
+
+def test_no_chart_preload_timer_runs_beside_a_training(tiny_demo, monkeypatch):
+    """A fresh session preloads the chart library on a timer (app.ui.preload_charts); a demo clicked at once
+    stops that timer while it trains: with the browser slowed 4x, the timer's ticks doubled a tiny demo."""
+    import streamlit
+
+    declared: list[str] = []
+    fragment = streamlit.fragment
+
+    def spy(func=None, *, run_every=None, **kwargs):
+        def wrap(f):
+            declared.append(f.__qualname__)
+            return fragment(f, run_every=run_every, **kwargs)
+
+        return wrap if func is None else wrap(func)
+
+    monkeypatch.setattr(streamlit, "fragment", spy)
+    at = new_app()
+    assert "preload_charts.<locals>.tick" in declared, "a new session preloads the charts"
+    declared.clear()
+    at.button(key="run_demo").click().run()
+    no_errors(at)
+    job = at.session_state["job"]
+    try:
+        assert job.active, "the demo trains"
+        assert declared and "preload_charts.<locals>.tick" not in declared, declared  # the progress: yes
+    finally:
+        job.cancel()
+        job.join(120)
+    at.run()
+    assert "preload_charts.<locals>.tick" in declared, "after the training the preload comes back"
