@@ -13,8 +13,8 @@ Each adapted layer runs the contraction the planner times fastest on the device 
 "auto")``; the warm-up steps pay for the timing). Two more rows bound what any contraction can reach:
 MetaLoRA's feature pass alone (the frozen backbone's forward that feeds the mapping network, without
 gradients), and MetaLoRA with ``feature_source="input-stats"`` (cheap statistics of the image instead of that
-pass). A last row, PEFT LoRA at rank R² (64 at rank 8), bounds the Tensor-Ring rows: a Tensor Ring of rank R passes
-R² channels between a layer's input and output sides, as that LoRA does.
+pass). A last row, PEFT LoRA at rank R² (64 at rank 8), is the reference for the Tensor-Ring rows: a Tensor Ring of
+rank R passes R² channels between a layer's input and output sides, as that LoRA does.
 
 ``--inference`` times instead the forward pass (no gradients, batch 4) of the depthwise nets efficientnet_b0 and
 convnext_tiny, MetaLoRA against the frozen base, with the same two bounding rows: the feature pass alone, and
@@ -37,6 +37,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 CASES = {"torchvision:resnet18": 32, "timm:vit_tiny_patch16_224": 8}
+PEFT_SQUARED = "peft-lora@r2"
+"""PEFT LoRA at rank R²: as many rank channels as a Tensor Ring of rank R passes between a layer's input and
+output sides (the reference for the Tensor-Ring rows)."""
 METHODS = (
     "peft-lora",
     "lora",
@@ -46,11 +49,8 @@ METHODS = (
     "meta-tr",
     "meta-cp+stats",
     "meta-tr+stats",
-    "peft-lora@r2",
+    PEFT_SQUARED,
 )
-PEFT_SQUARED = "peft-lora@r2"
-"""PEFT LoRA at rank R²: as many rank channels as a Tensor Ring of rank R passes between a layer's input and
-output sides (a bound for the Tensor-Ring rows)."""
 VARIANTS = {"+stats": {"feature_source": "input-stats"}}
 """Method ids with a suffix: the method with other adapter settings (``+stats``: input-statistics features)."""
 FEATURE_PASS = "feature-pass"
@@ -238,8 +238,7 @@ def time_inference(model_name: str, methods, batch: int, rank: int, steps: int, 
     nets = {m: build(model_name, m, rank, size, device)[0] for m in methods}
     fns = {m: _forward(net, batch, size, device, dtype) for m, net in nets.items()}
     meta = [m for m in methods if m.startswith("meta-") and not _split(m)[1]]
-    if meta:
-        nets[meta[0]].eval()
+    if meta:  # the net is in eval mode already (_forward)
         fns[FEATURE_PASS] = _feature_pass(nets[meta[0]], batch, size, device, dtype)
     ms = interleaved_medians(fns, device, repeats=steps, warmup=2)
     rows = {m: {"forward_s": ms[m] / 1e3} for m in fns}
