@@ -36,6 +36,8 @@ ACCURACY_TABLE_COLUMNS = ("run", "method", "rank", "seed", "data", "test_acc", "
 #: The columns of :func:`layer_rows` and :func:`split_rows`: a layer by its name for people, then its code name.
 LAYER_COLUMNS = ("layer", "code_name", "layer_type", "weight_shape", "weights")
 SPLIT_COLUMNS = ("split", "images")
+#: The layers the Tensor-ranks page analyses first (its default choice), warmed with the run (:func:`warm`).
+RANK_LAYERS = 3
 
 
 def analysis(run: RunRecord) -> RunAnalysis:
@@ -282,7 +284,8 @@ def split_rows(splits: DataSplits, lang: str = "en") -> list[dict]:
 
 
 def warm(run: RunRecord) -> None:
-    """Compute the run's scaling factors and clusters ahead of time (in the training thread).
+    """Compute ahead of time (in the training thread) what the analysis pages open with: the run's scaling
+    factors, clusters and their statistics by kind, and the rank sweeps of the first :data:`RANK_LAYERS` layers.
 
     Called before the run becomes visible, so the first visit of an analysis page after training only
     draws. A library error here is left for the page to report when it asks for the view itself.
@@ -290,4 +293,4 @@ def warm(run: RunRecord) -> None:
     from metalora.errors import MetaLoRAError
 
     with contextlib.suppress(MetaLoRAError):
-        analysis(run).warm()
+        analysis(run).warm(rank_layers=RANK_LAYERS)

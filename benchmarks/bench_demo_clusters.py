@@ -7,8 +7,10 @@ the scaling factors the Adaptation-clusters page clusters (``RunAnalysis.scaling
 again in several ways: the page's (Ward on standardised factors, k by silhouette), k-means, no
 standardising, cosine distance, principal components first (plain or whitened), log magnitudes, one layer at
 a time, and the true number of kinds given (k = 4). Each is scored against the kinds of input (ARI, NMI,
-mean ± standard deviation over the seeds); ``--write-results`` writes the table into the file's
-``bench_demo_clusters`` block.
+mean ± standard deviation over the seeds). For scale, two groupings that are not clusterings are scored on
+the same inputs: clean and mirrored digits in one group and every other kind in its own, and the same with
+only the mirrored 0, 1 and 8 (about symmetric: a mirror leaves them alike) with the clean ones.
+``--write-results`` writes the table into the file's ``bench_demo_clusters`` block.
 """
 
 from __future__ import annotations
@@ -65,7 +67,30 @@ def score(table, x: np.ndarray, options: dict, seed: int) -> tuple[float, float]
     return adjusted_rand_score(table.domain, labels), normalized_mutual_info_score(table.domain, labels)
 
 
-def run(seeds: list[int]) -> tuple[dict[str, list[tuple[float, float]]], dict[str, list[float]]]:
+def references(table) -> dict[str, float]:
+    """ARI of two groupings that are not clusterings, on the same inputs: what a clustering would score if it
+    put clean and mirrored digits in one group and every other kind in a group of its own (the page's finding
+    at best), and if it also told mirrored digits from upright ones except those a mirror leaves alike
+    (0, 1 and 8, about symmetric)."""
+    from sklearn.metrics import adjusted_rand_score
+
+    names = list(table.domain_names)
+    kinds = np.asarray(table.domain)
+    if not {"clean", "mirror"} <= set(names):
+        return {}
+    clean, mirror = names.index("clean"), names.index("mirror")
+    merged = np.where(kinds == mirror, clean, kinds)
+    symmetric = np.isin(np.asarray(table.class_names)[table.y], ["0", "1", "8"])
+    alike = np.where((kinds == mirror) & symmetric, clean, kinds)
+    return {
+        "clean and mirrored in one group, every other kind in its own": adjusted_rand_score(kinds, merged),
+        "every kind in its own, but mirrored 0, 1 and 8 with the clean ones": adjusted_rand_score(
+            kinds, alike
+        ),
+    }
+
+
+def run(seeds: list[int]) -> tuple[dict, dict[str, list[float]], dict[str, list[float]]]:
     import torch
 
     from metalora.analysis import RunAnalysis
@@ -87,17 +112,20 @@ def run(seeds: list[int]) -> tuple[dict[str, list[tuple[float, float]]], dict[st
     rank = demo_ranks(base)[meta]
     scores: dict[str, list[tuple[float, float]]] = {}
     layers: dict[str, list[float]] = {}
+    refs: dict[str, list[float]] = {}
     for seed in seeds:
         cfg = replace(DEMO_TRAIN_CONFIG, seed=seed)
         res = train_run(DEMO_MODEL, splits, meta, cfg, rank=rank, adapter_kwargs=dict(DEMO_ADAPTER_KWARGS))
         table = RunAnalysis(res.model, splits.test).scaling_table()
         for name, (x, options) in variants(table).items():
             scores.setdefault(name, []).append(score(table, x, options, seed))
+        for name, ari in references(table).items():
+            refs.setdefault(name, []).append(ari)
         for layer in table.layers:
             ari, _ = score(table, standardised(table.matrix(layer)), {"k": 4}, seed)
             layers.setdefault(layer, []).append(ari)
         print(f"seed {seed}: the page's ARI {scores[next(iter(scores))][-1][0]:.2f}", flush=True)
-    return scores, layers
+    return scores, layers, refs
 
 
 def mean_sd(values: list[float]) -> str:
@@ -108,7 +136,7 @@ def mean_sd(values: list[float]) -> str:
     )
 
 
-def table(scores, layers, seeds: list[int]) -> str:
+def table(scores, layers, refs, seeds: list[int]) -> str:
     from metalora.i18n import layer_name
 
     lines = [
@@ -123,6 +151,8 @@ def table(scores, layers, seeds: list[int]) -> str:
         lines.append(f"| {name} | {mean_sd([a for a, _ in pairs])} | {mean_sd([n for _, n in pairs])} |")
     per_layer = ", ".join(f"{layer_name(n, 'en')} {statistics.fmean(v):.2f}" for n, v in layers.items())
     lines += ["", f"- One layer at a time (Ward, k = 4), mean ARI: {per_layer}."]
+    for name, values in refs.items():
+        lines.append(f"- For reference, not a clustering: {name}, ARI {mean_sd(values)}.")
     return "\n".join(lines)
 
 
@@ -131,8 +161,8 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--write-results", metavar="FILE")
     args = ap.parse_args()
-    scores, layers = run(args.seeds)
-    text = table(scores, layers, args.seeds)
+    scores, layers, refs = run(args.seeds)
+    text = table(scores, layers, refs, args.seeds)
     print(text)
     if args.write_results:
         write_block(Path(args.write_results), "bench_demo_clusters", text)

@@ -23,7 +23,7 @@ with more:
     chosen = multiselect(
         tr("layers_to_analyse"),
         view.layers,
-        default=view.layers[:3],
+        default=view.layers[: views.RANK_LAYERS],
         format_func=lambda n: names.get(n, n),
         key="rank_layers",
     )

@@ -111,15 +111,20 @@ def test_lora_scaling_views_are_refused_with_the_library_error(digits):
         with pytest.raises(ConfigError, match="LoRA has no scaling factors"):
             ask()
     assert list(view.rank_sweeps(["fc"])) == ["fc"]  # the update itself still has ranks
-    view.warm()  # nothing to warm, and no error
-    assert "clusters" not in view._memo
+    view.warm(rank_layers=1)  # no scaling factors to warm, and no error; the update's ranks are warmed
+    assert "clusters" not in view._memo and ("ranks", tuple(view.layers[:1])) in view._memo
 
 
 def test_warm_computes_the_clusters_ahead(monkeypatch, digits):
     clusters = _count(monkeypatch, "cluster_scaling")
     view = RunAnalysis(_model("meta-tr"), digits, max_inputs=30)
-    view.warm()
+    sweeps = _count(monkeypatch, "model_rank_sweeps")
+    view.warm(rank_layers=2)
     assert clusters[0] == 1 and "scaling" in view._memo and "clusters" in view._memo
+    assert ("scaling_stats", "domain") in view._memo
+    first = tuple(view.layers[:2])
+    assert sweeps[0] == 1 and ("ranks", first) in view._memo and ("spectra", first) in view._memo
+    assert view.rank_sweeps(list(first)) is view._memo[("ranks", first)] and sweeps[0] == 1
     result = view.clusters()
     assert clusters[0] == 1 and result is view._memo["clusters"] and result.k >= 2
 

@@ -428,6 +428,16 @@ def test_each_run_keeps_one_analysis_warmed_in_the_training_thread(demo_app):
     assert views.analysis(meta) is meta.analysis_memo is views.analysis(meta)
     assert views.analysis(meta).scaling_table() is views.analysis(meta).scaling_table()  # computed once
     assert views.analysis(runs["lora"]) is not views.analysis(meta)
+    for run in runs.values():  # the Tensor-ranks page's first choice of layers is analysed in the thread too
+        memo = views.analysis(run)._memo
+        first = tuple(views.analysis(run).layers[: views.RANK_LAYERS])
+        assert ("ranks", first) in memo and ("spectra", first) in memo, run.method
+    page = new_app()
+    own_runs(page, [meta])
+    computed = len(views.analysis(meta)._memo)
+    page.switch_page("../pages/ranks.py").run()
+    no_errors(page)
+    assert len(views.analysis(meta)._memo) == computed, "the page's first visit only draws"
 
 
 def test_tables_have_their_declared_columns(demo_app):

@@ -47,6 +47,8 @@ RANK_INPUTS = 48
 """Inputs whose per-input updates are stacked for the rank sweeps of a MetaLoRA layer."""
 LATENCY_BATCH = 16
 """Batch size of the latency measurement."""
+WARM_RANK_LAYERS = 3
+"""Adapted layers whose rank sweeps :meth:`RunAnalysis.warm` computes (the dashboard's default choice)."""
 PAIRED_ROUNDS = 9
 """Rounds of the paired latency measurement (:meth:`RunAnalysis.latency_against`): odd, so the median is one
 round's difference."""
@@ -234,8 +236,16 @@ class RunAnalysis:
                     counts[mode][row[key]] = counts[mode].get(row[key], 0) + 1
         return counts
 
-    def warm(self) -> None:
-        """Compute the scaling table and the clusters ahead of time (e.g. in a training thread), so the
-        first visit of a view only draws. Does nothing for a model without scaling factors."""
+    def warm(self, rank_layers: int = WARM_RANK_LAYERS) -> None:
+        """Compute ahead of time (e.g. in a training thread) the views an analysis page opens with, so its
+        first visit only draws: with scaling factors, the scaling table, the clusters and the scaling
+        statistics by kind of input; for any adapter, the rank sweeps and spectra of its first
+        ``rank_layers`` adapted layers (the layers a dashboard analyses first). Nothing for a module
+        without adapters."""
         if self.has_scaling:
             self.clusters()
+            self.scaling_stats("domain")
+        if rank_layers > 0 and self.layers:
+            chosen = self.layers[:rank_layers]
+            self.rank_sweeps(chosen)
+            self.spectra(chosen)
