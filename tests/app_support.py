@@ -92,8 +92,12 @@ def free_port() -> int:
 
 
 def start_server(env: dict[str, str], port: int | None = None):
-    """Start ``streamlit run app/main.py`` on 127.0.0.1; return ``(process, url)`` (not yet ready)."""
+    """Start ``streamlit run app/main.py`` on 127.0.0.1; return ``(process, url)`` (not yet ready).
+
+    The server's output goes to a file (``process.log_path``), never to a pipe: a pipe nobody reads fills
+    up over a long session (64 KiB) and then blocks the server on its next log line."""
     import subprocess
+    import tempfile
 
     port = port or free_port()
     cmd = [
@@ -101,9 +105,11 @@ def start_server(env: dict[str, str], port: int | None = None):
         "--server.port", str(port), "--server.headless", "true", "--server.address", "127.0.0.1",
         "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
     ]  # fmt: skip
-    proc = subprocess.Popen(
-        cmd, cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
+    with tempfile.NamedTemporaryFile("wb", prefix="streamlit-", suffix=".log", delete=False) as log:
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT
+        )
+    proc.log_path = Path(log.name)
     return proc, f"http://127.0.0.1:{port}"
 
 
@@ -115,7 +121,9 @@ def wait_healthy(proc, url: str, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited early:\n{proc.stdout.read()}")
+            raise RuntimeError(
+                f"streamlit exited early:\n{proc.log_path.read_text(errors='replace')[-4000:]}"
+            )
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
                 if resp.status == 200:
@@ -126,12 +134,15 @@ def wait_healthy(proc, url: str, timeout: float = 60.0) -> None:
 
 
 def stop_server(proc) -> None:
-    """Stop the server this process started."""
+    """Stop the server this process started (and remove its log)."""
     proc.terminate()
     try:
         proc.wait(timeout=10)
     except Exception:
         proc.kill()
+    log = getattr(proc, "log_path", None)
+    if log is not None:
+        log.unlink(missing_ok=True)
 
 
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
