@@ -111,8 +111,18 @@ def test_lora_scaling_views_are_refused_with_the_library_error(digits):
         with pytest.raises(ConfigError, match="LoRA has no scaling factors"):
             ask()
     assert list(view.rank_sweeps(["fc"])) == ["fc"]  # the update itself still has ranks
-    view.warm(rank_layers=1)  # no scaling factors to warm, and no error; the update's ranks are warmed
-    assert "clusters" not in view._memo and ("ranks", tuple(view.layers[:1])) in view._memo
+    fresh = RunAnalysis(_model("lora"), digits, max_inputs=12)
+    fresh.warm(rank_layers=1)  # no scaling factors to warm, and no error; the update's ranks are warmed
+    assert "clusters" not in fresh._memo and ("ranks", tuple(fresh.layers[:1])) in fresh._memo
+
+
+def test_warm_leaves_the_sweeps_of_wide_layers_until_asked(monkeypatch, digits):
+    monkeypatch.setattr(ra, "WARM_MAX_WEIGHTS", 10)  # every layer of the small model is "wide" now
+    sweeps = _count(monkeypatch, "model_rank_sweeps")
+    view = RunAnalysis(_model("meta-tr"), digits, max_inputs=30)
+    view.warm(rank_layers=2)
+    assert "clusters" in view._memo and sweeps[0] == 0
+    assert not any(isinstance(k, tuple) and k[0] in ("ranks", "spectra") for k in view._memo)
 
 
 def test_warm_computes_the_clusters_ahead(monkeypatch, digits):

@@ -49,6 +49,10 @@ LATENCY_BATCH = 16
 """Batch size of the latency measurement."""
 WARM_RANK_LAYERS = 3
 """Adapted layers whose rank sweeps :meth:`RunAnalysis.warm` computes (the dashboard's default choice)."""
+WARM_MAX_WEIGHTS = 2**17
+"""The largest weight (elements of W0) of a layer whose rank sweep :meth:`RunAnalysis.warm` computes: a sweep
+takes about 0.05 s on the sample models' layers (under 40 k weights) and seconds on a wide backbone layer,
+which a training thread should not spend on a view nobody may open."""
 PAIRED_ROUNDS = 9
 """Rounds of the paired latency measurement (:meth:`RunAnalysis.latency_against`): odd, so the median is one
 round's difference."""
@@ -240,12 +244,14 @@ class RunAnalysis:
         """Compute ahead of time (e.g. in a training thread) the views an analysis page opens with, so its
         first visit only draws: with scaling factors, the scaling table, the clusters and the scaling
         statistics by kind of input; for any adapter, the rank sweeps and spectra of its first
-        ``rank_layers`` adapted layers (the layers a dashboard analyses first). Nothing for a module
-        without adapters."""
+        ``rank_layers`` adapted layers (the layers a dashboard analyses first), when each of them has at
+        most :data:`WARM_MAX_WEIGHTS` weights (else the sweeps wait until they are asked for). Nothing for a
+        module without adapters."""
         if self.has_scaling:
             self.clusters()
             self.scaling_stats("domain")
-        if rank_layers > 0 and self.layers:
-            chosen = self.layers[:rank_layers]
+        adapted = self.model.adapted_layers() if self.layers else {}
+        chosen = list(adapted)[: max(0, rank_layers)]
+        if chosen and all(adapted[n].base_layer.weight.numel() <= WARM_MAX_WEIGHTS for n in chosen):
             self.rank_sweeps(chosen)
             self.spectra(chosen)
